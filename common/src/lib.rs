@@ -1,0 +1,11 @@
+//! Shared pieces of the tracing examples, so that no example copies them:
+//!
+//! - [`config`]: the command-line/environment options (flag > `OTEL_*` > default);
+//! - [`telemetry`]: OTLP/HTTP and OTLP/gRPC set-up, and the delivery report at shutdown;
+//! - [`users`]: the demo user data (`GetUser` and friends), each call in its own span;
+//! - [`log`]: log lines that carry the current trace id ([`info!`], [`warn!`], [`error!`]).
+
+pub mod config;
+pub mod log;
+pub mod telemetry;
+pub mod users;
