@@ -1,0 +1,232 @@
+//! The example as a real process against the embedded collector on free
+//! ports: what arrives on the wire, what is printed, how it fails.
+
+use std::time::Duration;
+
+use collector::testing::{self, BlackHole, Finished};
+use collector::{Collector, CollectorConfig, Transport, expect};
+
+const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = testing::example_command(BIN);
+    command.args(args).envs(env.iter().copied());
+    testing::run(&mut command, LIMIT).await.unwrap()
+}
+
+async fn collector() -> Collector {
+    Collector::start(CollectorConfig::ephemeral())
+        .await
+        .unwrap()
+}
+
+/// Stdout carries exactly the two users, `{}` then user 100.
+fn assert_results(stdout: &str) {
+    if let Err(problems) = expect::inprocess_output(stdout) {
+        panic!("{problems:#?}\n{stdout}");
+    }
+}
+
+/// One trace of the documented shape arrived, on `path`, gzip-encoded.
+async fn assert_delivered(collector: &Collector, service: &str, path: &str) {
+    collector
+        .wait_for_spans(9, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let traces = collector.traces();
+    assert_eq!(traces.len(), 1, "expected one trace: {traces:#?}");
+    if let Err(problems) = expect::inprocess(&traces[0], service) {
+        panic!("trace differs from the documented one: {problems:#?}");
+    }
+    let requests = collector.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(request.transport, Transport::HttpProtobuf);
+        assert_eq!(request.path, path);
+        assert_eq!(
+            request.headers.get("content-encoding").map(String::as_str),
+            Some("gzip")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_trace_of_nine_spans_on_the_default_path() {
+    let collector = collector().await;
+    let endpoint = collector.http_endpoint();
+    let out = run(&["--endpoint", &endpoint], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_results(&out.stdout);
+    assert_delivered(&collector, "inprocess", "/v1/traces").await;
+    assert!(
+        out.stderr
+            .contains(&format!("exported 9 spans to {endpoint}/v1/traces")),
+        "{}",
+        out.stderr
+    );
+    // Log lines written inside the root span carry its trace id.
+    let trace_id = &collector.traces()[0].trace_id;
+    assert!(
+        out.stderr
+            .contains(&format!("{{{trace_id}}} GetUser(100): found")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_path_and_service_name_from_flags() {
+    let collector = collector().await;
+    let out = run(
+        &[
+            "--endpoint",
+            &collector.http_endpoint(),
+            "--path",
+            "/adapt_x/api/otlp/traces",
+            "--service-name",
+            "from-flag",
+        ],
+        &[("OTEL_SERVICE_NAME", "from-env")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_delivered(&collector, "from-flag", "/adapt_x/api/otlp/traces").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn general_endpoint_variable_gets_the_signal_path_appended() {
+    let collector = collector().await;
+    let out = run(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.http_endpoint()),
+            ("OTEL_SERVICE_NAME", "from-env"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_delivered(&collector, "from-env", "/v1/traces").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_endpoint_variable_is_used_as_is() {
+    let collector = collector().await;
+    let url = format!("{}/custom/traces", collector.http_endpoint());
+    let out = run(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url),
+            // The signal-specific variable wins over the general one.
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_delivered(&collector, "inprocess", "/custom/traces").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_travels_as_header_and_is_never_shown() {
+    for (args, env) in [
+        (vec!["--token", "tok-from-flag-123"], vec![]),
+        (vec![], vec![("TRACE_TOKEN", "tok-from-env-123")]),
+    ] {
+        let collector = collector().await;
+        let endpoint = collector.http_endpoint();
+        let mut all_args = vec!["--endpoint", &endpoint];
+        all_args.extend(args);
+        let out = run(&all_args, &env).await;
+        assert!(out.status.success(), "{}", out.stderr);
+        assert_delivered(&collector, "inprocess", "/v1/traces").await;
+        let token = collector.requests()[0]
+            .headers
+            .get("authentication")
+            .cloned()
+            .unwrap_or_default();
+        assert!(token.starts_with("tok-from-") && token.ends_with("-123"));
+        let shown = format!("{}{}", out.stdout, out.stderr);
+        assert!(!shown.contains(&token), "token printed:\n{shown}");
+        // Nor does it travel in the resource's copy of the command line.
+        for span in collector.spans() {
+            assert!(!format!("{:?}", span.resource).contains(&token));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compression_can_be_turned_off() {
+    let collector = collector().await;
+    let out = run(
+        &["--endpoint", &collector.http_endpoint()],
+        &[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector
+        .wait_for_spans(9, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        collector
+            .requests()
+            .iter()
+            .all(|r| !r.headers.contains_key("content-encoding"))
+    );
+}
+
+/// Results still printed, one clear line, non-zero exit, bounded time.
+fn assert_failed_delivery(out: &Finished, url: &str, cause: &str) {
+    assert_results(&out.stdout);
+    let line = testing::delivery_failure(out, url).unwrap_or_else(|problem| panic!("{problem}"));
+    assert!(line.contains(cause), "{line}");
+    assert!(
+        line.starts_with("error: could not deliver 9 spans"),
+        "{line}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collector_down_fails_fast_and_clearly() {
+    let endpoint = format!("http://127.0.0.1:{}", testing::closed_port().unwrap());
+    let out = run(&["--endpoint", &endpoint], &[]).await;
+    assert_failed_delivery(
+        &out,
+        &format!("{endpoint}/v1/traces"),
+        "nothing is listening",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn black_hole_collector_does_not_hang() {
+    let hole = BlackHole::start().await.unwrap();
+    let out = run(&["--endpoint", &hole.endpoint()], &[]).await;
+    assert_failed_delivery(
+        &out,
+        &format!("{}/v1/traces", hole.endpoint()),
+        "sent no answer",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemeless_endpoint_is_rejected_with_the_fix() {
+    let out = run(
+        &["--endpoint", "localhost:4318", "--token", "sekret-42"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("`http://localhost:4318`")
+            && out.stderr.contains("`https://localhost:4318`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("sekret-42"));
+}
