@@ -1,0 +1,193 @@
+//! OTLP/HTTP receiver: POST on any path (exporters may be configured with
+//! vendor paths such as `/adapt_x/api/otlp/traces`), protobuf or JSON,
+//! optionally gzip-compressed.
+
+use std::io::Read as _;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flate2::read::MultiGzDecoder;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+
+use crate::model::{ReceivedRequest, Transport, spans_from_request};
+use crate::store::Store;
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+#[derive(Debug, Clone)]
+struct HttpState {
+    store: Store,
+    max_body_bytes: usize,
+}
+
+/// Every path answers; only POST is allowed.
+pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
+    Router::new()
+        .fallback(export)
+        .with_state(HttpState {
+            store,
+            max_body_bytes,
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+}
+
+/// A rejected request: status and a short plain-text reason.
+struct Rejection(StatusCode, String);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (self.0, format!("{}\n", self.1)).into_response()
+    }
+}
+
+async fn export(State(state): State<HttpState>, request: Request) -> Response {
+    match receive(&state, request).await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn receive(state: &HttpState, request: Request) -> Result<Response, Rejection> {
+    if request.method() != Method::POST {
+        let mut response = Rejection(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "method {} not allowed: OTLP/HTTP exports use POST",
+                request.method()
+            ),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
+    let path = request.uri().path().to_owned();
+    let headers = request.headers().clone();
+
+    let transport = match media_type(&headers).as_deref() {
+        Some(PROTOBUF) => Transport::HttpProtobuf,
+        Some(JSON) => Transport::HttpJson,
+        other => {
+            return Err(Rejection(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "unsupported content type {}: use {PROTOBUF} or {JSON}",
+                    other.unwrap_or("(none)")
+                ),
+            ));
+        }
+    };
+    let gzip = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| {
+            v.to_str()
+                .unwrap_or("(not ASCII)")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .as_deref()
+    {
+        None | Some("" | "identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return Err(Rejection(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported content encoding {other}: use gzip or none"),
+            ));
+        }
+    };
+
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(state.max_body_bytes)
+            } else {
+                Rejection(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read body: {rejection}"),
+                )
+            }
+        })?;
+    let body = if gzip {
+        gunzip(&body, state.max_body_bytes)?
+    } else {
+        body.to_vec()
+    };
+
+    let export = match transport {
+        Transport::HttpJson => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
+            .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("malformed OTLP/JSON: {e}")))?,
+        _ => ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
+            Rejection(
+                StatusCode::BAD_REQUEST,
+                format!("malformed OTLP protobuf: {e}"),
+            )
+        })?,
+    };
+    let spans = spans_from_request(&export, transport, &path)
+        .map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
+
+    let received = ReceivedRequest {
+        transport,
+        path,
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    name.as_str().to_ascii_lowercase(),
+                    value.to_str().ok()?.to_owned(),
+                ))
+            })
+            .collect(),
+        span_count: spans.len(),
+    };
+    state.store.insert(received, spans);
+
+    // The response is encoded like the request.
+    Ok(match transport {
+        Transport::HttpJson => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
+        _ => (
+            [(header::CONTENT_TYPE, PROTOBUF)],
+            ExportTraceServiceResponse::default().encode_to_vec(),
+        )
+            .into_response(),
+    })
+}
+
+/// The media type without parameters, lowercased (`application/json; charset=utf-8` -> `application/json`).
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next().unwrap_or_default().trim();
+    Some(media.to_ascii_lowercase())
+}
+
+/// Decompresses at most `limit` bytes; more is a 413 (a gzip bomb never
+/// gets to allocate more than the limit).
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Rejection> {
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    MultiGzDecoder::new(compressed)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")))?;
+    if out.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(out)
+}
+
+fn too_large(limit: usize) -> Rejection {
+    Rejection(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("body too large: the limit is {limit} bytes, compressed or decompressed"),
+    )
+}

@@ -1,0 +1,99 @@
+//! The embedded OTLP collector: a stand-in for Jaeger all-in-one, no Docker
+//! needed. It receives traces over OTLP/gRPC and OTLP/HTTP and prints each
+//! finished trace as a tree (span, service, duration, kind, transport).
+//!
+//! Run with
+//!
+//! ```text
+//! cargo run -p collector
+//! ```
+//!
+//! then, in another terminal, run any example against it.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use collector::{Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR};
+
+/// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
+/// OTLP/HTTP, keeps them in memory and prints each finished trace as a tree.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Listen address for OTLP/gRPC (TraceService/Export, gzip accepted)
+    #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_GRPC_ADDR)]
+    grpc: SocketAddr,
+
+    /// Listen address for OTLP/HTTP (POST on any path; protobuf or JSON, gzip accepted)
+    #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_HTTP_ADDR)]
+    http: SocketAddr,
+
+    /// Traces kept in memory; the oldest is dropped first
+    #[arg(long, value_name = "N", default_value_t = CollectorConfig::default().max_traces)]
+    max_traces: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = CollectorConfig {
+        grpc_addr: args.grpc,
+        http_addr: args.http,
+        max_traces: args.max_traces,
+        ..CollectorConfig::default()
+    };
+    let collector = match Collector::start(config).await {
+        Ok(collector) => collector,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    eprintln!("collector listening (Ctrl-C to stop)");
+    eprintln!("  OTLP/gRPC  {}", collector.grpc_endpoint());
+    eprintln!(
+        "  OTLP/HTTP  {}  (POST, any path, e.g. /v1/traces)",
+        collector.http_endpoint()
+    );
+    eprintln!("point an example at it with --endpoint, or:");
+    eprintln!(
+        "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # gRPC exporters",
+        collector.grpc_endpoint()
+    );
+    eprintln!(
+        "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # HTTP exporters",
+        collector.http_endpoint()
+    );
+
+    wait_for_stop_signal().await;
+    eprintln!("collector: shutting down");
+    collector.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what `docker stop` and `kill` send).
+async fn wait_for_stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // Without a Ctrl-C handler, wait for SIGTERM alone.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,139 @@
+//! The `collector` binary: flags, a clear error when a port is taken, and
+//! the printed trace tree.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use prost::Message as _;
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_collector");
+
+#[test]
+fn help_lists_the_flags() {
+    let output = Command::new(BIN)
+        .arg("--help")
+        .output()
+        .expect("running --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--grpc <ADDR>",
+        "--http <ADDR>",
+        "--max-traces <N>",
+        "127.0.0.1:4317",
+        "127.0.0.1:4318",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn address_in_use_is_one_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let addr = taken.local_addr().expect("the bound address");
+    let output = Command::new(BIN)
+        .args(["--grpc", &addr.to_string(), "--http", "127.0.0.1:0"])
+        .output()
+        .expect("running the collector");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&addr.to_string()), "{stderr}");
+    assert!(stderr.contains("--grpc"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Kills the child even when an assertion fails.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Forwards each line of `reader` into a channel, from a thread.
+fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn prints_a_finished_trace_as_a_tree() {
+    let mut child = Command::new(BIN)
+        .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the collector");
+    let stdout = lines(child.stdout.take().expect("piped stdout"));
+    let stderr = lines(child.stderr.take().expect("piped stderr"));
+    let _running = Running(child);
+
+    let timeout = Duration::from_secs(30);
+    let http_endpoint = loop {
+        let line = stderr.recv_timeout(timeout).expect("the startup banner");
+        if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an endpoint")
+                .to_owned();
+        }
+    };
+    let addr = http_endpoint
+        .strip_prefix("http://")
+        .expect("an http:// endpoint")
+        .parse()
+        .expect("a socket address");
+
+    let mut child_span = span(&TRACE_ID, &[2; 8], Some(&SPAN_ID), "GetUser");
+    child_span.attributes.push(int_attr("user.id", 1));
+    let body = export(
+        "printed-svc",
+        vec![child_span, span(&TRACE_ID, &SPAN_ID, None, "main")],
+    )
+    .encode_to_vec();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let response = runtime.block_on(post(
+        addr,
+        "/v1/traces",
+        &[("Content-Type", "application/x-protobuf")],
+        &body,
+    ));
+    assert_eq!(response.status, 200);
+
+    let header = stdout.recv_timeout(timeout).expect("the trace header");
+    assert!(
+        header.starts_with(&format!("trace {TRACE_ID_HEX}  2 spans")),
+        "{header}"
+    );
+    let root = stdout.recv_timeout(timeout).expect("the root line");
+    assert_eq!(
+        root,
+        "  main [printed-svc] 500.00 ms internal  via http/protobuf /v1/traces"
+    );
+    let child = stdout.recv_timeout(timeout).expect("the child line");
+    assert_eq!(
+        child,
+        "    GetUser [printed-svc] 500.00 ms internal  via http/protobuf /v1/traces  user.id=1"
+    );
+}

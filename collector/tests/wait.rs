@@ -1,0 +1,145 @@
+//! Waiting for spans: returns as soon as they arrive, or fails with a clear
+//! message when they never do.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use collector::{Collector, CollectorConfig};
+use prost::Message as _;
+use support::*;
+
+async fn start() -> Collector {
+    Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_time_out_with_a_clear_error() {
+    let collector = start().await;
+
+    let err = collector
+        .wait_for_spans(3, Duration::from_millis(200))
+        .await
+        .expect_err("nothing was sent");
+    let message = err.to_string();
+    assert!(message.contains("timed out after 200ms"), "{message}");
+    assert!(message.contains("waiting for 3 span(s)"), "{message}");
+    assert!(message.contains("has 0 span(s) in 0 trace(s)"), "{message}");
+    assert_eq!((err.spans, err.traces), (0, 0));
+
+    let err = collector
+        .wait_for_trace(
+            |t| t.span_named("main").is_some(),
+            Duration::from_millis(200),
+        )
+        .await
+        .expect_err("nothing was sent");
+    assert!(err.to_string().contains("a matching trace"), "{err}");
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_reports_what_did_arrive() {
+    let collector = start().await;
+    let body = export("svc", vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).encode_to_vec();
+    let response = post(
+        collector.http_addr(),
+        "/v1/traces",
+        &[("Content-Type", "application/x-protobuf")],
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let err = collector
+        .wait_for_spans(2, Duration::from_millis(100))
+        .await
+        .expect_err("only one span was sent");
+    assert!(
+        err.to_string().contains("has 1 span(s) in 1 trace(s)"),
+        "{err}"
+    );
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_return_as_soon_as_spans_arrive() {
+    let collector = start().await;
+    let addr = collector.http_addr();
+    let sender = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let child_id = [9u8; 8];
+        let body = export(
+            "svc",
+            vec![
+                span(&TRACE_ID, &child_id, Some(&SPAN_ID), "GetUser"),
+                span(&TRACE_ID, &SPAN_ID, None, "main"),
+            ],
+        )
+        .encode_to_vec();
+        post(
+            addr,
+            "/v1/traces",
+            &[("Content-Type", "application/x-protobuf")],
+            &body,
+        )
+        .await
+    });
+
+    let started = Instant::now();
+    let generous = Duration::from_secs(30);
+    let spans = collector
+        .wait_for_spans(2, generous)
+        .await
+        .expect("two spans");
+    assert_eq!(spans.len(), 2);
+    let trace = collector
+        .wait_for_trace(|t| t.root().is_some_and(|r| r.name == "main"), generous)
+        .await
+        .expect("the trace");
+    assert!(started.elapsed() < generous);
+    assert_eq!(trace.spans_named("GetUser").len(), 1);
+    assert_eq!(
+        trace
+            .parent(trace.spans_named("GetUser")[0])
+            .map(|s| s.name.as_str()),
+        Some("main")
+    );
+    assert_eq!(sender.await.expect("the sender task").status, 200);
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_spans_are_stored_once() {
+    let collector = start().await;
+    let body = export("svc", vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).encode_to_vec();
+    for _ in 0..2 {
+        let response = post(
+            collector.http_addr(),
+            "/v1/traces",
+            &[("Content-Type", "application/x-protobuf")],
+            &body,
+        )
+        .await;
+        assert_eq!(response.status, 200);
+    }
+    assert_eq!(collector.spans().len(), 1);
+    assert_eq!(collector.requests().len(), 2);
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_bounded_with_open_connections() {
+    let collector = start().await;
+    // Idle connections that never send anything must not hold shutdown up.
+    let _grpc = tokio::net::TcpStream::connect(collector.grpc_addr())
+        .await
+        .expect("connect");
+    let _http = tokio::net::TcpStream::connect(collector.http_addr())
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    collector.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
