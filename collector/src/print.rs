@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::model::{Span, Trace};
+use crate::model::{Span, Trace, Transport};
 use crate::store::Store;
 
 /// A trace is printed once it has been quiet this long and is complete...
@@ -107,16 +107,20 @@ fn write_span(out: &mut String, span: &Span, depth: usize) {
     let ms = span.duration().as_secs_f64() * 1000.0;
     let _ = write!(
         out,
-        "{:indent$}{} [{}] {:.2} ms {}  via {} {}",
+        "{:indent$}{} [{}] {:.2} ms {}  via {}",
         "",
         span.name,
         span.service_name,
         ms,
         span.kind,
         span.transport,
-        span.path,
         indent = 2 + depth * 2
     );
+    // The gRPC method is always the same; an HTTP path tells which URL the
+    // exporter was given.
+    if span.transport != Transport::Grpc {
+        let _ = write!(out, " {}", span.path);
+    }
     for key in SHOWN_ATTRIBUTES {
         if let Some(value) = span.attributes.get(*key) {
             match value.as_str() {

@@ -124,3 +124,12 @@ pub fn delivery_failure(out: &Finished, url: &str) -> Result<String, String> {
     }
     Ok((*line).to_owned())
 }
+
+/// The fenced code block that follows `marker` in a README, so a test can
+/// check that the sample output there is what the code prints.
+pub fn readme_sample<'a>(readme: &'a str, marker: &str) -> Option<&'a str> {
+    let after = &readme[readme.find(marker)? + marker.len()..];
+    let body = &after[after.find("```")?..];
+    let body = &body[body.find('\n')? + 1..];
+    Some(&body[..body.find("```")?])
+}

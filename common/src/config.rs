@@ -179,10 +179,8 @@ fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExporterConfig> {
     let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    if let Some(path) = path {
-        if !path.starts_with('/') {
-            bail!("invalid --path `{path}`: it must start with `/`, for example `/v1/traces`");
-        }
+    if let Some(path) = path.filter(|path| !path.starts_with('/')) {
+        bail!("invalid --path `{path}`: it must start with `/`, for example `/v1/traces`");
     }
 
     let url = match protocol {

@@ -374,16 +374,15 @@ impl ResourceDetector for RedactedProcessDetector {
     fn detect(&self) -> Resource {
         let detected = ProcessResourceDetector.detect();
         let attributes = detected.iter().map(|(key, value)| {
-            if key.as_str() == PROCESS_COMMAND_ARGS {
-                if let Value::Array(Array::String(args)) = value {
-                    let args = redact_args(args.iter().map(|a| a.as_str()));
-                    return KeyValue::new(
-                        key.clone(),
-                        Value::Array(Array::String(
-                            args.into_iter().map(StringValue::from).collect(),
-                        )),
-                    );
-                }
+            if let (PROCESS_COMMAND_ARGS, Value::Array(Array::String(args))) = (key.as_str(), value)
+            {
+                let args = redact_args(args.iter().map(|a| a.as_str()));
+                return KeyValue::new(
+                    key.clone(),
+                    Value::Array(Array::String(
+                        args.into_iter().map(StringValue::from).collect(),
+                    )),
+                );
             }
             KeyValue::new(key.clone(), value.clone())
         });

@@ -134,7 +134,7 @@ mod tests {
             .build();
         let tracer = provider.tracer("test");
         // The user functions use the global tracer provider.
-        let _ = global::set_tracer_provider(provider.clone());
+        global::set_tracer_provider(provider.clone());
         let trace_id = tracer.in_span("root", |cx| {
             get_user(1);
             cx.span().span_context().trace_id()

@@ -230,3 +230,19 @@ async fn schemeless_endpoint_is_rejected_with_the_fix() {
     );
     assert!(!out.stderr.contains("sekret-42"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_sample_output_is_what_the_example_prints() {
+    let collector = collector().await;
+    let endpoint = collector.http_endpoint();
+    let out = run(&["--endpoint", &endpoint], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    for readme in [
+        include_str!("../README.md"),
+        include_str!("../README.zh.md"),
+    ] {
+        let sample = testing::readme_sample(readme, "<!-- sample stdout -->")
+            .expect("README has a sample stdout block");
+        assert_eq!(sample.trim(), out.stdout.trim());
+    }
+}
