@@ -97,3 +97,221 @@ pub fn inprocess_output(stdout: &str) -> Result<(), Vec<String>> {
         )])
     }
 }
+
+/// The span names of a chain, for messages.
+fn names(spans: &[&Span]) -> Vec<String> {
+    spans
+        .iter()
+        .map(|s| format!("{} ({}, {})", s.name, s.kind, s.service_name))
+        .collect()
+}
+
+/// Walks `StartRequests -> GET (client) -> GET <route> (server)` and returns
+/// the three spans, recording every difference in `problems`.
+fn request_chain<'t>(
+    trace: &'t Trace,
+    client_service: &str,
+    server_service: &str,
+    route: &str,
+    problems: &mut Vec<String>,
+) -> Option<[&'t Span; 3]> {
+    let Some(root) = trace.root() else {
+        problems.push("no root span".to_owned());
+        return None;
+    };
+    if root.name != "StartRequests" || root.parent_span_id.is_some() {
+        problems.push(format!(
+            "root span is `{}`, expected `StartRequests` with no parent",
+            root.name
+        ));
+    }
+    check_service(root, client_service, problems);
+    let children = trace.children(root);
+    let [client] = children.as_slice() else {
+        problems.push(format!(
+            "StartRequests has children {:?}, expected one CLIENT span `GET`",
+            names(&children)
+        ));
+        return None;
+    };
+    if client.name != "GET" || client.kind != "client" {
+        problems.push(format!(
+            "the request span is `{}` ({}), expected `GET` (client)",
+            client.name, client.kind
+        ));
+    }
+    check_service(client, client_service, problems);
+    if client.attr_str("http.request.method") != Some("GET") {
+        problems.push(format!(
+            "client span has http.request.method {:?}, expected GET",
+            client.attributes.get("http.request.method")
+        ));
+    }
+    match client.attr_str("url.full") {
+        Some(url) if url.ends_with(route) => {}
+        other => problems.push(format!(
+            "client span has url.full {other:?}, expected a URL ending in {route}"
+        )),
+    }
+    let children = trace.children(client);
+    let [server] = children.as_slice() else {
+        problems.push(format!(
+            "the client span has children {:?}, expected one SERVER span `GET {route}`",
+            names(&children)
+        ));
+        return None;
+    };
+    let expected_name = format!("GET {route}");
+    if server.name != expected_name || server.kind != "server" {
+        problems.push(format!(
+            "the server span is `{}` ({}), expected `{expected_name}` (server)",
+            server.name, server.kind
+        ));
+    }
+    check_service(server, server_service, problems);
+    for (key, value) in [("http.route", route), ("url.path", route)] {
+        if server.attr_str(key) != Some(value) {
+            problems.push(format!(
+                "server span has {key} {:?}, expected {value}",
+                server.attributes.get(key)
+            ));
+        }
+    }
+    Some([root, client, server])
+}
+
+fn check_service(span: &Span, service: &str, problems: &mut Vec<String>) {
+    if span.service_name != service {
+        problems.push(format!(
+            "span {} has service `{}`, expected `{service}`",
+            span.name, span.service_name
+        ));
+    }
+}
+
+fn check_status_code(span: &Span, code: i64, problems: &mut Vec<String>) {
+    if span.attr_i64("http.response.status_code") != Some(code) {
+        problems.push(format!(
+            "span {} has http.response.status_code {:?}, expected {code}",
+            span.name,
+            span.attributes.get("http.response.status_code")
+        ));
+    }
+}
+
+fn done(problems: Vec<String>) -> Result<(), Vec<String>> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// `examples-http` and `examples-otlp`: one trace across two processes,
+/// `StartRequests` -> `GET` (CLIENT) in `client_service`, then
+/// `GET /hello` (SERVER) -> `HelloHandler` in `server_service`; 4 spans,
+/// none an error, status code 200 on both request spans.
+pub fn http_request(
+    trace: &Trace,
+    client_service: &str,
+    server_service: &str,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    if trace.spans.len() != 4 {
+        problems.push(format!("expected 4 spans, found {}", trace.spans.len()));
+    }
+    let Some([_, client, server]) = request_chain(
+        trace,
+        client_service,
+        server_service,
+        "/hello",
+        &mut problems,
+    ) else {
+        return Err(problems);
+    };
+    check_status_code(client, 200, &mut problems);
+    check_status_code(server, 200, &mut problems);
+    let children = trace.children(server);
+    match children.as_slice() {
+        [handler] if handler.name == "HelloHandler" => {
+            check_service(handler, server_service, &mut problems)
+        }
+        _ => problems.push(format!(
+            "the server span has children {:?}, expected `HelloHandler`",
+            names(&children)
+        )),
+    }
+    for span in &trace.spans {
+        if span.is_error() {
+            problems.push(format!(
+                "span {} has status error: {}",
+                span.name, span.status_message
+            ));
+        }
+    }
+    done(problems)
+}
+
+/// The failing route: `StartRequests` -> `GET` -> `GET /error`, 3 spans, all
+/// with status Error; both request spans carry status code 500, the server
+/// span records the cause as an `exception` event.
+pub fn http_error(
+    trace: &Trace,
+    client_service: &str,
+    server_service: &str,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    if trace.spans.len() != 3 {
+        problems.push(format!("expected 3 spans, found {}", trace.spans.len()));
+    }
+    let Some(chain) = request_chain(
+        trace,
+        client_service,
+        server_service,
+        "/error",
+        &mut problems,
+    ) else {
+        return Err(problems);
+    };
+    for span in chain {
+        if !span.is_error() {
+            problems.push(format!(
+                "span {} ({}) has status `{}`, expected error",
+                span.name, span.service_name, span.status_code
+            ));
+        }
+    }
+    let [_, client, server] = chain;
+    check_status_code(client, 500, &mut problems);
+    check_status_code(server, 500, &mut problems);
+    if client.attr_str("error.type") != Some("500") {
+        problems.push(format!(
+            "client span has error.type {:?}, expected \"500\"",
+            client.attributes.get("error.type")
+        ));
+    }
+    let recorded = server.events.iter().any(|event| {
+        event.name == "exception"
+            && event
+                .attributes
+                .get("exception.message")
+                .and_then(|m| m.as_str())
+                .is_some_and(|m| !m.is_empty())
+    });
+    if !recorded {
+        problems.push(format!(
+            "the server span has no `exception` event with a message: {:?}",
+            server.events
+        ));
+    }
+    done(problems)
+}
+
+/// A client's stdout: exactly the server's answer, e.g. `hello:GoFrame`.
+pub fn http_output(stdout: &str, answer: &str) -> Result<(), Vec<String>> {
+    if stdout.trim_end() == answer && stdout.lines().count() == 1 {
+        Ok(())
+    } else {
+        Err(vec![format!("stdout is {stdout:?}, expected {answer:?}")])
+    }
+}

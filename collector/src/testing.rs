@@ -1,15 +1,25 @@
 //! Helpers for tests that run the example binaries as real processes against
-//! this collector: a runner with a hard time limit, a port nothing listens
-//! on, and a "black hole" that accepts connections and never answers.
+//! this collector: a runner with a hard time limit, a long-running server
+//! process whose port is read from its output, a raw HTTP/1.1 GET, a port
+//! nothing listens on, and a "black hole" that accepts connections and never
+//! answers.
 
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use tokio::net::TcpListener;
-use tokio::process::Command;
+use anyhow::{Context as _, bail};
+use tokio::io::{
+    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, BufReader,
+};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The line a server prints on stderr once it listens: `listening on http://ADDR`.
+pub const LISTENING_PREFIX: &str = "listening on http://";
 
 /// What a finished process left behind.
 #[derive(Debug)]
@@ -56,6 +66,26 @@ pub async fn run(command: &mut Command, limit: Duration) -> anyhow::Result<Finis
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         elapsed: started.elapsed(),
     })
+}
+
+/// A binary of another workspace package, next to the running test's own
+/// executable (`target/<profile>/NAME`): Cargo gives a test only the paths
+/// of its own package's binaries. `cargo test --workspace` builds it.
+pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let test = std::env::current_exe().context("cannot locate the test executable")?;
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("the test executable is not in target/<profile>/deps")?;
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        bail!(
+            "{} is not built: run `cargo test --workspace`, or build it first",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// A loopback port that nothing listens on (bound, then released).
@@ -132,4 +162,192 @@ pub fn readme_sample<'a>(readme: &'a str, marker: &str) -> Option<&'a str> {
     let body = &after[after.find("```")?..];
     let body = &body[body.find('\n')? + 1..];
     Some(&body[..body.find("```")?])
+}
+
+/// A server process started by a test, e.g. `examples-http`'s `server` with
+/// `--listen 127.0.0.1:0`. Its output is drained all along (so it never
+/// blocks on a full pipe) and kept; it is killed if dropped while running.
+#[derive(Debug)]
+pub struct RunningServer {
+    child: Child,
+    addr: SocketAddr,
+    started: Instant,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    drains: Vec<JoinHandle<()>>,
+}
+
+/// Starts `command` and waits (at most `limit`) for the line
+/// `listening on http://ADDR` on its stderr.
+pub async fn start_server(command: &mut Command, limit: Duration) -> anyhow::Result<RunningServer> {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let stdout = Arc::new(Mutex::new(String::new()));
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let (found, listening) = oneshot::channel();
+    let mut drains = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        drains.push(tokio::spawn(drain(out, Arc::clone(&stdout), None)));
+    }
+    if let Some(err) = child.stderr.take() {
+        drains.push(tokio::spawn(drain(err, Arc::clone(&stderr), Some(found))));
+    }
+    let addr = match tokio::time::timeout(limit, listening).await {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(_)) => {
+            let status = child.wait().await?;
+            for drain in drains {
+                let _ = drain.await;
+            }
+            bail!(
+                "{command:?} exited ({status}) before listening:\n{}",
+                locked(&stderr)
+            );
+        }
+        Err(_) => bail!(
+            "{command:?} printed no `{LISTENING_PREFIX}...` line within {limit:?}:\n{}",
+            locked(&stderr)
+        ),
+    };
+    Ok(RunningServer {
+        child,
+        addr,
+        started,
+        stdout,
+        stderr,
+        drains,
+    })
+}
+
+/// Appends every line of `pipe` to `sink`; reports the first listen address.
+async fn drain(
+    pipe: impl AsyncRead + Unpin,
+    sink: Arc<Mutex<String>>,
+    mut listening: Option<oneshot::Sender<SocketAddr>>,
+) {
+    let mut lines = BufReader::new(pipe).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(addr) = line
+            .strip_prefix(LISTENING_PREFIX)
+            .and_then(|addr| addr.trim().parse().ok())
+            && let Some(listening) = listening.take()
+        {
+            let _ = listening.send(addr);
+        }
+        let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+        sink.push_str(&line);
+        sink.push('\n');
+    }
+}
+
+fn locked(text: &Mutex<String>) -> String {
+    text.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// What the server printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        locked(&self.stderr)
+    }
+
+    /// Sends SIGTERM, as `docker stop` or Kubernetes do (through `kill`, so
+    /// the tests need no signal crate).
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let pid = self.child.id().context("the server has exited already")?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .context("cannot run `kill`")?;
+        if !status.success() {
+            bail!("`kill -TERM {pid}` failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// Waits for the process to exit (killing it after `limit`) and returns
+    /// everything it printed.
+    pub async fn wait(mut self, limit: Duration) -> anyhow::Result<Finished> {
+        let status = match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status?,
+            Err(_) => {
+                let _ = self.child.kill().await;
+                bail!(
+                    "the server still ran {limit:?} after being asked to stop; killed:\n{}",
+                    self.stderr()
+                );
+            }
+        };
+        for drain in std::mem::take(&mut self.drains) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
+        Ok(Finished {
+            status,
+            stdout: locked(&self.stdout),
+            stderr: locked(&self.stderr),
+            elapsed: self.started.elapsed(),
+        })
+    }
+}
+
+/// A response read by [`http_get`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// One `GET path` over a fresh HTTP/1.1 connection with the given extra
+/// headers, written by hand so a test can send what no client library would
+/// (malformed or oversized headers). Gives up after 10 seconds.
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<HttpResponse> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        anyhow::Ok(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .with_context(|| format!("GET {path} on {addr}: no answer within 10s"))??;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("not an HTTP response: {text:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("no status code in {head:?}"))?;
+    Ok(HttpResponse {
+        status,
+        body: body.to_owned(),
+    })
 }

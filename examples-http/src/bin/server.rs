@@ -1,0 +1,185 @@
+//! The traced HTTP server: every request gets a SERVER span that continues
+//! the caller's trace (W3C `traceparent`) and carries the caller's baggage
+//! (W3C `baggage`); `GET /hello` answers `hello:<baggage name>` from a child
+//! span `HelloHandler`, and `GET /error` always fails, to show an error trace.
+//!
+//! Run with (start a collector first: `cargo run -p collector`), then call it
+//! with the client (`cargo run -p examples-http --bin client`)
+//!
+//! ```text
+//! cargo run -p examples-http --bin server
+//! cargo run -p examples-http --bin server -- --listen 0.0.0.0:8000 --endpoint http://otel-collector:4318
+//! ```
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clap::Parser;
+use common::config::HttpExporterArgs;
+use common::telemetry;
+use opentelemetry::baggage::BaggageExt as _;
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, global};
+use opentelemetry_instrumentation_tower::http::server::LayerBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+const SERVICE_NAME: &str = "otlp-http-server";
+
+/// How long open connections may take to finish once a stop was asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Traced HTTP server: GET /hello answers `hello:<baggage name>`, GET /error fails.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on (port 0 picks a free port; the real one is printed)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+
+    #[command(flatten)]
+    otlp: HttpExporterArgs,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let telemetry = match cli
+        .otlp
+        .resolve(SERVICE_NAME)
+        .and_then(|config| telemetry::init_http(&config))
+    {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let listener = match TcpListener::bind(cli.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+                " (is the server running already? pick another address with --listen 127.0.0.1:PORT)"
+            } else {
+                ""
+            };
+            eprintln!("error: cannot listen on {}: {error}{hint}", cli.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        // Tests start the server on port 0 and read the real port from this line.
+        Ok(addr) => eprintln!("listening on http://{addr}"),
+        Err(error) => eprintln!("listening on {} ({error})", cli.listen),
+    }
+
+    // Serve until Ctrl-C or SIGTERM; then let open requests finish, within bounds.
+    let (stop, stopping) = watch::channel(false);
+    let server = axum::serve(listener, app()).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let grace_over = async move {
+        let mut stopping = stopping;
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => if let Err(error) = served {
+            eprintln!("error: the server stopped: {error}");
+        },
+        () = grace_over => eprintln!(
+            "connections still open after {}s; closing them", SHUTDOWN_GRACE.as_secs()
+        ),
+    }
+
+    // Every request has ended, so its spans are queued: flush them, report.
+    telemetry.shutdown().exit_code()
+}
+
+/// The routes, wrapped in the OpenTelemetry tower layer. Call it after the
+/// tracer provider is installed: the layer takes its tracer from it.
+fn app() -> Router {
+    // One SERVER span per request, named `GET /hello` (method + route
+    // template), with the HTTP semantic-convention attributes; it continues
+    // the trace and baggage extracted from the headers by the global
+    // propagator, and is the current span while the handler runs. A 5xx sets
+    // its status to Error. No meter provider is installed, so no metrics.
+    let otel = LayerBuilder::builder()
+        .with_metrics(false)
+        .build()
+        .expect("the layer's fixed configuration is valid");
+    Router::new()
+        .route("/hello", get(hello_handler))
+        .route("/error", get(error_handler))
+        // After the routes, so that the layer sees the matched route.
+        .layer(otel)
+}
+
+/// `GET /hello`: `hello:` followed by the baggage entry `name` the caller
+/// sent (GoFrame: `gtrace.GetBaggageVar(ctx, "name")`), empty if none.
+async fn hello_handler() -> String {
+    // A child of the current span, which is the layer's server span.
+    global::tracer(SERVICE_NAME).in_span("HelloHandler", |cx| {
+        let name = cx
+            .baggage()
+            .get("name")
+            .map(|value| value.as_str().to_owned())
+            .unwrap_or_default();
+        common::info!("HelloHandler: name={name:?}");
+        format!("hello:{name}")
+    })
+}
+
+/// `GET /error`: always answers 500, so a workshop can show an error trace:
+/// the server span has status Error and an `exception` event with the cause.
+async fn error_handler() -> Result<String, AppError> {
+    Err(AppError(anyhow::anyhow!(
+        "the stock service did not answer (planted failure: /error always fails)"
+    )))
+}
+
+/// A handler error: recorded on the current span, answered with a 500.
+#[derive(Debug)]
+struct AppError(anyhow::Error);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        // Still inside the request's context: the current span is the server span.
+        Context::current().span().record_error(self.0.as_ref());
+        common::error!("{:#}", self.0);
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("{:#}", self.0)).into_response()
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    eprintln!("shutting down: finishing open requests, then flushing spans");
+}
