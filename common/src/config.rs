@@ -39,7 +39,7 @@ pub struct ExporterArgs {
     )]
     pub token: Option<Secret>,
 
-    /// Service name of this process's spans (resource `service.name`)
+    /// Service name of this process's spans (resource `service.name`) [default: the example's own]
     #[arg(long, env = "OTEL_SERVICE_NAME", value_name = "NAME")]
     pub service_name: Option<String>,
 

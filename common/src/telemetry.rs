@@ -27,7 +27,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::resource::ResourceDetector;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{
+    SdkTracerProvider, Span as SdkSpan, SpanData, SpanExporter, SpanProcessor,
+};
 use opentelemetry_semantic_conventions::resource::PROCESS_COMMAND_ARGS;
 
 use crate::config::{ExporterConfig, Protocol};
@@ -152,6 +154,9 @@ fn install<E: SpanExporter + 'static>(config: &ExporterConfig, exporter: E) -> T
     // (the SDK reads them; the default is parent-based always-on).
     let provider = SdkTracerProvider::builder()
         .with_resource(resource(&config.service_name))
+        // Counts every ended span, so spans the batch processor drops (its
+        // queue is full) show up in the report as undelivered.
+        .with_span_processor(EndedSpans(Arc::clone(&stats)))
         .with_batch_exporter(exporter)
         .build();
     global::set_tracer_provider(provider.clone());
@@ -195,31 +200,7 @@ impl Telemetry {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let mut problem = stats.last_error.clone().map(|error| {
-            diagnose(
-                &self.url,
-                &error,
-                stats.last_failed_after,
-                self.export_timeout,
-            )
-        });
-        if problem.is_none() {
-            problem = match outcome {
-                Ok(()) => None,
-                Err(OTelSdkError::Timeout(waited)) => Some(format!(
-                    "the collector did not answer within {:.1}s",
-                    waited.as_secs_f64()
-                )),
-                Err(OTelSdkError::AlreadyShutdown) => None,
-                Err(other) => Some(other.to_string()),
-            };
-        }
-        DeliveryReport {
-            url: self.url.clone(),
-            exported: stats.exported,
-            undelivered: stats.failed + stats.in_flight,
-            problem,
-        }
+        DeliveryReport::new(&self.url, &stats, outcome, self.export_timeout)
     }
 }
 
@@ -237,13 +218,46 @@ pub struct DeliveryReport {
     pub url: String,
     /// Spans the collector acknowledged.
     pub exported: usize,
-    /// Spans whose export failed or never finished.
+    /// Spans that ended but did not reach the collector.
     pub undelivered: usize,
+    /// Of those, spans dropped before export because the queue was full.
+    pub dropped: usize,
     /// Why delivery failed, when it did.
     pub problem: Option<String>,
 }
 
 impl DeliveryReport {
+    fn new(url: &str, stats: &Stats, outcome: OTelSdkResult, export_timeout: Duration) -> Self {
+        let undelivered = stats.ended.saturating_sub(stats.exported);
+        // Neither exported, failed nor in flight: never handed to the
+        // exporter because the batch processor's queue was full.
+        let dropped = undelivered.saturating_sub(stats.failed + stats.in_flight);
+        let problem = if let Some(error) = &stats.last_error {
+            Some(diagnose(
+                url,
+                error,
+                stats.last_failed_after,
+                export_timeout,
+            ))
+        } else {
+            match outcome {
+                Err(OTelSdkError::Timeout(waited)) => Some(format!(
+                    "the collector did not answer within {:.1}s",
+                    waited.as_secs_f64()
+                )),
+                Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
+                Err(other) => Some(other.to_string()),
+            }
+        };
+        DeliveryReport {
+            url: url.to_owned(),
+            exported: stats.exported,
+            undelivered,
+            dropped,
+            problem,
+        }
+    }
+
     /// True when every span handed to the exporter reached the collector.
     pub fn is_ok(&self) -> bool {
         self.problem.is_none() && self.undelivered == 0
@@ -271,13 +285,20 @@ impl fmt::Display for DeliveryReport {
             1 => "1 span".to_owned(),
             n => format!("{n} spans"),
         };
-        write!(
-            f,
-            "error: could not deliver {spans} to {}: {}. Start a collector with \
-             `cargo run -p collector`, or point --endpoint at yours",
-            self.url,
-            self.problem.as_deref().unwrap_or("the export failed")
-        )
+        write!(f, "error: could not deliver {spans} to {}: ", self.url)?;
+        match &self.problem {
+            Some(problem) => write!(
+                f,
+                "{problem}. Start a collector with `cargo run -p collector`, \
+                 or point --endpoint at yours"
+            ),
+            None => write!(
+                f,
+                "{} were dropped because the export queue was full \
+                 ({} exported); raise OTEL_BSP_MAX_QUEUE_SIZE (default 2048)",
+                self.dropped, self.exported
+            ),
+        }
     }
 }
 
@@ -312,6 +333,8 @@ fn diagnose(url: &str, error: &str, failed_after: Duration, timeout: Duration) -
 
 #[derive(Debug, Clone, Default)]
 struct Stats {
+    /// Spans ended (and sampled) in this process.
+    ended: usize,
     exported: usize,
     failed: usize,
     in_flight: usize,
@@ -361,6 +384,26 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// Counts ended spans; the batch processor after it does the real work.
+#[derive(Debug)]
+struct EndedSpans(Arc<Mutex<Stats>>);
+
+impl SpanProcessor for EndedSpans {
+    fn on_start(&self, _span: &mut SdkSpan, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, _span: SpanData) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).ended += 1;
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
     }
 }
 
@@ -460,6 +503,7 @@ mod tests {
             url: "http://localhost:4318/v1/traces".into(),
             exported: 9,
             undelivered: 0,
+            dropped: 0,
             problem: None,
         };
         assert_eq!(
@@ -477,6 +521,30 @@ mod tests {
         assert!(line.starts_with("error: could not deliver 9 spans to http://localhost:4318/v1/traces: connection refused"), "{line}");
         assert!(line.contains("cargo run -p collector"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn spans_dropped_from_a_full_queue_are_reported() {
+        let stats = Stats {
+            ended: 1000,
+            exported: 870,
+            ..Stats::default()
+        };
+        let report = DeliveryReport::new("http://c/v1/traces", &stats, Ok(()), Duration::ZERO);
+        assert!(!report.is_ok());
+        assert_eq!((report.undelivered, report.dropped), (130, 130));
+        assert_eq!(
+            report.to_string(),
+            "error: could not deliver 130 spans to http://c/v1/traces: 130 were dropped \
+             because the export queue was full (870 exported); raise OTEL_BSP_MAX_QUEUE_SIZE \
+             (default 2048)"
+        );
+        let all = Stats {
+            ended: 9,
+            exported: 9,
+            ..Stats::default()
+        };
+        assert!(DeliveryReport::new("u", &all, Ok(()), Duration::ZERO).is_ok());
     }
 
     #[test]

@@ -156,11 +156,13 @@ async fn measure(mode: &str, env: Option<(&str, &str)>, options: &Options) -> an
         .stderr
         .lines()
         .find_map(|line| {
-            line.strip_prefix("exported ")?
-                .split(' ')
-                .next()?
-                .parse::<usize>()
-                .ok()
+            // `exported N spans to URL`, or, when spans were dropped,
+            // `error: could not deliver M spans to URL: ... (N exported); ...`
+            let count = match line.strip_prefix("exported ") {
+                Some(rest) => rest.split(' ').next()?,
+                None => line.split(" exported)").next()?.rsplit('(').next()?,
+            };
+            count.parse::<usize>().ok()
         })
         .with_context(|| {
             let tail: Vec<&str> = out.stderr.lines().rev().take(3).collect();
