@@ -306,8 +306,13 @@ async fn readme_sample_output_is_what_the_client_prints() {
     let server = server(&collector, &[]).await;
     let out = client(&collector, &server.url("/hello")).await;
     assert!(out.status.success(), "{}", out.stderr);
-    let sample = testing::readme_sample(include_str!("../README.md"), "<!-- sample stdout -->")
-        .expect("README has a sample stdout block");
-    assert_eq!(sample.trim(), out.stdout.trim());
+    for readme in [
+        include_str!("../README.md"),
+        include_str!("../README.zh.md"),
+    ] {
+        let sample = testing::readme_sample(readme, "<!-- sample stdout -->")
+            .expect("README has a sample stdout block");
+        assert_eq!(sample.trim(), out.stdout.trim());
+    }
     stop(server).await;
 }

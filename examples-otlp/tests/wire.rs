@@ -176,6 +176,10 @@ async fn readme_sample_output_is_what_the_clients_print() {
     let server = server(&collector).await;
     let sample = testing::readme_sample(include_str!("../README.md"), "<!-- sample stdout -->")
         .expect("README has a sample stdout block");
+    let sample_zh =
+        testing::readme_sample(include_str!("../README.zh.md"), "<!-- sample stdout -->")
+            .expect("README.zh has a sample stdout block");
+    assert_eq!(sample, sample_zh);
     for (binary, endpoint) in [
         (GRPC, collector.grpc_endpoint()),
         (HTTP, collector.http_endpoint()),
