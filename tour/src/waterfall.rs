@@ -1,0 +1,455 @@
+//! A trace as a waterfall for the terminal, the picture Jaeger draws: one
+//! line per span, children indented under their parent, and a bar per span
+//! on a common time axis (the trace's first start to its last end, scaled to
+//! `width` columns), then its duration and the attributes worth reading.
+//!
+//! ```text
+//! trace 5b8aa5a2d2c872e8321cf37308d69df2 · 4 spans · 2 services · 3.41 ms
+//! span                 service            0 ms                          3.41 ms
+//! StartRequests        otlp-http-client  │████████████████████████████████│  3.41 ms
+//!   GET                otlp-http-client  │ ██████████████████████████████ │  3.02 ms  http.response.status_code=200
+//! ```
+//!
+//! Span names, services and attributes come from whoever sent the spans, so
+//! every one of them goes through [`sanitize`] before it reaches the terminal.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use collector::{Span, Trace};
+
+/// Attributes shown on a span's line, when present.
+const SHOWN_ATTRIBUTES: &[&str] = &[
+    "user.id",
+    "http.route",
+    "http.response.status_code",
+    "error.type",
+];
+
+/// Longest span name column (indentation included) and service column.
+const NAME_MAX: usize = 34;
+const SERVICE_MAX: usize = 20;
+/// Longest error message shown; the rest is in the collector.
+const MESSAGE_MAX: usize = 72;
+
+/// The waterfall of `trace`, `width` columns for the bars (at least 1).
+pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
+    let width = width.max(1);
+    let rows = rows(trace);
+    let start = trace.spans.iter().map(|s| s.start_unix_nano).min();
+    let end = trace
+        .spans
+        .iter()
+        .map(|s| s.end_unix_nano.max(s.start_unix_nano))
+        .max();
+    let (start, end) = (start.unwrap_or(0), end.unwrap_or(0));
+    let total = end.saturating_sub(start);
+
+    let services = trace.services();
+    let mut out = format!(
+        "trace {} · {} span{} · {} service{} · {}",
+        sanitize(&trace.trace_id),
+        trace.spans.len(),
+        plural(trace.spans.len()),
+        services.len(),
+        plural(services.len()),
+        millis(total),
+    );
+    if rows.is_empty() {
+        return out;
+    }
+
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let name = format!(
+                "{:indent$}{}",
+                "",
+                sanitize(&row.span.name),
+                indent = 2 * row.depth
+            );
+            truncate(&name, NAME_MAX)
+        })
+        .collect();
+    let name_width = labels.iter().map(|l| columns(l)).max().unwrap_or(0).max(4);
+    let service_width = rows
+        .iter()
+        .map(|row| columns(&truncate(&sanitize(&row.span.service_name), SERVICE_MAX)))
+        .max()
+        .unwrap_or(0)
+        .max(7);
+
+    // The axis: "0 ms" over the bars' left edge, the total over the right one.
+    let (zero, full) = ("0 ms", millis(total));
+    let gap = (width + 2).saturating_sub(zero.len() + full.len()).max(1);
+    let _ = write!(
+        out,
+        "\n{:<name_width$}  {:<service_width$}  {zero}{:gap$}{full}",
+        "span", "service", ""
+    );
+
+    for (row, label) in rows.iter().zip(&labels) {
+        let span = row.span;
+        let service = truncate(&sanitize(&span.service_name), SERVICE_MAX);
+        let _ = write!(
+            out,
+            "\n{label}{:pad_name$}  {service}{:pad_service$}  │{}│  {:>8}",
+            "",
+            "",
+            bar(span, start, total, width),
+            millis(span.duration().as_nanos() as u64),
+            pad_name = name_width - columns(label),
+            pad_service = service_width - columns(&service),
+        );
+        let notes = notes(span, row.note);
+        if !notes.is_empty() {
+            let _ = write!(out, "  {notes}");
+        }
+    }
+    out
+}
+
+/// One line of the waterfall: a span, its depth, and why it is not where
+/// its parent link says.
+struct Row<'t> {
+    span: &'t Span,
+    depth: usize,
+    note: Option<&'static str>,
+}
+
+/// The spans depth-first, children sorted by start time. A span whose parent
+/// never arrived starts a tree of its own; spans only reachable through a
+/// parent cycle come last.
+fn rows(trace: &Trace) -> Vec<Row<'_>> {
+    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
+    let mut roots = Vec::new();
+    for span in &trace.spans {
+        match span.parent_span_id.as_deref() {
+            Some(parent) if ids.contains(parent) => children.entry(parent).or_default().push(span),
+            _ => roots.push(span),
+        }
+    }
+    roots.sort_by_key(|s| s.start_unix_nano);
+    for list in children.values_mut() {
+        list.sort_by_key(|s| s.start_unix_nano);
+    }
+
+    let mut rows = Vec::new();
+    let mut visited: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<(&Span, usize)> = roots.iter().rev().map(|s| (*s, 0)).collect();
+    while let Some((span, depth)) = stack.pop() {
+        if !visited.insert(span.span_id.as_str()) {
+            continue;
+        }
+        let orphan = depth == 0 && span.parent_span_id.is_some();
+        rows.push(Row {
+            span,
+            depth,
+            note: orphan.then_some("(parent span not received)"),
+        });
+        if let Some(kids) = children.get(span.span_id.as_str()) {
+            stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
+        }
+    }
+    for span in &trace.spans {
+        if visited.insert(span.span_id.as_str()) {
+            rows.push(Row {
+                span,
+                depth: 0,
+                note: Some("(parent link loops)"),
+            });
+        }
+    }
+    rows
+}
+
+/// `width` characters: blanks before the span starts, `█` while it runs,
+/// blanks after; `▏` marks a span of zero length.
+fn bar(span: &Span, start: u64, total: u64, width: usize) -> String {
+    let column = |at: u64, round_up: bool| -> usize {
+        if total == 0 {
+            return 0;
+        }
+        let scaled = u128::from(at.saturating_sub(start)) * width as u128;
+        let total = u128::from(total);
+        let column = if round_up {
+            scaled.div_ceil(total)
+        } else {
+            scaled / total
+        };
+        usize::try_from(column).unwrap_or(width).min(width)
+    };
+    let from = column(span.start_unix_nano, false).min(width - 1);
+    let to = column(span.end_unix_nano.max(span.start_unix_nano), true);
+    let mut bar = " ".repeat(from);
+    if to > from {
+        bar.push_str(&"█".repeat(to - from));
+    } else {
+        bar.push('▏');
+    }
+    let used = from + (to - from).max(1);
+    bar.push_str(&" ".repeat(width - used));
+    bar
+}
+
+/// The attributes worth reading, and the error, if any.
+fn notes(span: &Span, note: Option<&str>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for key in SHOWN_ATTRIBUTES {
+        if let Some(value) = span.attributes.get(*key) {
+            let value = match value.as_str() {
+                Some(s) => s.to_owned(),
+                None => value.to_string(),
+            };
+            parts.push(format!("{key}={}", sanitize(&value)));
+        }
+    }
+    if span.is_error() {
+        let mut error = "✗ error".to_owned();
+        if !span.status_message.is_empty() {
+            error.push_str(": ");
+            error.push_str(&truncate(&sanitize(&span.status_message), MESSAGE_MAX));
+        }
+        // The cause, when the span recorded one and the status does not say it.
+        let exception = span
+            .events
+            .iter()
+            .filter(|e| e.name == "exception")
+            .find_map(|e| e.attributes.get("exception.message")?.as_str())
+            .filter(|cause| *cause != span.status_message);
+        if let Some(cause) = exception {
+            error.push_str(" · exception: ");
+            error.push_str(&truncate(&sanitize(cause), MESSAGE_MAX));
+        }
+        parts.push(error);
+    }
+    if let Some(note) = note {
+        parts.push(note.to_owned());
+    }
+    parts.join("  ")
+}
+
+/// Text from a span, safe to print: control characters (ESC starts an ANSI
+/// sequence that could move the cursor or retitle the terminal, newlines
+/// would forge lines) and bidirectional overrides (they reorder what is
+/// shown) become visible escapes such as `\u{1b}`.
+pub(crate) fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Terminal columns of `text`, counting one per character (names here are
+/// ASCII; wide characters would shift the bars, not break anything).
+fn columns(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// At most `max` characters, the last one `…` if something was cut.
+fn truncate(text: &str, max: usize) -> String {
+    if columns(text) <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn millis(nanos: u64) -> String {
+    format!("{:.2} ms", nanos as f64 / 1e6)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use collector::Transport;
+
+    const MS: u64 = 1_000_000;
+
+    fn span(id: &str, parent: Option<&str>, name: &str, start_ms: u64, end_ms: u64) -> Span {
+        Span {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: name.into(),
+            kind: "internal".into(),
+            start_unix_nano: 1_000 * MS + start_ms * MS,
+            end_unix_nano: 1_000 * MS + end_ms * MS,
+            attributes: Default::default(),
+            events: vec![],
+            status_code: "unset".into(),
+            status_message: String::new(),
+            service_name: "svc".into(),
+            resource: Default::default(),
+            scope_name: String::new(),
+            transport: Transport::HttpProtobuf,
+            path: "/v1/traces".into(),
+        }
+    }
+
+    fn trace(spans: Vec<Span>) -> Trace {
+        Trace {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            spans,
+        }
+    }
+
+    /// The bar of each span line: what lies between the two `│`.
+    fn bars(text: &str) -> Vec<String> {
+        text.lines()
+            .skip(2)
+            .map(|line| {
+                let from = line.find('│').expect("a bar") + '│'.len_utf8();
+                let to = line.rfind('│').expect("a bar");
+                line[from..to].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bars_share_one_time_axis() {
+        // main 0..10 ms; a 0..5; b 5..10 (later in the list, earlier in time order).
+        let mut b = span("b", Some("m"), "GetUser", 5, 10);
+        b.attributes
+            .insert("user.id".into(), serde_json::json!(100));
+        let text = waterfall(
+            &trace(vec![
+                b,
+                span("a", Some("m"), "GetUser", 0, 5),
+                span("m", None, "main", 0, 10),
+            ]),
+            10,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "trace 0af7651916cd43dd8448eb211c80319c · 3 spans · 1 service · 10.00 ms"
+        );
+        assert!(lines[1].starts_with("span       service  0 ms"), "{text}");
+        assert!(lines[1].ends_with("10.00 ms"), "{text}");
+        assert_eq!(
+            bars(&text),
+            ["██████████", "█████     ", "     █████"],
+            "{text}"
+        );
+        // Names indented under their parent, then one column for the bars.
+        assert!(lines[2].starts_with("main       svc      │"), "{text}");
+        assert!(lines[3].starts_with("  GetUser  svc      │"), "{text}");
+        assert!(lines[4].ends_with("5.00 ms  user.id=100"), "{text}");
+        let bar_column: HashSet<usize> = lines[2..].iter().map(|l| l.find('│').unwrap()).collect();
+        assert_eq!(bar_column.len(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_short_span_still_shows_and_rounds_outwards() {
+        // 0..1000 ms trace, a span of 1 ms in the middle: one column.
+        let text = waterfall(
+            &trace(vec![
+                span("m", None, "main", 0, 1000),
+                span("x", Some("m"), "x", 500, 501),
+            ]),
+            20,
+        );
+        assert_eq!(
+            bars(&text)[1],
+            format!("{}█{}", " ".repeat(10), " ".repeat(9))
+        );
+    }
+
+    #[test]
+    fn a_zero_length_trace_has_no_division_by_zero() {
+        let text = waterfall(&trace(vec![span("m", None, "main", 3, 3)]), 8);
+        assert!(
+            text.lines().next().unwrap().ends_with("· 0.00 ms"),
+            "{text}"
+        );
+        assert_eq!(bars(&text), [format!("▏{}", " ".repeat(7))]);
+        assert_eq!(waterfall(&trace(vec![]), 8).lines().count(), 1);
+    }
+
+    #[test]
+    fn a_span_with_a_missing_parent_is_shown_and_said() {
+        let text = waterfall(
+            &trace(vec![
+                span("m", None, "main", 0, 4),
+                span("o", Some("gone"), "orphan", 1, 2),
+                span("c", Some("o"), "child", 1, 2),
+            ]),
+            4,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[3].starts_with("orphan "), "{text}");
+        assert!(lines[3].ends_with("(parent span not received)"), "{text}");
+        assert!(lines[4].starts_with("  child "), "{text}");
+    }
+
+    #[test]
+    fn parent_cycles_do_not_loop() {
+        let text = waterfall(
+            &trace(vec![
+                span("a", Some("b"), "A", 0, 1),
+                span("b", Some("a"), "B", 0, 1),
+            ]),
+            4,
+        );
+        assert_eq!(text.matches("(parent link loops)").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn untrusted_text_cannot_drive_the_terminal() {
+        let mut evil = span(
+            "m",
+            None,
+            "GET\u{1b}[2J\u{1b}]0;pwned\u{7}\nfake line\u{202e}",
+            0,
+            1,
+        );
+        evil.service_name = "svc\r".into();
+        evil.attributes
+            .insert("http.route".into(), serde_json::json!("/a\u{1b}[31m"));
+        evil.status_code = "error".into();
+        evil.status_message = "bad\u{9b}31m".into();
+        let text = waterfall(&trace(vec![evil]), 4);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.contains("GET\\u{1b}[2J"), "{text}");
+        assert!(text.contains("svc\\u{d}"), "{text}");
+        assert!(text.contains("http.route=/a\\u{1b}[31m"), "{text}");
+        assert!(text.contains("✗ error: bad\\u{9b}31m"), "{text}");
+    }
+
+    #[test]
+    fn long_names_are_cut_and_errors_name_their_cause() {
+        let mut failed = span("m", None, &"x".repeat(100), 0, 1);
+        failed.status_code = "error".into();
+        failed.events.push(collector::Event {
+            name: "exception".into(),
+            time_unix_nano: 0,
+            attributes: [("exception.message".to_owned(), serde_json::json!("boom"))].into(),
+        });
+        let text = waterfall(&trace(vec![failed]), 4);
+        let line = text.lines().nth(2).unwrap();
+        assert!(
+            line.starts_with(&format!("{}…  svc", "x".repeat(NAME_MAX - 1))),
+            "{text}"
+        );
+        assert!(line.ends_with("✗ error · exception: boom"), "{text}");
+    }
+}
