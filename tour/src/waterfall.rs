@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! trace 5b8aa5a2d2c872e8321cf37308d69df2 · 4 spans · 2 services · 3.41 ms
-//! span                 service            0 ms                          3.41 ms
+//! span                 service            0                             3.41 ms
 //! StartRequests        otlp-http-client  │████████████████████████████████│  3.41 ms
 //!   GET                otlp-http-client  │ ██████████████████████████████ │  3.02 ms  http.response.status_code=200
 //! ```
@@ -79,9 +79,9 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
         .unwrap_or(0)
         .max(7);
 
-    // The axis: "0 ms" over the bars' left edge, the total over the right one.
-    let (zero, full) = ("0 ms", millis(total));
-    let gap = (width + 2).saturating_sub(zero.len() + full.len()).max(1);
+    // The axis: "0" over the bars' left edge, the total over the right one.
+    let (zero, full) = ("0", millis(total));
+    let gap = (width + 2).saturating_sub(zero.len() + columns(&full)).max(1);
     let _ = write!(
         out,
         "\n{:<name_width$}  {:<service_width$}  {zero}{:gap$}{full}",
@@ -263,8 +263,16 @@ fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
+/// A duration for people: `3.50 ms`, `38 µs` or `450 ns` (the in-process
+/// calls take microseconds).
 fn millis(nanos: u64) -> String {
-    format!("{:.2} ms", nanos as f64 / 1e6)
+    if nanos < 1_000 {
+        format!("{nanos} ns")
+    } else if nanos < 1_000_000 {
+        format!("{} µs", nanos / 1_000)
+    } else {
+        format!("{:.2} ms", nanos as f64 / 1e6)
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -337,7 +345,7 @@ mod tests {
             lines[0],
             "trace 0af7651916cd43dd8448eb211c80319c · 3 spans · 1 service · 10.00 ms"
         );
-        assert!(lines[1].starts_with("span       service  0 ms"), "{text}");
+        assert!(lines[1].starts_with("span       service  0 "), "{text}");
         assert!(lines[1].ends_with("10.00 ms"), "{text}");
         assert_eq!(
             bars(&text),
@@ -350,6 +358,14 @@ mod tests {
         assert!(lines[4].ends_with("5.00 ms  user.id=100"), "{text}");
         let bar_column: HashSet<usize> = lines[2..].iter().map(|l| l.find('│').unwrap()).collect();
         assert_eq!(bar_column.len(), 1, "{text}");
+    }
+
+    #[test]
+    fn durations_read_in_their_own_unit() {
+        assert_eq!(millis(0), "0 ns");
+        assert_eq!(millis(450), "450 ns");
+        assert_eq!(millis(38_400), "38 µs");
+        assert_eq!(millis(3_504_000), "3.50 ms");
     }
 
     #[test]
@@ -372,7 +388,7 @@ mod tests {
     fn a_zero_length_trace_has_no_division_by_zero() {
         let text = waterfall(&trace(vec![span("m", None, "main", 3, 3)]), 8);
         assert!(
-            text.lines().next().unwrap().ends_with("· 0.00 ms"),
+            text.lines().next().unwrap().ends_with("· 0 ns"),
             "{text}"
         );
         assert_eq!(bars(&text), [format!("▏{}", " ".repeat(7))]);
