@@ -81,7 +81,9 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
 
     // The axis: "0" over the bars' left edge, the total over the right one.
     let (zero, full) = ("0", millis(total));
-    let gap = (width + 2).saturating_sub(zero.len() + columns(&full)).max(1);
+    let gap = (width + 2)
+        .saturating_sub(zero.len() + columns(&full))
+        .max(1);
     let _ = write!(
         out,
         "\n{:<name_width$}  {:<service_width$}  {zero}{:gap$}{full}",
@@ -387,10 +389,7 @@ mod tests {
     #[test]
     fn a_zero_length_trace_has_no_division_by_zero() {
         let text = waterfall(&trace(vec![span("m", None, "main", 3, 3)]), 8);
-        assert!(
-            text.lines().next().unwrap().ends_with("· 0 ns"),
-            "{text}"
-        );
+        assert!(text.lines().next().unwrap().ends_with("· 0 ns"), "{text}");
         assert_eq!(bars(&text), [format!("▏{}", " ".repeat(7))]);
         assert_eq!(waterfall(&trace(vec![]), 8).lines().count(), 1);
     }
