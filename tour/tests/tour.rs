@@ -123,3 +123,86 @@ fn the_tour_runs_every_example_and_all_hold() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn the_readme_sample_is_what_the_tour_prints() {
+    let (status, stdout, stderr) = tour(
+        &[],
+        Duration::from_secs(if examples_built() { 60 } else { 600 }),
+    );
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+    // Trace ids, ports and durations change; headings, titles and verdicts do not.
+    let stable = |line: &&str| {
+        line.starts_with("━━") || line.starts_with("   ✓") || line.contains("examples run,")
+    };
+    let printed: Vec<&str> = stdout.lines().filter(stable).collect();
+    // 6 examples and 2 more headings, 6 checks and 6 summary lines, the verdict.
+    assert_eq!(printed.len(), 6 + 2 + 6 + 6 + 1, "{stdout}");
+    for readme in [
+        include_str!("../README.md"),
+        include_str!("../README.zh.md"),
+    ] {
+        let sample = &readme[readme.find("$ cargo run -p tour\n").expect("a sample run")..];
+        let shown: Vec<&str> = sample.lines().filter(stable).collect();
+        assert_eq!(shown, printed, "update the sample in tour/README*.md");
+    }
+}
+
+#[test]
+fn serve_keeps_the_collector_until_ctrl_c() {
+    if !examples_built() {
+        return; // the first test builds them; this one only checks --serve
+    }
+    let mut child = Command::new(TOUR)
+        .args(["--ephemeral-ports", "--no-build", "--serve"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tour starts");
+    let pid = child.id().to_string();
+    let stdout = child.stdout.take().expect("stdout");
+    let (line_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.starts_with("   OTLP/HTTP  http://127.0.0.1:") => break,
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no OTLP/HTTP address printed:\n{}", seen.join("\n"));
+            }
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("the collector keeps running (Ctrl-C to stop)"))
+    );
+    // Ctrl-C: SIGINT, as the terminal sends it.
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the tour did not stop on Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
