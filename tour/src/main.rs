@@ -29,7 +29,7 @@ mod checks;
 mod waterfall;
 
 use std::collections::HashSet;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -421,6 +421,9 @@ impl<'c> Tour<'c> {
         if !matches!(read, Ok(Ok(n)) if n > 0) {
             self.stdin_open = false;
             println!("(no input: not pausing any more)");
+        } else if !std::io::stdin().is_terminal() {
+            // A terminal echoes the Enter; piped input does not.
+            println!();
         }
     }
 
