@@ -489,24 +489,31 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     assert!(dom.contains("&lt;b&gt;key&lt;/b&gt;"), "{dom}");
     assert!(dom.contains("window.__pwned=4"), "the attribute as text");
 
-    // A picture of the waterfall, for people.
-    let screenshot = artifact_dir().join("waterfall.png");
+    // Pictures for people: the waterfall with GetUser(100) open, the list.
     let url = format!("{base}#trace={}&span={get_user_100}", real.trace_id);
+    let waterfall = screenshot(&browser, &url, "waterfall.png").await;
+    eprintln!("screenshot of the waterfall: {}", waterfall.display());
+    let list = screenshot(&browser, &base, "list.png").await;
+    eprintln!("screenshot of the trace list: {}", list.display());
+    collector.shutdown().await;
+}
+
+/// Saves a 1400x900 screenshot of `url` in `target/ui-artifacts`.
+async fn screenshot(browser: &Path, url: &str, name: &str) -> PathBuf {
+    let path = artifact_dir().join(name);
+    let _ = std::fs::remove_file(&path);
     chromium_run(
-        &browser,
-        &url,
+        browser,
+        url,
         &[
-            &format!("--screenshot={}", screenshot.display()),
+            &format!("--screenshot={}", path.display()),
             "--window-size=1400,900",
         ],
     )
     .await;
-    let size = std::fs::metadata(&screenshot)
-        .map(|m| m.len())
-        .unwrap_or_default();
-    assert!(size > 10_000, "no screenshot at {}", screenshot.display());
-    eprintln!("screenshot of the waterfall: {}", screenshot.display());
-    collector.shutdown().await;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "no screenshot at {}", path.display());
+    path
 }
 
 fn hex(bytes: &[u8]) -> String {
