@@ -161,7 +161,7 @@ async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>)
         .collect();
     // Newest first; arrival order breaks ties (the store keeps oldest first).
     traces.reverse();
-    traces.sort_by(|a, b| b.start_unix_nano.cmp(&a.start_unix_nano));
+    traces.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
     if let Some(limit) = query.limit {
         traces.truncate(limit);
     }
