@@ -2,8 +2,9 @@
 //!
 //! It receives spans over OTLP/gRPC (`TraceService/Export`) and OTLP/HTTP
 //! (POST on any path, protobuf or JSON, optionally gzip), keeps the last
-//! traces in memory, and can print each finished trace as a tree. Tests start
-//! it on free ports and wait for spans:
+//! traces in memory, can print each finished trace as a tree, and serves a
+//! web view of the traces (a list, and a waterfall per trace) with the JSON
+//! API behind it. Tests start it on free ports and wait for spans:
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -36,6 +37,7 @@ mod model;
 mod print;
 mod store;
 pub mod testing;
+mod ui;
 
 pub use model::{Event, ReceivedRequest, Span, Trace, Transport};
 pub use print::render as render_trace;
@@ -45,6 +47,8 @@ pub use store::{Store, WaitTimeout};
 pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4317);
 /// Where Jaeger and the OpenTelemetry Collector listen for OTLP/HTTP.
 pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4318);
+/// Where Jaeger serves its UI; the collector's web view listens there too.
+pub const DEFAULT_UI_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 16686);
 /// The gRPC path of the one method the collector serves.
 pub const GRPC_EXPORT_PATH: &str = grpc::EXPORT_PATH;
 
@@ -67,14 +71,19 @@ pub struct CollectorConfig {
     pub max_body_bytes: usize,
     /// Print each finished trace to stdout as a tree.
     pub print_traces: bool,
+    /// Web view and JSON API listen address (port 0 picks a free port);
+    /// `None` serves no web view.
+    pub ui_addr: Option<SocketAddr>,
 }
 
 impl CollectorConfig {
-    /// Loopback, free ports for both receivers, printing off: for tests.
+    /// Loopback, free ports for both receivers and the web view, printing
+    /// off: for tests.
     pub fn ephemeral() -> Self {
         CollectorConfig {
             grpc_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             http_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            ui_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)),
             print_traces: false,
             ..CollectorConfig::default()
         }
@@ -82,7 +91,7 @@ impl CollectorConfig {
 }
 
 impl Default for CollectorConfig {
-    /// The standard OTLP ports on loopback, printing on.
+    /// The standard OTLP and web view ports on loopback, printing on.
     fn default() -> Self {
         CollectorConfig {
             grpc_addr: DEFAULT_GRPC_ADDR,
@@ -91,6 +100,7 @@ impl Default for CollectorConfig {
             max_requests: 1000,
             max_body_bytes: 4 * 1024 * 1024,
             print_traces: true,
+            ui_addr: Some(DEFAULT_UI_ADDR),
         }
     }
 }
@@ -102,15 +112,21 @@ pub struct Collector {
     store: Store,
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
+    ui_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Collector {
-    /// Binds both receivers and serves them on the current tokio runtime.
+    /// Binds both receivers and the web view, and serves them on the
+    /// current tokio runtime.
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
         let grpc_listener = bind(config.grpc_addr, "OTLP/gRPC", "--grpc").await?;
         let http_listener = bind(config.http_addr, "OTLP/HTTP", "--http").await?;
+        let ui_listener = match config.ui_addr {
+            Some(addr) => Some(bind(addr, "the web view", "--ui").await?),
+            None => None,
+        };
         let grpc_addr = grpc_listener
             .local_addr()
             .context("reading the OTLP/gRPC listen address")?;
@@ -152,6 +168,23 @@ impl Collector {
         });
 
         let mut tasks = vec![grpc_task, http_task];
+        let mut ui_addr = None;
+        if let Some(ui_listener) = ui_listener {
+            let addr = ui_listener
+                .local_addr()
+                .context("reading the web view's listen address")?;
+            ui_addr = Some(addr);
+            let router = ui::router(store.clone());
+            let ui_stop = stop_signal(stopped.clone());
+            tasks.push(tokio::spawn(async move {
+                let served = axum::serve(ui_listener, router)
+                    .with_graceful_shutdown(ui_stop)
+                    .await;
+                if let Err(e) = served {
+                    eprintln!("collector: web view on {addr} stopped: {e}");
+                }
+            }));
+        }
         if config.print_traces {
             tasks.push(tokio::spawn(print::run(store.clone(), stopped)));
         }
@@ -159,6 +192,7 @@ impl Collector {
             store,
             grpc_addr,
             http_addr,
+            ui_addr,
             stop,
             tasks,
         })
@@ -182,6 +216,16 @@ impl Collector {
     /// Base URL for an HTTP exporter, without a path, e.g. `http://127.0.0.1:4318`.
     pub fn http_endpoint(&self) -> String {
         endpoint(self.http_addr)
+    }
+
+    /// The bound web view address, if the web view is on.
+    pub fn ui_addr(&self) -> Option<SocketAddr> {
+        self.ui_addr
+    }
+
+    /// The web view's URL, e.g. `http://127.0.0.1:16686/`, if it is on.
+    pub fn ui_url(&self) -> Option<String> {
+        self.ui_addr.map(|addr| format!("{}/", endpoint(addr)))
     }
 
     /// A handle to the stored data that outlives borrowing the collector.

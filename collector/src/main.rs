@@ -1,6 +1,8 @@
 //! The embedded OTLP collector: a stand-in for Jaeger all-in-one, no Docker
-//! needed. It receives traces over OTLP/gRPC and OTLP/HTTP and prints each
-//! finished trace as a tree (span, service, duration, kind, transport).
+//! needed. It receives traces over OTLP/gRPC and OTLP/HTTP, prints each
+//! finished trace as a tree (span, service, duration, kind, transport), and
+//! shows them in a browser at http://127.0.0.1:16686 (a list of traces, a
+//! waterfall per trace).
 //!
 //! Run with
 //!
@@ -8,16 +10,20 @@
 //! cargo run -p collector
 //! ```
 //!
-//! then, in another terminal, run any example against it.
+//! then, in another terminal, run any example against it, and open the web
+//! view.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use collector::{Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR};
+use collector::{
+    Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_UI_ADDR,
+};
 
 /// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
-/// OTLP/HTTP, keeps them in memory and prints each finished trace as a tree.
+/// OTLP/HTTP, keeps them in memory, prints each finished trace as a tree and
+/// serves a web view of them.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -28,6 +34,14 @@ struct Args {
     /// Listen address for OTLP/HTTP (POST on any path; protobuf or JSON, gzip accepted)
     #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_HTTP_ADDR)]
     http: SocketAddr,
+
+    /// Listen address for the web view (trace list and waterfalls) and its JSON API
+    #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_UI_ADDR)]
+    ui: SocketAddr,
+
+    /// Serve no web view
+    #[arg(long, conflicts_with = "ui")]
+    no_ui: bool,
 
     /// Traces kept in memory; the oldest is dropped first
     #[arg(long, value_name = "N", default_value_t = CollectorConfig::default().max_traces)]
@@ -40,6 +54,7 @@ async fn main() -> ExitCode {
     let config = CollectorConfig {
         grpc_addr: args.grpc,
         http_addr: args.http,
+        ui_addr: (!args.no_ui).then_some(args.ui),
         max_traces: args.max_traces,
         ..CollectorConfig::default()
     };
@@ -57,6 +72,9 @@ async fn main() -> ExitCode {
         "  OTLP/HTTP  {}  (POST, any path, e.g. /v1/traces)",
         collector.http_endpoint()
     );
+    if let Some(url) = collector.ui_url() {
+        eprintln!("  web view   {url}  (traces, waterfalls; JSON API under /api)");
+    }
     eprintln!("point an example at it with --endpoint, or:");
     eprintln!(
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # gRPC exporters",

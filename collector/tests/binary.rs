@@ -26,8 +26,11 @@ fn help_lists_the_flags() {
         "--grpc <ADDR>",
         "--http <ADDR>",
         "--max-traces <N>",
+        "--ui <ADDR>",
+        "--no-ui",
         "127.0.0.1:4317",
         "127.0.0.1:4318",
+        "127.0.0.1:16686",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -38,7 +41,14 @@ fn address_in_use_is_one_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
     let addr = taken.local_addr().expect("the bound address");
     let output = Command::new(BIN)
-        .args(["--grpc", &addr.to_string(), "--http", "127.0.0.1:0"])
+        .args([
+            "--grpc",
+            &addr.to_string(),
+            "--http",
+            "127.0.0.1:0",
+            "--ui",
+            "127.0.0.1:0",
+        ])
         .output()
         .expect("running the collector");
     assert!(!output.status.success());
@@ -46,6 +56,32 @@ fn address_in_use_is_one_clear_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&addr.to_string()), "{stderr}");
     assert!(stderr.contains("--grpc"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn web_view_address_in_use_is_one_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let addr = taken.local_addr().expect("the bound address");
+    let output = Command::new(BIN)
+        .args([
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--ui",
+            &addr.to_string(),
+        ])
+        .output()
+        .expect("running the collector");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&addr.to_string()), "{stderr}");
+    assert!(
+        stderr.contains("web view") && stderr.contains("--ui"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -76,7 +112,14 @@ fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> 
 #[test]
 fn prints_a_finished_trace_as_a_tree() {
     let mut child = Command::new(BIN)
-        .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args([
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--ui",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -99,6 +142,18 @@ fn prints_a_finished_trace_as_a_tree() {
     let addr = http_endpoint
         .strip_prefix("http://")
         .expect("an http:// endpoint")
+        .parse()
+        .expect("a socket address");
+    let web_view = loop {
+        let line = stderr.recv_timeout(timeout).expect("the web view line");
+        if let Some(rest) = line.trim().strip_prefix("web view") {
+            break rest.split_whitespace().next().expect("a URL").to_owned();
+        }
+    };
+    let ui_addr: std::net::SocketAddr = web_view
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .expect("an http://ADDR/ URL")
         .parse()
         .expect("a socket address");
 
@@ -136,4 +191,9 @@ fn prints_a_finished_trace_as_a_tree() {
         child,
         "    GetUser [printed-svc] 500.00 ms internal  via http/protobuf /v1/traces  user.id=1"
     );
+
+    // The same trace in the web view's API.
+    let list = runtime.block_on(http_request(ui_addr, "GET", "/api/traces", &[], b""));
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert!(list.text().contains(TRACE_ID_HEX), "{}", list.text());
 }

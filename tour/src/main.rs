@@ -633,7 +633,7 @@ async fn start_collector(ephemeral: bool) -> anyhow::Result<Collector> {
                 return Ok(collector);
             }
             Err(_) => println!(
-                "127.0.0.1:4317/4318 are taken (another collector, or Jaeger?): using free ports"
+                "127.0.0.1:4317/4318/16686 are taken (another collector, or Jaeger?): using free ports"
             ),
         }
     }
@@ -648,15 +648,9 @@ fn show_collector(collector: &Collector, which: &str) {
         collector.grpc_endpoint(),
         collector.http_endpoint()
     );
-    if let Some(url) = web_view_url(collector) {
+    if let Some(url) = collector.ui_url() {
         println!("web view: {url}");
     }
-}
-
-/// The collector's web view, once the collector library serves one: then
-/// this returns `Some(format!("http://{}", collector.ui_addr()))`.
-fn web_view_url(_collector: &Collector) -> Option<String> {
-    None
 }
 
 /// `--serve`: the addresses, then every new trace drawn as it completes,
@@ -666,7 +660,7 @@ async fn serve_until_ctrl_c(collector: &Collector, mut seen: HashSet<String>, wi
     println!("━━ the collector keeps running (Ctrl-C to stop)");
     println!("   OTLP/gRPC  {}", collector.grpc_endpoint());
     println!("   OTLP/HTTP  {}", collector.http_endpoint());
-    if let Some(url) = web_view_url(collector) {
+    if let Some(url) = collector.ui_url() {
         println!("   web view   {url}");
     }
     println!(

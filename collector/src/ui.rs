@@ -1,0 +1,411 @@
+//! The web view: one self-contained page (`GET /`) and the JSON API it and
+//! scripts use.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/traces?service=S&limit=N` | summaries, newest first |
+//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets; 404 if unknown |
+//! | `GET /api/services` | the service names of all stored traces |
+//!
+//! Span names, attributes and service names are untrusted input: the page
+//! builds its DOM with `textContent` only, and the Content-Security-Policy
+//! allows no script but the page's own (named by its SHA-256 hash), so
+//! injected markup could not run even if it reached the DOM.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::{Router, http::Method};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Span, Trace};
+use crate::store::Store;
+
+/// The page, with its CSS and JavaScript inline.
+const PAGE: &str = include_str!("ui/index.html");
+
+/// `Content-Security-Policy` for the page: nothing but its own inline
+/// script and style (by hash) and requests back to this server.
+static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "default-src 'none'; script-src '{}'; style-src '{}'; connect-src 'self'; \
+         img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        csp_hash(inline_block(PAGE, "script")),
+        csp_hash(inline_block(PAGE, "style")),
+    )
+});
+
+/// API answers are data, never a document.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+pub(crate) fn router(store: Store) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/traces", get(list_traces))
+        .route("/api/traces/{id}", get(one_trace))
+        .route("/api/services", get(services))
+        .fallback(not_found)
+        .with_state(store)
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Headers on every answer: no MIME sniffing, no framing, no referrer, a
+/// strict CSP, and no caching (the data changes all the time).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let is_page = request.method() == Method::GET && request.uri().path() == "/";
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let csp = if is_page {
+        HeaderValue::from_str(&PAGE_CSP).unwrap_or(HeaderValue::from_static(API_CSP))
+    } else {
+        HeaderValue::from_static(API_CSP)
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// One line of the trace list.
+#[derive(Debug, Serialize)]
+struct TraceSummary {
+    trace_id: String,
+    /// The root span's name (see [`Trace::root`]); empty for no spans.
+    root_name: String,
+    root_service: String,
+    /// Sorted, without duplicates.
+    services: BTreeSet<String>,
+    span_count: usize,
+    error_count: usize,
+    /// Earliest span start.
+    start_unix_nano: u64,
+    /// Latest span end minus earliest span start.
+    duration_nanos: u64,
+    /// A root exists and every parent is part of the trace.
+    complete: bool,
+}
+
+impl TraceSummary {
+    fn of(trace: &Trace) -> TraceSummary {
+        let (start, end) = bounds(trace);
+        let root = trace.root();
+        TraceSummary {
+            trace_id: trace.trace_id.clone(),
+            root_name: root.map(|s| s.name.clone()).unwrap_or_default(),
+            root_service: root.map(|s| s.service_name.clone()).unwrap_or_default(),
+            services: trace.services(),
+            span_count: trace.spans.len(),
+            error_count: trace.spans.iter().filter(|s| s.is_error()).count(),
+            start_unix_nano: start,
+            duration_nanos: end.saturating_sub(start),
+            complete: trace.is_complete(),
+        }
+    }
+}
+
+/// Earliest start and latest end of a trace's spans (0, 0 for none).
+fn bounds(trace: &Trace) -> (u64, u64) {
+    let start = trace.spans.iter().map(|s| s.start_unix_nano).min();
+    let end = trace
+        .spans
+        .iter()
+        .map(|s| s.end_unix_nano.max(s.start_unix_nano))
+        .max();
+    (start.unwrap_or(0), end.unwrap_or(0))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    service: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+struct TraceList {
+    traces: Vec<TraceSummary>,
+}
+
+async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>) -> Response {
+    let service = query.service.filter(|s| !s.is_empty());
+    let mut traces: Vec<TraceSummary> = store
+        .traces()
+        .iter()
+        .filter(|t| {
+            service
+                .as_deref()
+                .is_none_or(|wanted| t.spans.iter().any(|s| s.service_name == wanted))
+        })
+        .map(TraceSummary::of)
+        .collect();
+    // Newest first; arrival order breaks ties (the store keeps oldest first).
+    traces.reverse();
+    traces.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
+    if let Some(limit) = query.limit {
+        traces.truncate(limit);
+    }
+    Json(TraceList { traces }).into_response()
+}
+
+/// A span as the waterfall draws it: the stored span plus its place in the
+/// tree and on the trace's time axis.
+#[derive(Debug, Serialize)]
+struct WaterfallSpan<'a> {
+    #[serde(flatten)]
+    span: &'a Span,
+    /// 0 for a root (or a span whose parent is not in the trace).
+    depth: usize,
+    /// Start relative to the trace's earliest start.
+    offset_nanos: u64,
+    duration_nanos: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct TraceDetail<'a> {
+    trace_id: &'a str,
+    start_unix_nano: u64,
+    duration_nanos: u64,
+    services: BTreeSet<String>,
+    complete: bool,
+    /// Depth first, children by start time: the order of the waterfall.
+    spans: Vec<WaterfallSpan<'a>>,
+}
+
+async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Response {
+    let Some(trace) = store.trace(&id) else {
+        return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
+    };
+    let (start, end) = bounds(&trace);
+    let spans = tree_order(&trace)
+        .into_iter()
+        .map(|(span, depth)| WaterfallSpan {
+            span,
+            depth,
+            offset_nanos: span.start_unix_nano.saturating_sub(start),
+            duration_nanos: span.duration().as_nanos().try_into().unwrap_or(u64::MAX),
+        })
+        .collect();
+    Json(TraceDetail {
+        trace_id: &trace.trace_id,
+        start_unix_nano: start,
+        duration_nanos: end.saturating_sub(start),
+        services: trace.services(),
+        complete: trace.is_complete(),
+        spans,
+    })
+    .into_response()
+}
+
+/// Every span once, depth first from the roots (spans whose parent is not
+/// in the trace), siblings by start time. Spans only reachable through a
+/// parent cycle (possible with hand-made input) come last, at depth 0.
+fn tree_order(trace: &Trace) -> Vec<(&Span, usize)> {
+    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut roots = Vec::new();
+    let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
+    for span in &trace.spans {
+        match span.parent_span_id.as_deref() {
+            Some(parent) if ids.contains(parent) => {
+                children.entry(parent).or_default().push(span);
+            }
+            _ => roots.push(span),
+        }
+    }
+    roots.sort_by_key(|s| s.start_unix_nano);
+    for siblings in children.values_mut() {
+        siblings.sort_by_key(|s| s.start_unix_nano);
+    }
+    // Then whatever a cycle hid, in arrival order.
+    roots.extend(trace.spans.iter());
+
+    let mut ordered = Vec::with_capacity(trace.spans.len());
+    let mut seen: HashSet<&str> = HashSet::new();
+    for root in roots {
+        let mut stack = vec![(root, 0)];
+        while let Some((span, depth)) = stack.pop() {
+            if !seen.insert(span.span_id.as_str()) {
+                continue;
+            }
+            ordered.push((span, depth));
+            if let Some(kids) = children.get(span.span_id.as_str()) {
+                stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
+            }
+        }
+    }
+    ordered
+}
+
+#[derive(Debug, Serialize)]
+struct ServiceList {
+    services: BTreeSet<String>,
+}
+
+async fn services(State(store): State<Store>) -> Json<ServiceList> {
+    Json(ServiceList {
+        services: store.traces().iter().flat_map(Trace::services).collect(),
+    })
+}
+
+async fn not_found(request: Request) -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such page: {}; try / or /api/traces",
+            request.uri().path()
+        ),
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct ApiError {
+    error: String,
+}
+
+fn api_error(status: StatusCode, error: String) -> Response {
+    (status, Json(ApiError { error })).into_response()
+}
+
+/// The text between `<tag>` and `</tag>` in the page (empty if absent).
+fn inline_block<'a>(page: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    page.find(&open)
+        .map(|at| &page[at + open.len()..])
+        .and_then(|rest| rest.find(&close).map(|end| &rest[..end]))
+        .unwrap_or_default()
+}
+
+/// A CSP source that allows exactly this inline block: `sha256-BASE64`.
+fn csp_hash(block: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, block.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::Transport;
+
+    fn span(id: &str, parent: Option<&str>, start: u64) -> Span {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: id.into(),
+            kind: "internal".into(),
+            start_unix_nano: start,
+            end_unix_nano: start + 10,
+            attributes: BTreeMap::new(),
+            events: vec![],
+            status_code: "unset".into(),
+            status_message: String::new(),
+            service_name: "svc".into(),
+            resource: BTreeMap::new(),
+            scope_name: String::new(),
+            transport: Transport::Grpc,
+            path: String::new(),
+        }
+    }
+
+    fn names(trace: &Trace) -> Vec<(String, usize)> {
+        tree_order(trace)
+            .into_iter()
+            .map(|(s, depth)| (s.name.clone(), depth))
+            .collect()
+    }
+
+    #[test]
+    fn spans_are_ordered_depth_first_by_start() {
+        let trace = Trace {
+            trace_id: "t".into(),
+            spans: vec![
+                span("b2", Some("b"), 5),
+                span("b", Some("root"), 4),
+                span("a", Some("root"), 2),
+                span("root", None, 1),
+                span("a1", Some("a"), 3),
+                span("orphan", Some("elsewhere"), 0),
+            ],
+        };
+        let expected = [
+            ("orphan", 0),
+            ("root", 0),
+            ("a", 1),
+            ("a1", 2),
+            ("b", 1),
+            ("b2", 2),
+        ];
+        let expected: Vec<(String, usize)> = expected
+            .iter()
+            .map(|(n, d)| ((*n).to_owned(), *d))
+            .collect();
+        assert_eq!(names(&trace), expected);
+    }
+
+    #[test]
+    fn a_parent_cycle_still_lists_every_span_once() {
+        let trace = Trace {
+            trace_id: "t".into(),
+            spans: vec![span("x", Some("y"), 1), span("y", Some("x"), 2)],
+        };
+        assert_eq!(
+            names(&trace),
+            vec![("x".to_owned(), 0), ("y".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn the_page_has_one_inline_script_and_style_and_no_outside_resource() {
+        assert_eq!(PAGE.matches("<script>").count(), 1);
+        assert_eq!(PAGE.matches("<style>").count(), 1);
+        assert!(!inline_block(PAGE, "script").is_empty());
+        assert!(!inline_block(PAGE, "style").is_empty());
+        for outside in [
+            "http://",
+            "https://",
+            "//cdn",
+            "src=",
+            "innerHTML",
+            "outerHTML",
+        ] {
+            assert!(!PAGE.contains(outside), "the page contains {outside:?}");
+        }
+        assert!(PAGE_CSP.contains("script-src 'sha256-"));
+        assert!(!PAGE_CSP.contains("unsafe"));
+    }
+
+    #[test]
+    fn csp_hash_matches_a_known_digest() {
+        // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            csp_hash("alert(1)"),
+            "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="
+        );
+    }
+}
