@@ -2,7 +2,7 @@
 //! protobuf types. Everything here is `Serialize` so a web view can serve it
 //! as JSON as is.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -108,6 +108,16 @@ pub struct Trace {
     pub spans: Vec<Span>,
 }
 
+/// One line of a trace's tree view: see [`Trace::tree`].
+#[derive(Debug, Clone, Copy)]
+pub struct TreeRow<'t> {
+    pub span: &'t Span,
+    /// 0 for a root; a child is one deeper than its parent.
+    pub depth: usize,
+    /// Only reachable through a parent-link cycle.
+    pub in_cycle: bool,
+}
+
 impl Trace {
     /// The span with no parent, or failing that the earliest span whose
     /// parent is not part of the trace (its parent lives in a process that did
@@ -163,6 +173,52 @@ impl Trace {
     pub fn is_complete(&self) -> bool {
         self.spans.iter().any(|s| s.parent_span_id.is_none())
             && self.spans.iter().all(|s| self.contains_parent(s))
+    }
+
+    /// Every span once, depth first from the roots (spans whose parent is
+    /// not in the trace), siblings by start time: the order of a tree view
+    /// or a waterfall. Spans only reachable through a parent cycle (possible
+    /// with hand-made input) come last, each cycle from its first-arrived
+    /// span, marked `in_cycle`; bad links can never make this loop.
+    pub fn tree(&self) -> Vec<TreeRow<'_>> {
+        let ids: HashSet<&str> = self.spans.iter().map(|s| s.span_id.as_str()).collect();
+        let mut roots = Vec::new();
+        let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
+        for span in &self.spans {
+            match span.parent_span_id.as_deref() {
+                Some(parent) if ids.contains(parent) => {
+                    children.entry(parent).or_default().push(span);
+                }
+                _ => roots.push(span),
+            }
+        }
+        roots.sort_by_key(|s| s.start_unix_nano);
+        for siblings in children.values_mut() {
+            siblings.sort_by_key(|s| s.start_unix_nano);
+        }
+        let proper_roots = roots.len();
+        // Then whatever a cycle hid, in arrival order.
+        roots.extend(self.spans.iter());
+
+        let mut rows = Vec::with_capacity(self.spans.len());
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (index, root) in roots.into_iter().enumerate() {
+            let mut stack = vec![(root, 0)];
+            while let Some((span, depth)) = stack.pop() {
+                if !seen.insert(span.span_id.as_str()) {
+                    continue;
+                }
+                rows.push(TreeRow {
+                    span,
+                    depth,
+                    in_cycle: index >= proper_roots,
+                });
+                if let Some(kids) = children.get(span.span_id.as_str()) {
+                    stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
+                }
+            }
+        }
+        rows
     }
 
     fn contains_parent(&self, span: &Span) -> bool {

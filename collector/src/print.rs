@@ -1,6 +1,5 @@
 //! Prints each finished trace to stdout as an indented tree.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
@@ -50,20 +49,6 @@ fn print_due(store: &Store, settle: Duration, give_up: Duration) {
 /// The trace as text: a header line, then one line per span, children
 /// indented under their parent and sorted by start time.
 pub fn render(trace: &Trace, updated: bool) -> String {
-    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
-    let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
-    let mut roots = Vec::new();
-    for span in &trace.spans {
-        match span.parent_span_id.as_deref() {
-            Some(parent) if ids.contains(parent) => children.entry(parent).or_default().push(span),
-            _ => roots.push(span),
-        }
-    }
-    roots.sort_by_key(|s| s.start_unix_nano);
-    for list in children.values_mut() {
-        list.sort_by_key(|s| s.start_unix_nano);
-    }
-
     let services: Vec<String> = trace.services().into_iter().collect();
     let mut out = format!(
         "trace {}  {} span{}  services: {}",
@@ -79,24 +64,10 @@ pub fn render(trace: &Trace, updated: bool) -> String {
         out.push_str("  (incomplete: some parent spans never arrived)");
     }
 
-    // Depth-first, with a visited set so that bad parent links (cycles)
-    // cannot loop; spans only reachable through a cycle are listed last.
-    let mut visited: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<(&Span, usize)> = roots.iter().rev().map(|s| (*s, 0)).collect();
-    while let Some((span, depth)) = stack.pop() {
-        if !visited.insert(span.span_id.as_str()) {
-            continue;
-        }
+    for row in trace.tree() {
         out.push('\n');
-        write_span(&mut out, span, depth);
-        if let Some(kids) = children.get(span.span_id.as_str()) {
-            stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
-        }
-    }
-    for span in &trace.spans {
-        if !visited.contains(span.span_id.as_str()) {
-            out.push('\n');
-            write_span(&mut out, span, 0);
+        write_span(&mut out, row.span, row.depth);
+        if row.in_cycle && row.depth == 0 {
             out.push_str("  (parent link loops)");
         }
     }
@@ -202,6 +173,13 @@ mod tests {
         let text = render(&trace, true);
         assert!(text.contains("(updated)"));
         assert!(text.contains("(incomplete"));
-        assert_eq!(text.matches("(parent link loops)").count(), 2);
+        // Each span once: the cycle from its first span, marked, the other
+        // indented under it.
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("  A [svc]"), "{text}");
+        assert!(lines[0].ends_with("(parent link loops)"), "{text}");
+        assert!(lines[1].starts_with("    B [svc]"), "{text}");
+        assert_eq!(text.matches("(parent link loops)").count(), 1);
     }
 }

@@ -12,7 +12,7 @@
 //! allows no script but the page's own (named by its SHA-256 hash), so
 //! injected markup could not run even if it reached the DOM.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use axum::extract::{Path, Query, Request, State};
@@ -197,13 +197,19 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
     let (start, end) = bounds(&trace);
-    let spans = tree_order(&trace)
+    let spans = trace
+        .tree()
         .into_iter()
-        .map(|(span, depth)| WaterfallSpan {
-            span,
-            depth,
-            offset_nanos: span.start_unix_nano.saturating_sub(start),
-            duration_nanos: span.duration().as_nanos().try_into().unwrap_or(u64::MAX),
+        .map(|row| WaterfallSpan {
+            span: row.span,
+            depth: row.depth,
+            offset_nanos: row.span.start_unix_nano.saturating_sub(start),
+            duration_nanos: row
+                .span
+                .duration()
+                .as_nanos()
+                .try_into()
+                .unwrap_or(u64::MAX),
         })
         .collect();
     Json(TraceDetail {
@@ -215,45 +221,6 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
         spans,
     })
     .into_response()
-}
-
-/// Every span once, depth first from the roots (spans whose parent is not
-/// in the trace), siblings by start time. Spans only reachable through a
-/// parent cycle (possible with hand-made input) come last, at depth 0.
-fn tree_order(trace: &Trace) -> Vec<(&Span, usize)> {
-    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
-    let mut roots = Vec::new();
-    let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
-    for span in &trace.spans {
-        match span.parent_span_id.as_deref() {
-            Some(parent) if ids.contains(parent) => {
-                children.entry(parent).or_default().push(span);
-            }
-            _ => roots.push(span),
-        }
-    }
-    roots.sort_by_key(|s| s.start_unix_nano);
-    for siblings in children.values_mut() {
-        siblings.sort_by_key(|s| s.start_unix_nano);
-    }
-    // Then whatever a cycle hid, in arrival order.
-    roots.extend(trace.spans.iter());
-
-    let mut ordered = Vec::with_capacity(trace.spans.len());
-    let mut seen: HashSet<&str> = HashSet::new();
-    for root in roots {
-        let mut stack = vec![(root, 0)];
-        while let Some((span, depth)) = stack.pop() {
-            if !seen.insert(span.span_id.as_str()) {
-                continue;
-            }
-            ordered.push((span, depth));
-            if let Some(kids) = children.get(span.span_id.as_str()) {
-                stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
-            }
-        }
-    }
-    ordered
 }
 
 #[derive(Debug, Serialize)]
@@ -334,9 +301,10 @@ mod tests {
     }
 
     fn names(trace: &Trace) -> Vec<(String, usize)> {
-        tree_order(trace)
+        trace
+            .tree()
             .into_iter()
-            .map(|(s, depth)| (s.name.clone(), depth))
+            .map(|row| (row.span.name.clone(), row.depth))
             .collect()
     }
 

@@ -13,7 +13,6 @@
 //! Span names, services and attributes come from whoever sent the spans, so
 //! every one of them goes through [`sanitize`] before it reaches the terminal.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use collector::{Span, Trace};
@@ -123,47 +122,19 @@ struct Row<'t> {
 /// never arrived starts a tree of its own; spans only reachable through a
 /// parent cycle come last.
 fn rows(trace: &Trace) -> Vec<Row<'_>> {
-    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
-    let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
-    let mut roots = Vec::new();
-    for span in &trace.spans {
-        match span.parent_span_id.as_deref() {
-            Some(parent) if ids.contains(parent) => children.entry(parent).or_default().push(span),
-            _ => roots.push(span),
-        }
-    }
-    roots.sort_by_key(|s| s.start_unix_nano);
-    for list in children.values_mut() {
-        list.sort_by_key(|s| s.start_unix_nano);
-    }
-
-    let mut rows = Vec::new();
-    let mut visited: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<(&Span, usize)> = roots.iter().rev().map(|s| (*s, 0)).collect();
-    while let Some((span, depth)) = stack.pop() {
-        if !visited.insert(span.span_id.as_str()) {
-            continue;
-        }
-        let orphan = depth == 0 && span.parent_span_id.is_some();
-        rows.push(Row {
-            span,
-            depth,
-            note: orphan.then_some("(parent span not received)"),
-        });
-        if let Some(kids) = children.get(span.span_id.as_str()) {
-            stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
-        }
-    }
-    for span in &trace.spans {
-        if visited.insert(span.span_id.as_str()) {
-            rows.push(Row {
-                span,
-                depth: 0,
-                note: Some("(parent link loops)"),
-            });
-        }
-    }
-    rows
+    trace
+        .tree()
+        .into_iter()
+        .map(|row| Row {
+            span: row.span,
+            depth: row.depth,
+            note: match (row.depth, row.in_cycle, row.span.parent_span_id.is_some()) {
+                (0, true, _) => Some("(parent link loops)"),
+                (0, false, true) => Some("(parent span not received)"),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// `width` characters: blanks before the span starts, `█` while it runs,
@@ -358,7 +329,8 @@ mod tests {
         assert!(lines[2].starts_with("main       svc      │"), "{text}");
         assert!(lines[3].starts_with("  GetUser  svc      │"), "{text}");
         assert!(lines[4].ends_with("5.00 ms  user.id=100"), "{text}");
-        let bar_column: HashSet<usize> = lines[2..].iter().map(|l| l.find('│').unwrap()).collect();
+        let bar_column: std::collections::HashSet<usize> =
+            lines[2..].iter().map(|l| l.find('│').unwrap()).collect();
         assert_eq!(bar_column.len(), 1, "{text}");
     }
 
@@ -420,7 +392,16 @@ mod tests {
             ]),
             4,
         );
-        assert_eq!(text.matches("(parent link loops)").count(), 2, "{text}");
+        // Each span once: the cycle from its first span, marked, the other
+        // indented under it.
+        let lines: Vec<&str> = text.lines().skip(2).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].starts_with("A ") && lines[0].ends_with("(parent link loops)"),
+            "{text}"
+        );
+        assert!(lines[1].starts_with("  B "), "{text}");
+        assert_eq!(text.matches("(parent link loops)").count(), 1, "{text}");
     }
 
     #[test]
