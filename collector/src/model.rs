@@ -175,6 +175,18 @@ impl Trace {
             && self.spans.iter().all(|s| self.contains_parent(s))
     }
 
+    /// Earliest start and latest end of the spans, in Unix nanoseconds
+    /// (`(0, 0)` for no span): the time axis of a waterfall.
+    pub fn bounds(&self) -> (u64, u64) {
+        let start = self.spans.iter().map(|s| s.start_unix_nano).min();
+        let end = self
+            .spans
+            .iter()
+            .map(|s| s.end_unix_nano.max(s.start_unix_nano))
+            .max();
+        (start.unwrap_or(0), end.unwrap_or(0))
+    }
+
     /// Every span once, depth first from the roots (spans whose parent is
     /// not in the trace), siblings by start time: the order of a tree view
     /// or a waterfall. Spans only reachable through a parent cycle (possible

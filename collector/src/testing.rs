@@ -50,13 +50,7 @@ pub fn example_command(binary: &str) -> Command {
 /// `limit`; stdin is closed, stdout and stderr are captured.
 pub async fn run(command: &mut Command, limit: Duration) -> anyhow::Result<Finished> {
     let started = Instant::now();
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {command:?}"))?;
+    let child = spawn_captured(command)?;
     let output = tokio::time::timeout(limit, child.wait_with_output())
         .await
         .with_context(|| format!("{command:?} still running after {limit:?}; killed"))??;
@@ -86,6 +80,18 @@ pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// Spawns `command` with stdin closed and stdout/stderr captured; the child
+/// is killed if its handle is dropped, so no test leaves a process behind.
+fn spawn_captured(command: &mut Command) -> anyhow::Result<tokio::process::Child> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))
 }
 
 /// A loopback port that nothing listens on (bound, then released).
@@ -181,13 +187,7 @@ pub struct RunningServer {
 /// `listening on http://ADDR` on its stderr.
 pub async fn start_server(command: &mut Command, limit: Duration) -> anyhow::Result<RunningServer> {
     let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {command:?}"))?;
+    let mut child = spawn_captured(command)?;
     let stdout = Arc::new(Mutex::new(String::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
     let (found, listening) = oneshot::channel();

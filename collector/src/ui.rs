@@ -109,7 +109,7 @@ struct TraceSummary {
 
 impl TraceSummary {
     fn of(trace: &Trace) -> TraceSummary {
-        let (start, end) = bounds(trace);
+        let (start, end) = trace.bounds();
         let root = trace.root();
         TraceSummary {
             trace_id: trace.trace_id.clone(),
@@ -123,17 +123,6 @@ impl TraceSummary {
             complete: trace.is_complete(),
         }
     }
-}
-
-/// Earliest start and latest end of a trace's spans (0, 0 for none).
-fn bounds(trace: &Trace) -> (u64, u64) {
-    let start = trace.spans.iter().map(|s| s.start_unix_nano).min();
-    let end = trace
-        .spans
-        .iter()
-        .map(|s| s.end_unix_nano.max(s.start_unix_nano))
-        .max();
-    (start.unwrap_or(0), end.unwrap_or(0))
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,7 +185,7 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
     let Some(trace) = store.trace(&id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
-    let (start, end) = bounds(&trace);
+    let (start, end) = trace.bounds();
     let spans = trace
         .tree()
         .into_iter()

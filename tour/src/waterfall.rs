@@ -35,13 +35,7 @@ const MESSAGE_MAX: usize = 72;
 pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
     let width = width.max(1);
     let rows = rows(trace);
-    let start = trace.spans.iter().map(|s| s.start_unix_nano).min();
-    let end = trace
-        .spans
-        .iter()
-        .map(|s| s.end_unix_nano.max(s.start_unix_nano))
-        .max();
-    let (start, end) = (start.unwrap_or(0), end.unwrap_or(0));
+    let (start, end) = trace.bounds();
     let total = end.saturating_sub(start);
 
     let services = trace.services();
