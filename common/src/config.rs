@@ -1,13 +1,24 @@
 //! Command-line and environment configuration shared by every example.
 //!
-//! Precedence, for every setting: command-line flag > standard `OTEL_*`
-//! environment variable > the example's default.
+//! Precedence, for every setting: command-line flag > signal-specific
+//! variable (`OTEL_EXPORTER_OTLP_TRACES_*`) > general variable
+//! (`OTEL_EXPORTER_OTLP_*`) > the example's default. Every value is checked
+//! here, before the exporter sees it: a bad one is refused with a line that
+//! names it and the accepted form (see [`env::VARIABLES`]).
 
+mod endpoint;
+pub mod env;
+
+use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use opentelemetry_sdk::trace::Sampler;
+
+pub use endpoint::{Endpoint, mask_userinfo};
+use env::Env;
 
 /// Default collector base URL of the OTLP/HTTP exporter.
 pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
@@ -15,11 +26,6 @@ pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// Default URL path of the OTLP/HTTP exporter.
 pub const DEFAULT_TRACES_PATH: &str = "/v1/traces";
-
-const ENV_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-const ENV_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-const ENV_TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
-const ENV_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
 
 /// Options every example takes, whichever exporter it uses.
 #[derive(Debug, Clone, Args)]
@@ -45,14 +51,14 @@ pub struct ExporterArgs {
 
     /// How long one export may take before it is given up, in milliseconds;
     /// shutdown waits this long plus half a second at most
+    /// [env: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT] [default: 1500]
     #[arg(
         long,
-        env = "OTEL_EXPORTER_OTLP_TIMEOUT",
         value_name = "MS",
-        default_value_t = 1500,
+        verbatim_doc_comment,
         value_parser = clap::value_parser!(u64).range(1..=600_000)
     )]
-    pub export_timeout: u64,
+    pub export_timeout: Option<u64>,
 }
 
 /// Options of the examples that export over OTLP/HTTP.
@@ -128,16 +134,27 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Everything the exporter needs, resolved from flags, environment and defaults.
+/// Everything the exporter needs, resolved from flags, environment and
+/// defaults, and checked: nothing in it is left for the exporter to guess.
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {
     pub protocol: Protocol,
-    /// Full URL for OTLP/HTTP (endpoint + path); the collector's base URL for gRPC.
-    pub url: String,
-    pub token: Option<Secret>,
+    /// Full URL for OTLP/HTTP (base + path); the collector's base URL for gRPC.
+    pub endpoint: Endpoint,
+    /// Headers (HTTP) or metadata (gRPC) sent with every export: those of
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, then the token as
+    /// `authentication`, then the URL's credentials as `authorization`.
+    pub headers: Vec<(String, Secret)>,
     pub service_name: String,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
+    pub resource_attributes: Vec<(String, String)>,
     pub gzip: bool,
     pub export_timeout: Duration,
+    pub tls: TlsFiles,
+    pub sampler: Sampler,
+    pub batch: BatchSettings,
+    /// Settings that are valid but have no effect here, said once at start.
+    pub notes: Vec<String>,
 }
 
 impl ExporterConfig {
@@ -145,6 +162,48 @@ impl ExporterConfig {
     pub fn shutdown_timeout(&self) -> Duration {
         self.export_timeout + Duration::from_millis(500)
     }
+
+    /// Whether a token is sent (from `--token`, `TRACE_TOKEN` or the headers).
+    pub fn has_token(&self) -> bool {
+        self.headers.iter().any(|(name, _)| name == TOKEN_HEADER)
+    }
+}
+
+/// The header (HTTP) or metadata key (gRPC) that carries the token, as in
+/// GoFrame's `otlpgrpc.Init`.
+pub const TOKEN_HEADER: &str = "authentication";
+
+/// A PEM file named by a variable, read and checked at start.
+#[derive(Clone)]
+pub struct PemFile {
+    /// The variable that named it.
+    pub source: &'static str,
+    pub path: std::path::PathBuf,
+    pub pem: Vec<u8>,
+}
+
+impl fmt::Debug for PemFile {
+    // The contents stay out of Debug: one of them is a private key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.source, self.path.display())
+    }
+}
+
+/// TLS material beside the system's root certificates.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    /// Extra trusted CA certificates.
+    pub ca: Option<PemFile>,
+    /// Client certificate and key, for mutual TLS.
+    pub identity: Option<(PemFile, PemFile)>,
+}
+
+/// The batch span processor's settings from `OTEL_BSP_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    pub schedule_delay: Duration,
+    pub max_queue_size: usize,
+    pub max_export_batch_size: usize,
 }
 
 impl HttpExporterArgs {
@@ -155,7 +214,7 @@ impl HttpExporterArgs {
             Protocol::Http,
             self.path.as_deref(),
             service_name,
-            &|name| std::env::var(name).ok(),
+            &|name| std::env::var_os(name),
         )
     }
 }
@@ -164,7 +223,7 @@ impl GrpcExporterArgs {
     /// Resolves the OTLP/gRPC settings; `service_name` is the example's default.
     pub fn resolve(&self, service_name: &str) -> anyhow::Result<ExporterConfig> {
         resolve(&self.common, Protocol::Grpc, None, service_name, &|name| {
-            std::env::var(name).ok()
+            std::env::var_os(name)
         })
     }
 }
@@ -176,117 +235,374 @@ fn resolve(
     protocol: Protocol,
     path: Option<&str>,
     default_service: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<ExporterConfig> {
-    let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    if let Some(path) = path.filter(|path| !path.starts_with('/')) {
-        bail!("invalid --path `{path}`: it must start with `/`, for example `/v1/traces`");
-    }
+    let env = Env::new(lookup);
+    let mut notes = Vec::new();
+    check_protocol(&env, protocol)?;
+    let endpoint = resolve_endpoint(args, &env, protocol, path)?;
+    let headers = resolve_headers(args, &env, protocol, &endpoint)?;
 
-    let url = match protocol {
-        Protocol::Http => {
-            if let Some(endpoint) = &args.endpoint {
-                let base = checked_endpoint(endpoint, "--endpoint")?;
-                join(base, path.unwrap_or(DEFAULT_TRACES_PATH))
-            } else if let Some(endpoint) = env(ENV_TRACES_ENDPOINT) {
-                // The signal-specific variable is the full URL, used as is;
-                // an explicit --path still wins over its path.
-                let url = checked_endpoint(&endpoint, ENV_TRACES_ENDPOINT)?;
-                match path {
-                    Some(path) => join(origin(url), path),
-                    None => url.to_owned(),
-                }
-            } else if let Some(endpoint) = env(ENV_ENDPOINT) {
-                let base = checked_endpoint(&endpoint, ENV_ENDPOINT)?;
-                join(base, path.unwrap_or(DEFAULT_TRACES_PATH))
-            } else {
-                join(DEFAULT_HTTP_ENDPOINT, path.unwrap_or(DEFAULT_TRACES_PATH))
-            }
-        }
-        Protocol::Grpc => {
-            let (value, source) =
-                match (&args.endpoint, env(ENV_TRACES_ENDPOINT), env(ENV_ENDPOINT)) {
-                    (Some(flag), _, _) => (flag.clone(), "--endpoint"),
-                    (None, Some(traces), _) => (traces, ENV_TRACES_ENDPOINT),
-                    (None, None, Some(all)) => (all, ENV_ENDPOINT),
-                    (None, None, None) => (DEFAULT_GRPC_ENDPOINT.to_owned(), "the default"),
-                };
-            checked_endpoint(&value, source)?
-                .trim_end_matches('/')
-                .to_owned()
-        }
-    };
-
-    let gzip = match env(ENV_TRACES_COMPRESSION).or_else(|| env(ENV_COMPRESSION)) {
+    let gzip = match env.first(&[env::TRACES_COMPRESSION, env::COMPRESSION])? {
         None => true,
-        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+        Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
             "gzip" => true,
             "none" => false,
             _ => bail!(
-                "invalid {ENV_COMPRESSION} `{value}`: this example supports `gzip` (the default) or `none`"
+                "invalid {name} `{}`: these examples support `gzip` (the default) or `none`",
+                env::shown(&value)
             ),
         },
     };
 
+    let export_timeout = match &args.export_timeout {
+        Some(ms) => Duration::from_millis(*ms),
+        None => match env.first(&[env::TRACES_TIMEOUT, env::TIMEOUT])? {
+            Some((name, value)) => env::millis(name, &value, TIMEOUT_RANGE)?,
+            None => DEFAULT_EXPORT_TIMEOUT,
+        },
+    };
+
+    let resource_attributes = match env.get(env::RESOURCE_ATTRIBUTES)? {
+        Some(value) => env::key_value_list(env::RESOURCE_ATTRIBUTES, &value)?,
+        None => Vec::new(),
+    };
+    let from_resource = resource_attributes
+        .iter()
+        .rev()
+        .find(|(key, value)| key == "service.name" && !value.is_empty())
+        .map(|(_, value)| value.clone());
     let service_name = args
         .service_name
         .clone()
         .filter(|name| !name.trim().is_empty())
+        .or(from_resource)
         .unwrap_or_else(|| default_service.to_owned());
+
+    let tls = resolve_tls(&env)?;
+    if !endpoint.is_https() {
+        let set = tls
+            .ca
+            .iter()
+            .chain(tls.identity.iter().map(|(cert, _)| cert));
+        for file in set {
+            notes.push(format!(
+                "{} is set but the endpoint {endpoint} is plain http://, so it is not used; \
+                 write https:// to use TLS",
+                file.source
+            ));
+        }
+    }
 
     Ok(ExporterConfig {
         protocol,
-        url,
-        token: args.token.clone().filter(|t| !t.expose().is_empty()),
+        endpoint,
+        headers,
         service_name,
+        resource_attributes,
         gzip,
-        export_timeout: Duration::from_millis(args.export_timeout),
+        export_timeout,
+        tls,
+        sampler: resolve_sampler(&env, &mut notes)?,
+        batch: resolve_batch(&env, &mut notes)?,
+        notes,
     })
 }
 
-/// Accepts only absolute `http://` / `https://` URLs, with a message that
-/// says what to write otherwise.
-fn checked_endpoint<'a>(value: &'a str, source: &str) -> anyhow::Result<&'a str> {
-    let value = value.trim();
-    let lower = value.to_ascii_lowercase();
-    let rest = if let Some(rest) = lower.strip_prefix("http://") {
-        rest
-    } else if let Some(rest) = lower.strip_prefix("https://") {
-        rest
-    } else if lower.contains("://") {
-        bail!(
-            "invalid collector endpoint `{value}` (from {source}): only `http://` and `https://` are supported"
-        );
-    } else {
-        bail!(
-            "invalid collector endpoint `{value}` (from {source}): it has no scheme. \
-             Write `http://{value}` for a plain-text collector or `https://{value}` for TLS"
-        );
+const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(1500);
+const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=600_000;
+
+/// Each example has one protocol; the variable may confirm it, not change it.
+fn check_protocol(env: &Env<'_>, protocol: Protocol) -> anyhow::Result<()> {
+    let Some((name, value)) = env.first(&[env::TRACES_PROTOCOL, env::PROTOCOL])? else {
+        return Ok(());
     };
-    if rest.is_empty() || rest.starts_with('/') {
-        bail!("invalid collector endpoint `{value}` (from {source}): it names no host");
+    let asked = value.trim().to_ascii_lowercase();
+    let other = match protocol {
+        Protocol::Http => "the gRPC one (examples-inprocess-grpc, or examples-otlp --bin grpc)",
+        Protocol::Grpc => "the HTTP one (examples-inprocess-http, or examples-otlp --bin http)",
+    };
+    match (asked.as_str(), protocol) {
+        ("http/protobuf", Protocol::Http) | ("grpc", Protocol::Grpc) => Ok(()),
+        ("http/protobuf" | "grpc", _) => bail!(
+            "{name} is `{asked}` but this example exports over {protocol}: unset it, or run {other}"
+        ),
+        ("http/json", _) => bail!(
+            "invalid {name} `http/json`: these examples send protobuf; use `http/protobuf` or `grpc`"
+        ),
+        _ => bail!(
+            "invalid {name} `{}`: expected `grpc` or `http/protobuf`",
+            env::shown(&value)
+        ),
     }
-    value
-        .parse::<http::Uri>()
-        .with_context(|| format!("invalid collector endpoint `{value}` (from {source})"))?;
-    Ok(value)
 }
 
-/// `scheme://host:port` of a URL that passed [`checked_endpoint`].
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
+fn resolve_endpoint(
+    args: &ExporterArgs,
+    env: &Env<'_>,
+    protocol: Protocol,
+    path: Option<&str>,
+) -> anyhow::Result<Endpoint> {
+    if let Some(path) = path {
+        if !path.starts_with('/') {
+            bail!(
+                "invalid --path `{}`: it must start with `/`, for example `/v1/traces`",
+                env::shown(path)
+            );
+        }
+        if path.contains(['?', '#']) {
+            bail!(
+                "invalid --path `{}`: a query (`?…`) or fragment (`#…`) is not allowed",
+                env::shown(path)
+            );
+        }
+    }
+    let traces_path = path.unwrap_or(DEFAULT_TRACES_PATH);
+    let (endpoint, source) = if let Some(flag) = &args.endpoint {
+        (Endpoint::parse(flag, "--endpoint")?, "--endpoint")
+    } else if let Some(value) = env.get(env::TRACES_ENDPOINT)? {
+        (
+            Endpoint::parse(&value, env::TRACES_ENDPOINT)?,
+            env::TRACES_ENDPOINT,
+        )
+    } else if let Some(value) = env.get(env::ENDPOINT)? {
+        (Endpoint::parse(&value, env::ENDPOINT)?, env::ENDPOINT)
+    } else {
+        let default = match protocol {
+            Protocol::Http => DEFAULT_HTTP_ENDPOINT,
+            Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
+        };
+        (Endpoint::parse(default, "the default")?, "the default")
+    };
+    match protocol {
+        // The signal-specific variable is the full URL, used as is; an
+        // explicit --path still wins over its path.
+        Protocol::Http if source == env::TRACES_ENDPOINT => Ok(match path {
+            Some(path) => endpoint.with_path(path),
+            None => endpoint,
+        }),
+        Protocol::Http => Ok(endpoint.join(traces_path)),
+        Protocol::Grpc if endpoint.path() != "/" => bail!(
+            "invalid collector endpoint `{endpoint}` (from {source}): a gRPC endpoint has no path \
+             (the method path is fixed); write only scheme://host:port"
+        ),
+        Protocol::Grpc => Ok(endpoint),
     }
 }
 
-fn join(base: &str, path: &str) -> String {
-    format!("{}{}", base.trim_end_matches('/'), path)
+fn resolve_headers(
+    args: &ExporterArgs,
+    env: &Env<'_>,
+    protocol: Protocol,
+    endpoint: &Endpoint,
+) -> anyhow::Result<Vec<(String, Secret)>> {
+    let mut headers: Vec<(String, Secret)> = Vec::new();
+    let mut set = |name: String, value: Secret| {
+        headers.retain(|(existing, _)| *existing != name);
+        headers.push((name, value));
+    };
+    if let Some((source, value)) = env.first(&[env::TRACES_HEADERS, env::HEADERS])? {
+        for (key, value) in env::key_value_list(source, &value)? {
+            let name = http::HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid {source}: `{}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                    env::shown(&key)
+                )
+            })?;
+            if protocol == Protocol::Grpc && name.as_str().ends_with("-bin") {
+                bail!(
+                    "invalid {source}: `{name}` is binary gRPC metadata (`-bin`), which these examples do not send"
+                );
+            }
+            if http::HeaderValue::from_str(&value).is_err() {
+                bail!(
+                    "invalid {source}: the value of `{name}` has characters not allowed in a header \
+                     (percent-encode them)"
+                );
+            }
+            set(name.as_str().to_owned(), Secret(value));
+        }
+    }
+    // The dedicated token setting beats a header of the same name.
+    if let Some(token) = args.token.as_ref().filter(|t| !t.expose().is_empty()) {
+        if http::HeaderValue::from_str(token.expose()).is_err() {
+            bail!(
+                "invalid --token / TRACE_TOKEN: it has characters not allowed in a header or gRPC metadata"
+            );
+        }
+        set(TOKEN_HEADER.to_owned(), token.clone());
+    }
+    if let Some(credentials) = endpoint.credentials() {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials.expose());
+        set(
+            "authorization".to_owned(),
+            Secret(format!("Basic {encoded}")),
+        );
+    }
+    Ok(headers)
+}
+
+fn resolve_tls(env: &Env<'_>) -> anyhow::Result<TlsFiles> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let pem = |names: [&'static str; 2]| -> anyhow::Result<Option<PemFile>> {
+        let Some((source, _)) = env.first(&names)? else {
+            return Ok(None);
+        };
+        let (path, pem) = env.file(source)?.context("the variable was just read")?;
+        Ok(Some(PemFile { source, path, pem }))
+    };
+    let certificates = |file: &PemFile| -> anyhow::Result<Vec<CertificateDer<'static>>> {
+        let certs = CertificateDer::pem_slice_iter(&file.pem)
+            .collect::<Result<Vec<_>, _>>()
+            .ok()
+            .filter(|certs| !certs.is_empty());
+        certs.with_context(|| {
+            format!(
+                "invalid {}: `{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                file.source,
+                file.path.display()
+            )
+        })
+    };
+
+    let ca = pem([env::TRACES_CERTIFICATE, env::CERTIFICATE])?;
+    if let Some(ca) = &ca {
+        certificates(ca)?;
+    }
+    let cert = pem([env::TRACES_CLIENT_CERTIFICATE, env::CLIENT_CERTIFICATE])?;
+    let key = pem([env::TRACES_CLIENT_KEY, env::CLIENT_KEY])?;
+    let identity = match (cert, key) {
+        (None, None) => None,
+        (Some(cert), None) => bail!(
+            "{} is set but {} is not: mutual TLS needs the certificate and its key",
+            cert.source,
+            env::CLIENT_KEY
+        ),
+        (None, Some(key)) => bail!(
+            "{} is set but {} is not: mutual TLS needs the certificate and its key",
+            key.source,
+            env::CLIENT_CERTIFICATE
+        ),
+        (Some(cert), Some(key)) => {
+            let chain = certificates(&cert)?;
+            let der = PrivateKeyDer::from_pem_slice(&key.pem).map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid {}: `{}` holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
+                    key.source,
+                    key.path.display()
+                )
+            })?;
+            let signing = rustls::crypto::ring::sign::any_supported_type(&der).map_err(|e| {
+                anyhow::anyhow!("invalid {}: `{}`: {e}", key.source, key.path.display())
+            })?;
+            let pair = rustls::sign::CertifiedKey::new(chain, signing);
+            if pair.keys_match().is_err() {
+                bail!(
+                    "invalid {}: the key in `{}` does not belong to the certificate in `{}` ({})",
+                    key.source,
+                    key.path.display(),
+                    cert.path.display(),
+                    cert.source
+                );
+            }
+            Some((cert, key))
+        }
+    };
+    Ok(TlsFiles { ca, identity })
+}
+
+fn resolve_sampler(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<Sampler> {
+    let arg = env.get(env::SAMPLER_ARG)?;
+    let ratio = || -> anyhow::Result<f64> {
+        let Some(arg) = &arg else { return Ok(1.0) };
+        match arg.trim().parse::<f64>() {
+            Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+            _ => bail!(
+                "invalid {} `{}`: expected a number from 0 to 1, for example 0.25",
+                env::SAMPLER_ARG,
+                env::shown(arg)
+            ),
+        }
+    };
+    let name = env
+        .get(env::SAMPLER)?
+        .map(|n| n.trim().to_ascii_lowercase());
+    let sampler = match name.as_deref().unwrap_or("parentbased_always_on") {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => return Ok(Sampler::TraceIdRatioBased(ratio()?)),
+        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        "parentbased_traceidratio" => {
+            return Ok(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                ratio()?,
+            ))));
+        }
+        known @ ("jaeger_remote" | "parentbased_jaeger_remote" | "xray") => bail!(
+            "{} `{known}` is a sampler these examples do not include; use one of: {}",
+            env::SAMPLER,
+            SAMPLERS
+        ),
+        _ => bail!(
+            "invalid {} `{}`: expected one of: {}",
+            env::SAMPLER,
+            env::shown(name.as_deref().unwrap_or_default()),
+            SAMPLERS
+        ),
+    };
+    if arg.is_some() {
+        notes.push(format!(
+            "{} is set but the `{}` sampler takes no argument, so it is not used",
+            env::SAMPLER_ARG,
+            name.as_deref().unwrap_or("parentbased_always_on")
+        ));
+    }
+    Ok(sampler)
+}
+
+const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
+                        parentbased_always_off, parentbased_traceidratio";
+
+fn resolve_batch(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<BatchSettings> {
+    let settings = BatchSettings {
+        schedule_delay: env
+            .millis(env::BSP_SCHEDULE_DELAY, 0..=600_000)?
+            .unwrap_or(Duration::from_millis(5000)),
+        max_queue_size: env.positive(env::BSP_MAX_QUEUE_SIZE)?.unwrap_or(2048),
+        max_export_batch_size: env.positive(env::BSP_MAX_EXPORT_BATCH_SIZE)?.unwrap_or(512),
+    };
+    if settings.max_export_batch_size > settings.max_queue_size {
+        bail!(
+            "invalid {} `{}`: it is larger than {} ({}); a batch cannot hold more than the queue",
+            env::BSP_MAX_EXPORT_BATCH_SIZE,
+            settings.max_export_batch_size,
+            env::BSP_MAX_QUEUE_SIZE,
+            settings.max_queue_size
+        );
+    }
+    if env.millis(env::BSP_EXPORT_TIMEOUT, 0..=600_000)?.is_some() {
+        notes.push(format!(
+            "{} has no effect on the batch processor these examples use; \
+             the export timeout is {} (or --export-timeout)",
+            env::BSP_EXPORT_TIMEOUT,
+            env::TIMEOUT
+        ));
+    }
+    if env.positive(env::BSP_MAX_CONCURRENT_EXPORTS)?.is_some() {
+        notes.push(format!(
+            "{} has no effect on the batch processor these examples use (it exports one batch at a time)",
+            env::BSP_MAX_CONCURRENT_EXPORTS
+        ));
+    }
+    Ok(settings)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::env::*;
     use super::*;
     use std::collections::HashMap;
 
@@ -295,7 +611,7 @@ mod tests {
             endpoint: endpoint.map(str::to_owned),
             token: None,
             service_name: None,
-            export_timeout: 1500,
+            export_timeout: None,
         }
     }
 
@@ -305,124 +621,385 @@ mod tests {
         path: Option<&str>,
         env: &[(&str, &str)],
     ) -> anyhow::Result<ExporterConfig> {
-        let env: HashMap<String, String> = env
+        let env: HashMap<String, OsString> = env
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         resolve(args, protocol, path, "svc", &|name| env.get(name).cloned())
     }
 
+    fn http(env: &[(&str, &str)]) -> anyhow::Result<ExporterConfig> {
+        resolve_with(&args(None), Protocol::Http, None, env)
+    }
+
+    fn error(result: anyhow::Result<ExporterConfig>) -> String {
+        format!("{:#}", result.unwrap_err())
+    }
+
+    fn header<'a>(config: &'a ExporterConfig, name: &str) -> Option<&'a str> {
+        config
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.expose())
+    }
+
     #[test]
     fn http_defaults_to_localhost_4318_v1_traces() {
-        let cfg = resolve_with(&args(None), Protocol::Http, None, &[]).unwrap();
-        assert_eq!(cfg.url, "http://localhost:4318/v1/traces");
+        let cfg = http(&[]).unwrap();
+        assert_eq!(cfg.endpoint.as_str(), "http://localhost:4318/v1/traces");
         assert!(cfg.gzip);
         assert_eq!(cfg.service_name, "svc");
+        assert_eq!(cfg.export_timeout, Duration::from_millis(1500));
+        assert_eq!(cfg.batch.max_queue_size, 2048);
+        assert!(cfg.notes.is_empty());
     }
 
     #[test]
     fn grpc_defaults_to_localhost_4317() {
         let cfg = resolve_with(&args(None), Protocol::Grpc, None, &[]).unwrap();
-        assert_eq!(cfg.url, "http://localhost:4317");
+        assert_eq!(cfg.endpoint.as_str(), "http://localhost:4317");
     }
 
     #[test]
     fn flag_beats_environment() {
         let env = [
-            (ENV_TRACES_ENDPOINT, "http://env-traces:1/x"),
-            (ENV_ENDPOINT, "http://env-all:2"),
+            (TRACES_ENDPOINT, "http://env-traces:1/x"),
+            (ENDPOINT, "http://env-all:2"),
         ];
         let cfg = resolve_with(&args(Some("https://flag:3")), Protocol::Http, None, &env).unwrap();
-        assert_eq!(cfg.url, "https://flag:3/v1/traces");
+        assert_eq!(cfg.endpoint.as_str(), "https://flag:3/v1/traces");
         let cfg = resolve_with(&args(Some("https://flag:3/")), Protocol::Grpc, None, &env).unwrap();
-        assert_eq!(cfg.url, "https://flag:3");
+        assert_eq!(cfg.endpoint.as_str(), "https://flag:3");
     }
 
     #[test]
     fn signal_variable_is_used_as_is_and_general_one_gets_the_path() {
-        let cfg = resolve_with(
-            &args(None),
-            Protocol::Http,
-            None,
-            &[
-                (ENV_TRACES_ENDPOINT, "http://collector:9/custom/traces"),
-                (ENV_ENDPOINT, "http://ignored:1"),
-            ],
-        )
+        let cfg = http(&[
+            (TRACES_ENDPOINT, "http://collector:9/custom/traces"),
+            (ENDPOINT, "http://ignored:1"),
+        ])
         .unwrap();
-        assert_eq!(cfg.url, "http://collector:9/custom/traces");
-
-        let cfg = resolve_with(
-            &args(None),
-            Protocol::Http,
-            None,
-            &[(ENV_ENDPOINT, "http://collector:9/")],
-        )
-        .unwrap();
-        assert_eq!(cfg.url, "http://collector:9/v1/traces");
+        assert_eq!(cfg.endpoint.as_str(), "http://collector:9/custom/traces");
+        let cfg = http(&[(ENDPOINT, "http://collector:9/")]).unwrap();
+        assert_eq!(cfg.endpoint.as_str(), "http://collector:9/v1/traces");
     }
 
     #[test]
     fn path_flag_applies_to_every_source() {
         let path = Some("/adapt_x/api/otlp/traces");
         let cfg = resolve_with(&args(Some("http://h:1")), Protocol::Http, path, &[]).unwrap();
-        assert_eq!(cfg.url, "http://h:1/adapt_x/api/otlp/traces");
-        let env = [(ENV_TRACES_ENDPOINT, "http://h:2/v1/traces")];
+        assert_eq!(cfg.endpoint.as_str(), "http://h:1/adapt_x/api/otlp/traces");
+        let env = [(TRACES_ENDPOINT, "http://h:2/v1/traces")];
         let cfg = resolve_with(&args(None), Protocol::Http, path, &env).unwrap();
-        assert_eq!(cfg.url, "http://h:2/adapt_x/api/otlp/traces");
+        assert_eq!(cfg.endpoint.as_str(), "http://h:2/adapt_x/api/otlp/traces");
         let cfg = resolve_with(&args(None), Protocol::Http, path, &[]).unwrap();
-        assert_eq!(cfg.url, "http://localhost:4318/adapt_x/api/otlp/traces");
+        assert_eq!(
+            cfg.endpoint.as_str(),
+            "http://localhost:4318/adapt_x/api/otlp/traces"
+        );
     }
 
     #[test]
     fn schemeless_endpoint_is_rejected_with_the_fix() {
-        let err = resolve_with(&args(Some("localhost:4318")), Protocol::Http, None, &[])
-            .unwrap_err()
-            .to_string();
+        let err = error(resolve_with(
+            &args(Some("localhost:4318")),
+            Protocol::Http,
+            None,
+            &[],
+        ));
         assert!(err.contains("has no scheme"), "{err}");
         assert!(err.contains("`http://localhost:4318`"), "{err}");
         assert!(err.contains("`https://localhost:4318`"), "{err}");
-
-        let env = [(ENV_ENDPOINT, "collector:4317")];
-        let err = resolve_with(&args(None), Protocol::Grpc, None, &env)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(ENV_ENDPOINT), "{err}");
-
-        let err = resolve_with(&args(Some("ftp://x")), Protocol::Grpc, None, &[])
-            .unwrap_err()
-            .to_string();
+        let env = [(ENDPOINT, "collector:4317")];
+        let err = error(resolve_with(&args(None), Protocol::Grpc, None, &env));
+        assert!(err.contains(ENDPOINT), "{err}");
+        let err = error(resolve_with(
+            &args(Some("ftp://x")),
+            Protocol::Grpc,
+            None,
+            &[],
+        ));
         assert!(err.contains("only `http://` and `https://`"), "{err}");
         assert!(resolve_with(&args(Some("http://")), Protocol::Grpc, None, &[]).is_err());
     }
 
     #[test]
-    fn path_must_be_absolute() {
-        let err = resolve_with(&args(None), Protocol::Http, Some("v1/traces"), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("must start with `/`"), "{err}");
+    fn grpc_endpoint_with_a_path_is_refused() {
+        let err = error(resolve_with(
+            &args(Some("http://h:4317/x")),
+            Protocol::Grpc,
+            None,
+            &[],
+        ));
+        assert!(err.contains("a gRPC endpoint has no path"), "{err}");
     }
 
     #[test]
-    fn compression_from_environment() {
-        let cfg = resolve_with(
+    fn path_must_be_absolute_and_plain() {
+        let err = error(resolve_with(
             &args(None),
             Protocol::Http,
+            Some("v1/traces"),
+            &[],
+        ));
+        assert!(err.contains("must start with `/`"), "{err}");
+        let err = error(resolve_with(
+            &args(None),
+            Protocol::Http,
+            Some("/v1?x=1"),
+            &[],
+        ));
+        assert!(err.contains("query"), "{err}");
+    }
+
+    #[test]
+    fn compression_signal_beats_general_and_bad_values_are_named() {
+        assert!(!http(&[(COMPRESSION, "none")]).unwrap().gzip);
+        assert!(
+            http(&[(TRACES_COMPRESSION, "gzip"), (COMPRESSION, "none")])
+                .unwrap()
+                .gzip
+        );
+        let err = error(http(&[(TRACES_COMPRESSION, "br")]));
+        assert_eq!(
+            err,
+            "invalid OTEL_EXPORTER_OTLP_TRACES_COMPRESSION `br`: these examples support `gzip` (the default) or `none`"
+        );
+    }
+
+    #[test]
+    fn timeout_flag_beats_signal_variable_beats_general() {
+        let cfg = http(&[(TRACES_TIMEOUT, "700"), (TIMEOUT, "900")]).unwrap();
+        assert_eq!(cfg.export_timeout, Duration::from_millis(700));
+        let cfg = http(&[(TIMEOUT, "900")]).unwrap();
+        assert_eq!(cfg.export_timeout, Duration::from_millis(900));
+        let mut a = args(None);
+        a.export_timeout = Some(300);
+        let cfg = resolve_with(&a, Protocol::Http, None, &[(TRACES_TIMEOUT, "700")]).unwrap();
+        assert_eq!(cfg.export_timeout, Duration::from_millis(300));
+        // Empty is unset, not an error that names the flag.
+        assert_eq!(
+            http(&[(TIMEOUT, "")]).unwrap().export_timeout,
+            Duration::from_millis(1500)
+        );
+        let err = error(http(&[(TRACES_TIMEOUT, "abc")]));
+        assert!(
+            err.starts_with("invalid OTEL_EXPORTER_OTLP_TRACES_TIMEOUT `abc`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn token_replaces_the_authentication_header() {
+        let env = [(HEADERS, "authentication=from-env,x-team=a%20b")];
+        let cfg = http(&env).unwrap();
+        assert_eq!(header(&cfg, "authentication"), Some("from-env"));
+        assert_eq!(header(&cfg, "x-team"), Some("a b"));
+        assert!(cfg.has_token());
+        let mut a = args(None);
+        a.token = Some(Secret::from("from-flag".to_owned()));
+        let cfg = resolve_with(&a, Protocol::Grpc, None, &env).unwrap();
+        assert_eq!(header(&cfg, "authentication"), Some("from-flag"));
+        assert_eq!(
+            cfg.headers
+                .iter()
+                .filter(|(n, _)| n == "authentication")
+                .count(),
+            1
+        );
+        // The signal-specific list replaces the general one.
+        let cfg = http(&[(TRACES_HEADERS, "a=1"), (HEADERS, "b=2")]).unwrap();
+        assert_eq!((header(&cfg, "a"), header(&cfg, "b")), (Some("1"), None));
+    }
+
+    #[test]
+    fn bad_headers_are_refused_without_showing_values() {
+        let err = error(http(&[(HEADERS, "k=v,broken")]));
+        assert!(err.contains("entry 2 of 2 has no `=`"), "{err}");
+        let err = error(http(&[(HEADERS, "bad key=secret-1")]));
+        assert!(
+            err.contains("`bad key` is not a valid header name"),
+            "{err}"
+        );
+        let err = error(http(&[(HEADERS, "k=secret%0A1")]));
+        assert!(
+            err.contains("value of `k` has characters not allowed"),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
+        let err = error(resolve_with(
+            &args(None),
+            Protocol::Grpc,
             None,
-            &[(ENV_COMPRESSION, "none")],
+            &[(HEADERS, "x-bin=AA")],
+        ));
+        assert!(err.contains("binary gRPC metadata"), "{err}");
+    }
+
+    #[test]
+    fn url_credentials_become_basic_auth_and_are_never_shown() {
+        let cfg = resolve_with(
+            &args(Some("https://me:hunter2@h:1")),
+            Protocol::Http,
+            None,
+            &[],
         )
         .unwrap();
-        assert!(!cfg.gzip);
-        let err = resolve_with(
-            &args(None),
+        assert_eq!(
+            header(&cfg, "authorization"),
+            Some("Basic bWU6aHVudGVyMg==")
+        );
+        assert_eq!(cfg.endpoint.as_str(), "https://h:1/v1/traces");
+        let shown = format!("{cfg:?} {}", cfg.endpoint);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("bWU6"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn endpoint_hygiene_names_the_source() {
+        let err = error(http(&[(ENDPOINT, "http://127.0.0.1:99999")]));
+        assert!(
+            err.contains(
+                "(from OTEL_EXPORTER_OTLP_ENDPOINT): the port must be a number from 1 to 65535"
+            ),
+            "{err}"
+        );
+        let err = error(resolve_with(
+            &args(Some("http://h:1/?q=1")),
             Protocol::Http,
             None,
-            &[(ENV_COMPRESSION, "br")],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("`gzip`"), "{err}");
+            &[],
+        ));
+        assert!(err.contains("query"), "{err}");
+    }
+
+    #[test]
+    fn samplers_are_checked() {
+        assert!(matches!(
+            http(&[(SAMPLER, "always_off")]).unwrap().sampler,
+            Sampler::AlwaysOff
+        ));
+        let cfg = http(&[(SAMPLER, "traceidratio"), (SAMPLER_ARG, "0.25")]).unwrap();
+        assert!(matches!(cfg.sampler, Sampler::TraceIdRatioBased(r) if r == 0.25));
+        let cfg = http(&[(SAMPLER, "parentbased_traceidratio")]).unwrap();
+        assert!(matches!(cfg.sampler, Sampler::ParentBased(_)));
+        let err = error(http(&[(SAMPLER, "garbage")]));
+        assert!(
+            err.starts_with("invalid OTEL_TRACES_SAMPLER `garbage`: expected one of: always_on"),
+            "{err}"
+        );
+        for bad in ["abc", "-1", "NaN", "1.5", "inf"] {
+            let err = error(http(&[(SAMPLER, "traceidratio"), (SAMPLER_ARG, bad)]));
+            assert_eq!(
+                err,
+                format!(
+                    "invalid OTEL_TRACES_SAMPLER_ARG `{bad}`: expected a number from 0 to 1, for example 0.25"
+                )
+            );
+        }
+        let err = error(http(&[(SAMPLER, "xray")]));
+        assert!(err.contains("do not include"), "{err}");
+        let cfg = http(&[(SAMPLER, "always_on"), (SAMPLER_ARG, "0.5")]).unwrap();
+        assert!(
+            cfg.notes[0].contains("takes no argument"),
+            "{:?}",
+            cfg.notes
+        );
+    }
+
+    #[test]
+    fn batch_settings_are_checked() {
+        let cfg = http(&[
+            (BSP_MAX_QUEUE_SIZE, "100"),
+            (BSP_MAX_EXPORT_BATCH_SIZE, "10"),
+            (BSP_SCHEDULE_DELAY, "20"),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.batch,
+            BatchSettings {
+                schedule_delay: Duration::from_millis(20),
+                max_queue_size: 100,
+                max_export_batch_size: 10
+            }
+        );
+        let err = error(http(&[(BSP_MAX_QUEUE_SIZE, "abc")]));
+        assert_eq!(
+            err,
+            "invalid OTEL_BSP_MAX_QUEUE_SIZE `abc`: expected a positive integer, for example 2048"
+        );
+        assert!(error(http(&[(BSP_MAX_QUEUE_SIZE, "0")])).contains("positive integer"));
+        let err = error(http(&[(BSP_MAX_EXPORT_BATCH_SIZE, "4096")]));
+        assert!(
+            err.contains("larger than OTEL_BSP_MAX_QUEUE_SIZE (2048)"),
+            "{err}"
+        );
+        let cfg = http(&[(BSP_EXPORT_TIMEOUT, "100")]).unwrap();
+        assert!(cfg.notes[0].contains("has no effect"), "{:?}", cfg.notes);
+    }
+
+    #[test]
+    fn protocol_variable_must_match_the_example() {
+        assert!(http(&[(PROTOCOL, "http/protobuf")]).is_ok());
+        let err = error(http(&[(TRACES_PROTOCOL, "grpc")]));
+        assert!(
+            err.contains("exports over OTLP/HTTP: unset it, or run the gRPC one"),
+            "{err}"
+        );
+        assert!(
+            error(http(&[(PROTOCOL, "thrift")])).contains("expected `grpc` or `http/protobuf`")
+        );
+    }
+
+    #[test]
+    fn resource_attributes_are_decoded_and_service_name_is_ranked() {
+        let env = [(
+            RESOURCE_ATTRIBUTES,
+            "deployment.environment=dev%20box,service.name=from-attrs",
+        )];
+        let cfg = http(&env).unwrap();
+        assert_eq!(
+            cfg.resource_attributes[0],
+            ("deployment.environment".into(), "dev box".into())
+        );
+        assert_eq!(cfg.service_name, "from-attrs");
+        let mut a = args(None);
+        a.service_name = Some("from-flag".into());
+        assert_eq!(
+            resolve_with(&a, Protocol::Http, None, &env)
+                .unwrap()
+                .service_name,
+            "from-flag"
+        );
+        assert!(
+            error(http(&[(RESOURCE_ATTRIBUTES, "a=1,b")]))
+                .starts_with("invalid OTEL_RESOURCE_ATTRIBUTES: entry 2 of 2")
+        );
+    }
+
+    #[test]
+    fn certificate_files_are_checked() {
+        let dir = std::env::temp_dir().join(format!("common-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let missing = dir.join("missing.pem");
+        let err = error(http(&[(CERTIFICATE, missing.to_str().unwrap())]));
+        assert!(
+            err.starts_with("invalid OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read"),
+            "{err}"
+        );
+        let err = error(http(&[(TRACES_CERTIFICATE, not_pem.to_str().unwrap())]));
+        assert!(err.contains("holds no PEM certificate"), "{err}");
+        let err = error(http(&[(CLIENT_CERTIFICATE, not_pem.to_str().unwrap())]));
+        assert!(
+            err.contains("OTEL_EXPORTER_OTLP_CLIENT_KEY is not"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -432,6 +1009,6 @@ mod tests {
         let cfg = resolve_with(&a, Protocol::Grpc, None, &[]).unwrap();
         let shown = format!("{cfg:?} {a:?} {}", a.token.as_ref().unwrap());
         assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert_eq!(cfg.token.unwrap().expose(), "s3cr3t-token");
+        assert_eq!(header(&cfg, "authentication"), Some("s3cr3t-token"));
     }
 }

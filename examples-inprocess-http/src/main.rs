@@ -24,7 +24,7 @@ const SERVICE_NAME: &str = "inprocess";
 
 /// In-process tracing over OTLP/HTTP: one trace of 9 spans.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = common::config::env::help())]
 struct Cli {
     #[command(flatten)]
     otlp: HttpExporterArgs,

@@ -27,7 +27,7 @@ const SERVICE_NAME: &str = "otlp-http-client";
 
 /// Traced HTTP client: calls the server with baggage `name=GoFrame`.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = common::config::env::help())]
 struct Cli {
     /// URL to call
     #[arg(long, value_name = "URL", default_value = client::DEFAULT_URL)]

@@ -36,7 +36,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Traced HTTP server: GET /hello answers `hello:<baggage name>`, GET /error fails.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = common::config::env::help())]
 struct Cli {
     /// Address to listen on (port 0 picks a free port; the real one is printed)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]

@@ -29,7 +29,7 @@ const SERVICE_NAME: &str = "otlp-grpc-client";
 
 /// Traced client call, exported over OTLP/gRPC: calls the server with baggage `name=john`.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = common::config::env::help())]
 struct Cli {
     /// URL to call
     #[arg(long, value_name = "URL", default_value = client::DEFAULT_URL)]

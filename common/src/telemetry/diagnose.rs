@@ -1,0 +1,557 @@
+//! Why an export failed, in one line a newcomer can act on, from the real
+//! cause: the collector's status and its own message, or what the network
+//! says. Where the exporter's error cannot tell causes apart (refused, a
+//! protocol mismatch, TLS on one side only), a short probe of the address
+//! decides. It runs on the batch processor's own thread, never inside the
+//! async runtime, and each step is bounded (a fraction of a second).
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Endpoint, Protocol, env};
+
+/// One failed export attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// The collector answered with a non-success HTTP status.
+    Status {
+        code: u16,
+        message: String,
+        location: Option<String>,
+    },
+    /// The collector (or the gRPC stack) answered with a gRPC status.
+    Grpc {
+        code: tonic::Code,
+        /// The transport error behind it, if the status was made locally.
+        detail: String,
+    },
+    /// No answer came: the connection or TLS failed, or time ran out.
+    Transport { detail: String, timed_out: bool },
+}
+
+impl Failure {
+    /// A few words for the retry note: `503 Service Unavailable`.
+    pub(super) fn short(&self) -> String {
+        match self {
+            Failure::Status { code, .. } => status_text(*code),
+            Failure::Grpc { code, .. } => code_name(*code).to_owned(),
+            Failure::Transport {
+                timed_out: true, ..
+            } => "no answer in time".to_owned(),
+            Failure::Transport { .. } => "connection error".to_owned(),
+        }
+    }
+
+    /// Reads the gRPC exporter's error text: `... export failed with gRPC
+    /// code: Unavailable: transport error: ...`.
+    pub(super) fn from_grpc_error(text: &str) -> Failure {
+        let Some((_, rest)) = text.split_once("gRPC code: ") else {
+            return Failure::Transport {
+                detail: sanitize(text, 400),
+                timed_out: false,
+            };
+        };
+        let (name, detail) = rest.split_once(": ").unwrap_or((rest, ""));
+        let code = (0..=16)
+            .map(tonic::Code::from_i32)
+            .find(|code| format!("{code:?}") == name.trim())
+            .unwrap_or(tonic::Code::Unknown);
+        Failure::Grpc {
+            code,
+            detail: sanitize(detail, 400),
+        }
+    }
+
+    fn timed_out(&self) -> bool {
+        match self {
+            Failure::Transport { timed_out, detail } => {
+                *timed_out || detail.to_ascii_lowercase().contains("timed out")
+            }
+            Failure::Grpc { code, detail } => {
+                matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
+                    || detail.to_ascii_lowercase().contains("timeout")
+            }
+            Failure::Status { .. } => false,
+        }
+    }
+
+    fn detail(&self) -> &str {
+        match self {
+            Failure::Grpc { detail, .. } | Failure::Transport { detail, .. } => detail,
+            Failure::Status { message, .. } => message,
+        }
+    }
+}
+
+/// What the diagnosis needs to know of the configuration.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub(super) endpoint: Endpoint,
+    pub(super) protocol: Protocol,
+    pub(super) has_token: bool,
+    pub(super) export_timeout: Duration,
+    pub(super) max_export_batch_size: usize,
+}
+
+/// The cause of a failed export, from all its attempts (the last one is the
+/// failure that ended it).
+pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
+    let Some(last) = attempts.last() else {
+        return "the export failed without an error".to_owned();
+    };
+    let authority = target.endpoint.authority();
+    match last {
+        Failure::Status {
+            code,
+            message,
+            location,
+        } => {
+            let answered = answered(&status_text(*code), message, attempts.len());
+            match code {
+                401 | 403 => format!("{answered}: {}", token_hint(target)),
+                404 => format!(
+                    "{answered}: nothing is served at {}; check --path (or the path in {})",
+                    target.endpoint.path(),
+                    env::TRACES_ENDPOINT
+                ),
+                413 => format!("{answered}: {}", batch_hint(target)),
+                300..=399 => format!(
+                    "{answered}: it redirects to {}; point --endpoint there",
+                    location.as_deref().unwrap_or("another URL")
+                ),
+                429 | 502..=504 => {
+                    format!("{answered}: it is overloaded or not ready; try again later")
+                }
+                _ => answered,
+            }
+        }
+        Failure::Grpc { code, .. }
+            if matches!(
+                code,
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+            ) =>
+        {
+            format!(
+                "the collector answered gRPC {}: {}",
+                code_name(*code),
+                token_hint(target)
+            )
+        }
+        Failure::Grpc {
+            code: tonic::Code::ResourceExhausted,
+            ..
+        } => format!(
+            "the collector answered gRPC RESOURCE_EXHAUSTED: {}",
+            batch_hint(target)
+        ),
+        _ => tls_cause(target, last.detail())
+            .unwrap_or_else(|| network_cause(target, attempts, &authority)),
+    }
+}
+
+fn answered(status: &str, message: &str, times: usize) -> String {
+    let mut out = format!("the collector answered {status}");
+    if !message.is_empty() {
+        out.push_str(&format!(" (\"{message}\")"));
+    }
+    if times > 1 {
+        out.push_str(&format!(" {times} times"));
+    }
+    out
+}
+
+fn token_hint(target: &Target) -> String {
+    if target.has_token {
+        "check the token (--token or TRACE_TOKEN, sent as `authentication`)".to_owned()
+    } else {
+        "it wants a token: pass --token or set TRACE_TOKEN".to_owned()
+    }
+}
+
+fn batch_hint(target: &Target) -> String {
+    format!(
+        "the request is too large for it; lower {} (now {})",
+        env::BSP_MAX_EXPORT_BATCH_SIZE,
+        target.max_export_batch_size
+    )
+}
+
+/// TLS failures the error text names precisely.
+fn tls_cause(target: &Target, detail: &str) -> Option<String> {
+    let authority = target.endpoint.authority();
+    let lower = detail.to_ascii_lowercase().replace([' ', '_'], "");
+    let cause = if lower.contains("invalidcontenttype") || lower.contains("corruptmessage") {
+        plain_behind_https(target)
+    } else if lower.contains("unknownissuer") {
+        format!(
+            "the TLS certificate of {authority} is not trusted (unknown issuer): set {} to the PEM \
+             file of the CA that signed it",
+            env::CERTIFICATE
+        )
+    } else if lower.contains("notvalidforname") || lower.contains("notvalidforcontext") {
+        format!(
+            "the TLS certificate of {authority} is not valid for the name `{}`: connect with a \
+             name the certificate lists, or reissue it",
+            target.endpoint.host()
+        )
+    } else if lower.contains("expired") {
+        format!("the TLS certificate of {authority} has expired")
+    } else if lower.contains("certificaterequired") {
+        format!(
+            "{authority} asks for a client certificate: set {} and {}",
+            env::CLIENT_CERTIFICATE,
+            env::CLIENT_KEY
+        )
+    } else if lower.contains("invalidpeercertificate") {
+        format!("the TLS certificate of {authority} was refused: {detail}")
+    } else {
+        return None;
+    };
+    Some(cause)
+}
+
+fn plain_behind_https(target: &Target) -> String {
+    format!(
+        "{} does not speak TLS, but the endpoint is https://: write http://, or start the \
+         collector with --tls-cert and --tls-key",
+        target.endpoint.authority()
+    )
+}
+
+/// Failures the error text cannot tell apart: ask the address itself.
+fn network_cause(target: &Target, attempts: &[Failure], authority: &str) -> String {
+    const CONNECT: Duration = Duration::from_millis(300);
+    let host = target.endpoint.host();
+    let addrs: Vec<SocketAddr> = match (host.as_str(), target.endpoint.port()).to_socket_addrs() {
+        Ok(addrs) => addrs.collect(),
+        Err(_) => return format!("cannot resolve host `{host}`: check the name in the endpoint"),
+    };
+    let mut timed_out_connect = false;
+    let addr = addrs
+        .iter()
+        .copied()
+        .find(|addr| match TcpStream::connect_timeout(addr, CONNECT) {
+            Ok(_) => true,
+            Err(e) => {
+                timed_out_connect |= e.kind() == std::io::ErrorKind::TimedOut;
+                false
+            }
+        });
+    let Some(addr) = addr else {
+        if timed_out_connect {
+            return format!(
+                "{authority} did not accept a connection within {:.1}s",
+                CONNECT.as_secs_f64()
+            );
+        }
+        return format!(
+            "connection refused, nothing is listening on {authority}. Start a collector with \
+             `cargo run -p collector`, or point --endpoint at yours"
+        );
+    };
+    let last = attempts.last().expect("explain checked that there is one");
+    if last.timed_out() {
+        let earlier: Vec<&Failure> = attempts[..attempts.len() - 1]
+            .iter()
+            .filter(|f| !f.timed_out())
+            .collect();
+        let wait = format!("{:.1}s", target.export_timeout.as_secs_f64());
+        return match earlier.first() {
+            None => format!("{authority} accepted the connection but sent no answer within {wait}"),
+            Some(first) => format!(
+                "the collector answered {} {}, then sent no answer within {wait}",
+                first.short(),
+                times(earlier.len())
+            ),
+        };
+    }
+    let speaks_tls = speaks_tls(addr, &host);
+    match (target.endpoint.is_https(), speaks_tls, target.protocol) {
+        (true, false, _) => plain_behind_https(target),
+        (false, true, _) => {
+            format!("{authority} speaks TLS, but the endpoint is http://: write https://")
+        }
+        (false, false, Protocol::Http) if speaks_h2_only(addr) => format!(
+            "{authority} speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318"
+        ),
+        (false, false, Protocol::Grpc) if speaks_http1(addr, authority) => format!(
+            "{authority} speaks OTLP/HTTP, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint, usually port 4317"
+        ),
+        _ => match last {
+            Failure::Grpc { code, detail } if detail.is_empty() => {
+                format!("the collector answered gRPC {}", code_name(*code))
+            }
+            Failure::Grpc { code, detail } => {
+                format!("the collector answered gRPC {}: {detail}", code_name(*code))
+            }
+            other => other.detail().to_owned(),
+        },
+    }
+}
+
+fn times(n: usize) -> &'static str {
+    match n {
+        1 => "once",
+        2 => "twice",
+        _ => "several times",
+    }
+}
+
+const PROBE_READ: Duration = Duration::from_millis(500);
+
+fn probe_stream(addr: SocketAddr) -> Option<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+    stream.set_read_timeout(Some(PROBE_READ)).ok()?;
+    stream.set_write_timeout(Some(PROBE_READ)).ok()?;
+    Some(stream)
+}
+
+/// A TLS handshake with no trusted roots: any TLS server answers with a
+/// certificate, which fails verification; anything else is not TLS.
+fn speaks_tls(addr: SocketAddr, host: &str) -> bool {
+    let Some(mut stream) = probe_stream(addr) else {
+        return false;
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let Ok(config) = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| {
+            b.with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+    else {
+        return false;
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).unwrap_or_else(|_| {
+        rustls::pki_types::ServerName::try_from("localhost").expect("a valid name")
+    });
+    let Ok(mut tls) = rustls::ClientConnection::new(Arc::new(config), name) else {
+        return false;
+    };
+    while tls.is_handshaking() {
+        if let Err(error) = tls.complete_io(&mut stream) {
+            return error
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
+        }
+    }
+    true
+}
+
+/// An HTTP/2 server that takes prior knowledge (a gRPC server) answers the
+/// connection preface with a SETTINGS frame.
+fn speaks_h2_only(addr: SocketAddr) -> bool {
+    let Some(mut stream) = probe_stream(addr) else {
+        return false;
+    };
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let mut frame = [0u8; 9];
+    stream.write_all(&hello).is_ok() && stream.read_exact(&mut frame).is_ok() && frame[3] == 4
+}
+
+/// An HTTP/1.1 server answers a request with `HTTP/1.x`.
+fn speaks_http1(addr: SocketAddr, authority: &str) -> bool {
+    let Some(mut stream) = probe_stream(addr) else {
+        return false;
+    };
+    let request = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-protobuf\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let mut head = [0u8; 7];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut head).is_ok()
+        && &head == b"HTTP/1."
+}
+
+/// `503 Service Unavailable`.
+pub(super) fn status_text(code: u16) -> String {
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{code} {reason}").trim_end().to_owned()
+}
+
+/// The gRPC name of a code, as the specification writes it.
+pub(super) fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Text from outside (a collector's message, an error) made safe for one
+/// terminal line: control characters become spaces, runs of whitespace one
+/// space, and it is cut to `max` characters.
+pub(crate) fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        space = false;
+        if count >= max {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_makes_one_short_safe_line() {
+        assert_eq!(
+            sanitize(" a\x1b[31mred\r\nfake  line ", 200),
+            "a [31mred fake line"
+        );
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn grpc_error_text_is_read() {
+        let failure = Failure::from_grpc_error(
+            "TonicTracesClient export failed with gRPC code: Unavailable: transport error: tcp connect error",
+        );
+        assert_eq!(
+            failure,
+            Failure::Grpc {
+                code: tonic::Code::Unavailable,
+                detail: "transport error: tcp connect error".into()
+            }
+        );
+        assert_eq!(
+            Failure::from_grpc_error(
+                "TonicTracesClient export failed with gRPC code: Unauthenticated"
+            ),
+            Failure::Grpc {
+                code: tonic::Code::Unauthenticated,
+                detail: String::new()
+            }
+        );
+    }
+
+    fn target(url: &str, protocol: Protocol) -> Target {
+        Target {
+            endpoint: Endpoint::parse(url, "test").unwrap(),
+            protocol,
+            has_token: false,
+            export_timeout: Duration::from_millis(1500),
+            max_export_batch_size: 512,
+        }
+    }
+
+    #[test]
+    fn refused_port_says_to_start_a_collector() {
+        // Bind then drop to get a port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let failure = Failure::Transport {
+            detail: "error sending request".into(),
+            timed_out: false,
+        };
+        let cause = explain(
+            &target(&format!("http://127.0.0.1:{port}"), Protocol::Http),
+            &[failure],
+        );
+        assert_eq!(
+            cause,
+            format!(
+                "connection refused, nothing is listening on 127.0.0.1:{port}. Start a collector \
+                 with `cargo run -p collector`, or point --endpoint at yours"
+            )
+        );
+        let cause = explain(
+            &target(&format!("http://[::1]:{port}"), Protocol::Grpc),
+            &[Failure::Grpc {
+                code: tonic::Code::Unavailable,
+                detail: "tcp connect error".into(),
+            }],
+        );
+        assert!(
+            cause.contains(&format!("nothing is listening on [::1]:{port}")),
+            "{cause}"
+        );
+    }
+
+    #[test]
+    fn statuses_point_at_the_setting_to_fix() {
+        let t = target("http://c:1/v1/traces", Protocol::Http);
+        let status = |code, message: &str| Failure::Status {
+            code,
+            message: message.into(),
+            location: None,
+        };
+        assert_eq!(
+            explain(&t, &[status(401, "bad token")]),
+            "the collector answered 401 Unauthorized (\"bad token\"): it wants a token: pass --token or set TRACE_TOKEN"
+        );
+        assert!(explain(&t, &[status(404, "")]).contains("check --path"));
+        assert!(
+            explain(&t, &[status(413, "")])
+                .contains("lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE (now 512)")
+        );
+        assert_eq!(
+            explain(
+                &t,
+                &[
+                    status(503, "busy"),
+                    status(503, "busy"),
+                    status(503, "busy"),
+                    status(503, "busy")
+                ]
+            ),
+            "the collector answered 503 Service Unavailable (\"busy\") 4 times: it is overloaded or not ready; try again later"
+        );
+        let grpc = Failure::Grpc {
+            code: tonic::Code::PermissionDenied,
+            detail: String::new(),
+        };
+        assert!(
+            explain(&t, &[grpc])
+                .starts_with("the collector answered gRPC PERMISSION_DENIED: it wants a token")
+        );
+    }
+
+    #[test]
+    fn status_texts() {
+        assert_eq!(status_text(503), "503 Service Unavailable");
+        assert_eq!(status_text(599), "599");
+    }
+}

@@ -1,0 +1,305 @@
+//! The delivery report: what became of this process's spans. Counts come
+//! from two wrappers around the SDK's chain (ended spans, and what the
+//! exporter acknowledged), attempts and their failures from the transport
+//! ([`super::transport`]), and the cause of a failure from [`super::diagnose`].
+
+use std::fmt;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanExporter, SpanProcessor};
+
+use super::diagnose::{self, Failure, Target};
+use crate::config::{Protocol, env};
+
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    /// Spans ended (and sampled) in this process.
+    ended: usize,
+    exported: usize,
+    failed: usize,
+    in_flight: usize,
+    /// Attempts of the export under way (1 + its retries).
+    attempts: usize,
+    /// Failed attempts of the export under way, in order.
+    failures: Vec<Failure>,
+    /// Retries of exports that then succeeded, and why they were retried.
+    retries: usize,
+    retried_because: Vec<String>,
+    /// The cause of the last failed export.
+    problem: Option<String>,
+}
+
+/// A handle the transport records attempts through.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Recorder(Arc<Mutex<Stats>>);
+
+impl Recorder {
+    fn stats(&self) -> MutexGuard<'_, Stats> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One attempt started (the first or a retry).
+    pub(super) fn attempt(&self) {
+        self.stats().attempts += 1;
+    }
+
+    /// An attempt failed this way.
+    pub(super) fn failed_attempt(&self, failure: Failure) {
+        self.stats().failures.push(failure);
+    }
+}
+
+/// Passes batches to the real exporter and counts what it acknowledged; on
+/// a failure, works out the cause (on the batch processor's thread).
+#[derive(Debug)]
+pub(super) struct CountingExporter<E> {
+    pub(super) inner: E,
+    pub(super) recorder: Recorder,
+    pub(super) target: Target,
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let count = batch.len();
+        {
+            let mut stats = self.recorder.stats();
+            stats.in_flight += count;
+            stats.attempts = 0;
+            stats.failures.clear();
+        }
+        let result = self.inner.export(batch).await;
+        let mut stats = self.recorder.stats();
+        stats.in_flight -= count;
+        match &result {
+            Ok(()) => {
+                stats.exported += count;
+                let retries = stats.attempts.saturating_sub(1);
+                if retries > 0 {
+                    stats.retries += retries;
+                    let reasons: Vec<String> = stats.failures.iter().map(Failure::short).collect();
+                    for reason in reasons {
+                        if !stats.retried_because.contains(&reason) {
+                            stats.retried_because.push(reason);
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                stats.failed += count;
+                let mut attempts = std::mem::take(&mut stats.failures);
+                // The HTTP client saw the final attempt itself; for gRPC the
+                // exporter's error is all there is.
+                if self.target.protocol == Protocol::Grpc || attempts.is_empty() {
+                    attempts.push(Failure::from_grpc_error(&error.to_string()));
+                }
+                drop(stats);
+                let problem = diagnose::explain(&self.target, &attempts);
+                self.recorder.stats().problem = Some(problem);
+            }
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts ended spans; the batch processor after it does the real work.
+#[derive(Debug)]
+pub(super) struct EndedSpans(pub(super) Recorder);
+
+impl SpanProcessor for EndedSpans {
+    fn on_start(&self, _span: &mut SdkSpan, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, _span: SpanData) {
+        self.0.stats().ended += 1;
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// What became of this process's spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Where they were sent, credentials masked.
+    pub url: String,
+    /// Spans the collector acknowledged.
+    pub exported: usize,
+    /// Spans that ended but did not reach the collector.
+    pub undelivered: usize,
+    /// Of those, spans dropped before export because the queue was full.
+    pub dropped: usize,
+    /// The queue size those were dropped from (`OTEL_BSP_MAX_QUEUE_SIZE`).
+    pub queue_size: usize,
+    /// Retries of exports that succeeded in the end, and their reasons.
+    pub retries: usize,
+    pub retried_because: Vec<String>,
+    /// Why delivery failed, when it did.
+    pub problem: Option<String>,
+}
+
+impl DeliveryReport {
+    pub(super) fn new(
+        url: String,
+        recorder: &Recorder,
+        outcome: OTelSdkResult,
+        queue_size: usize,
+    ) -> Self {
+        let stats = recorder.stats().clone();
+        let undelivered = stats.ended.saturating_sub(stats.exported);
+        // Neither exported, failed nor in flight: never handed to the
+        // exporter because the batch processor's queue was full.
+        let dropped = undelivered.saturating_sub(stats.failed + stats.in_flight);
+        let problem = stats.problem.or_else(|| match outcome {
+            Err(OTelSdkError::Timeout(waited)) => Some(format!(
+                "the collector did not answer within {:.1}s",
+                waited.as_secs_f64()
+            )),
+            Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
+            Err(other) => Some(other.to_string()),
+        });
+        DeliveryReport {
+            url,
+            exported: stats.exported,
+            undelivered,
+            dropped,
+            queue_size,
+            retries: stats.retries,
+            retried_because: stats.retried_because,
+            problem,
+        }
+    }
+
+    /// True when every span handed to the exporter reached the collector.
+    pub fn is_ok(&self) -> bool {
+        self.problem.is_none() && self.undelivered == 0
+    }
+
+    /// Prints the report as one line on stderr; the exit code says whether
+    /// the spans were delivered.
+    pub fn exit_code(&self) -> ExitCode {
+        eprintln!("{self}");
+        if self.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+impl fmt::Display for DeliveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            write!(f, "exported {} spans to {}", self.exported, self.url)?;
+            if self.retries > 0 {
+                let s = if self.retries == 1 {
+                    "retry"
+                } else {
+                    "retries"
+                };
+                write!(f, " (after {} {s}", self.retries)?;
+                if !self.retried_because.is_empty() {
+                    write!(f, ": {}", self.retried_because.join(", "))?;
+                }
+                f.write_str(")")?;
+            }
+            return Ok(());
+        }
+        let spans = match self.undelivered {
+            0 => "spans".to_owned(),
+            1 => "1 span".to_owned(),
+            n => format!("{n} spans"),
+        };
+        write!(f, "error: could not deliver {spans} to {}: ", self.url)?;
+        match &self.problem {
+            Some(problem) => f.write_str(problem),
+            None => write!(
+                f,
+                "{} were dropped because the export queue was full ({} exported); raise {} (now {})",
+                self.dropped,
+                self.exported,
+                env::BSP_MAX_QUEUE_SIZE,
+                self.queue_size
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(stats: Stats) -> DeliveryReport {
+        let recorder = Recorder(Arc::new(Mutex::new(stats)));
+        DeliveryReport::new("http://c/v1/traces".into(), &recorder, Ok(()), 2048)
+    }
+
+    #[test]
+    fn report_lines() {
+        let ok = report(Stats {
+            ended: 9,
+            exported: 9,
+            ..Stats::default()
+        });
+        assert!(ok.is_ok());
+        assert_eq!(ok.to_string(), "exported 9 spans to http://c/v1/traces");
+        let retried = report(Stats {
+            ended: 9,
+            exported: 9,
+            retries: 2,
+            retried_because: vec!["503 Service Unavailable".into()],
+            ..Stats::default()
+        });
+        assert_eq!(
+            retried.to_string(),
+            "exported 9 spans to http://c/v1/traces (after 2 retries: 503 Service Unavailable)"
+        );
+        let failed = report(Stats {
+            ended: 9,
+            failed: 9,
+            problem: Some("connection refused, nothing is listening on c:80".into()),
+            ..Stats::default()
+        });
+        assert!(!failed.is_ok());
+        assert_eq!(
+            failed.to_string(),
+            "error: could not deliver 9 spans to http://c/v1/traces: connection refused, nothing is listening on c:80"
+        );
+    }
+
+    #[test]
+    fn spans_dropped_from_a_full_queue_are_reported() {
+        let dropped = report(Stats {
+            ended: 1000,
+            exported: 870,
+            ..Stats::default()
+        });
+        assert!(!dropped.is_ok());
+        assert_eq!((dropped.undelivered, dropped.dropped), (130, 130));
+        assert_eq!(
+            dropped.to_string(),
+            "error: could not deliver 130 spans to http://c/v1/traces: 130 were dropped \
+             because the export queue was full (870 exported); raise OTEL_BSP_MAX_QUEUE_SIZE \
+             (now 2048)"
+        );
+    }
+}

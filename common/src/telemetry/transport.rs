@@ -1,0 +1,177 @@
+//! What goes on the wire besides the spans: the HTTP client and the gRPC
+//! interceptor put the resolved headers on every export attempt (so a flag
+//! beats whatever the exporter read from the environment) and record each
+//! attempt for the delivery report; and the TLS settings of both exporters.
+
+use std::sync::Arc;
+
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+
+use super::diagnose::{Failure, sanitize};
+use super::report::Recorder;
+use crate::config::ExporterConfig;
+
+/// The blocking reqwest client the exporter would build, plus: our headers
+/// on every request, no redirects (a POST must not turn into a GET), the
+/// extra CA and client certificate, and a record of each attempt.
+#[derive(Debug)]
+pub(super) struct ObservedHttpClient {
+    client: reqwest::blocking::Client,
+    headers: http::HeaderMap,
+    recorder: Recorder,
+}
+
+impl ObservedHttpClient {
+    /// Must not run on an async runtime's thread (reqwest's blocking client
+    /// owns a runtime of its own); `init_http` builds it on a plain thread.
+    pub(super) fn new(config: &ExporterConfig, recorder: Recorder) -> anyhow::Result<Self> {
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(config.export_timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(ca) = &config.tls.ca {
+            let certs = reqwest::Certificate::from_pem_bundle(&ca.pem)
+                .map_err(|e| anyhow::anyhow!("invalid {}: {e}", ca.source))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        if let Some((cert, key)) = &config.tls.identity {
+            let pem = [cert.pem.as_slice(), b"\n", key.pem.as_slice()].concat();
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("invalid {} / {}: {e}", cert.source, key.source))?;
+            builder = builder.identity(identity);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(ObservedHttpClient {
+            client,
+            headers: header_map(config)?,
+            recorder,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for ObservedHttpClient {
+    async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        for (name, value) in &self.headers {
+            request.headers_mut().insert(name, value.clone());
+        }
+        self.recorder.attempt();
+        let result = self.client.send_bytes(request).await;
+        match &result {
+            Ok(response) if !response.status().is_success() => {
+                self.recorder.failed_attempt(Failure::Status {
+                    code: response.status().as_u16(),
+                    message: response_message(response),
+                    location: response
+                        .headers()
+                        .get(http::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| sanitize(v, 200)),
+                });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                let timed_out = error
+                    .downcast_ref::<reqwest::Error>()
+                    .is_some_and(reqwest::Error::is_timeout);
+                self.recorder.failed_attempt(Failure::Transport {
+                    detail: error_chain(error.as_ref()),
+                    timed_out,
+                });
+            }
+        }
+        result
+    }
+}
+
+/// The collector's own words: the `message` of a protobuf `google.rpc.Status`
+/// (what OTLP/HTTP specifies for errors), else the body as text.
+fn response_message(response: &Response<Bytes>) -> String {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+    }
+    let protobuf = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("protobuf"));
+    if protobuf {
+        if let Ok(status) = <RpcStatus as prost::Message>::decode(response.body().as_ref()) {
+            return sanitize(&status.message, 200);
+        }
+    }
+    sanitize(&String::from_utf8_lossy(response.body()), 200)
+}
+
+/// An error and its sources, `a: b: c`, as one line.
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    sanitize(&out, 400)
+}
+
+fn header_map(config: &ExporterConfig) -> anyhow::Result<http::HeaderMap> {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in &config.headers {
+        // Both were checked when the configuration was resolved.
+        let name = http::HeaderName::from_bytes(name.as_bytes())?;
+        let mut value = http::HeaderValue::from_str(value.expose())?;
+        value.set_sensitive(true);
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+/// The gRPC interceptor: our metadata replaces whatever the exporter took
+/// from the environment, and each call is one attempt (the exporter calls it
+/// again on every retry).
+pub(super) fn interceptor(
+    config: &ExporterConfig,
+    recorder: Recorder,
+) -> anyhow::Result<
+    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
+    + Clone
+    + Send
+    + Sync
+    + 'static,
+> {
+    let metadata = Arc::new(tonic::metadata::MetadataMap::from_headers(header_map(
+        config,
+    )?));
+    Ok(move |mut request: tonic::Request<()>| {
+        for entry in metadata.iter() {
+            if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
+                request.metadata_mut().insert(key.clone(), value.clone());
+            }
+        }
+        recorder.attempt();
+        Ok(request)
+    })
+}
+
+/// TLS of the gRPC channel: the system's roots, plus the configured CA and
+/// client certificate.
+pub(super) fn grpc_tls(config: &ExporterConfig) -> ClientTlsConfig {
+    let mut tls = ClientTlsConfig::new().with_native_roots();
+    if let Some(ca) = &config.tls.ca {
+        tls = tls.ca_certificate(Certificate::from_pem(&ca.pem));
+    }
+    if let Some((cert, key)) = &config.tls.identity {
+        tls = tls.identity(Identity::from_pem(&cert.pem, &key.pem));
+    }
+    tls
+}
