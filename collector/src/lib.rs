@@ -37,11 +37,13 @@ mod model;
 mod print;
 mod store;
 pub mod testing;
+mod tls;
 mod ui;
 
 pub use model::{Event, ReceivedRequest, Span, Trace, Transport};
 pub use print::render as render_trace;
 pub use store::{Store, WaitTimeout};
+pub use tls::TlsConfig;
 
 /// Where Jaeger and the OpenTelemetry Collector listen for OTLP/gRPC.
 pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4317);
@@ -74,6 +76,9 @@ pub struct CollectorConfig {
     /// Web view and JSON API listen address (port 0 picks a free port);
     /// `None` serves no web view.
     pub ui_addr: Option<SocketAddr>,
+    /// Serve both OTLP receivers over TLS (the web view stays plain HTTP);
+    /// `None` serves plain HTTP/2 and HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl CollectorConfig {
@@ -101,6 +106,7 @@ impl Default for CollectorConfig {
             max_body_bytes: 4 * 1024 * 1024,
             print_traces: true,
             ui_addr: Some(DEFAULT_UI_ADDR),
+            tls: None,
         }
     }
 }
@@ -113,14 +119,18 @@ pub struct Collector {
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
     ui_addr: Option<SocketAddr>,
+    tls: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Collector {
     /// Binds both receivers and the web view, and serves them on the
-    /// current tokio runtime.
+    /// current tokio runtime. With TLS on, the certificate and key files are
+    /// read and checked first; a problem with them is an error that names
+    /// the file.
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
+        let tls = config.tls.as_ref().map(TlsConfig::load).transpose()?;
         let grpc_listener = bind(config.grpc_addr, "OTLP/gRPC", "--grpc").await?;
         let http_listener = bind(config.http_addr, "OTLP/HTTP", "--http").await?;
         let ui_listener = match config.ui_addr {
@@ -143,8 +153,18 @@ impl Collector {
 
         let grpc_service = grpc::TraceServer::new(store.clone(), config.max_body_bytes);
         let grpc_stop = stop_signal(stopped.clone());
+        let mut grpc_server = tonic::transport::Server::builder();
+        let mut http_tls = None;
+        if let Some(tls) = tls {
+            grpc_server = grpc_server
+                .tls_config(tls.grpc)
+                .context("configuring TLS for OTLP/gRPC")?;
+            http_tls = Some(tls.http);
+        }
         let grpc_task = tokio::spawn(async move {
-            let served = tonic::transport::Server::builder()
+            // With TLS configured, tonic runs the handshakes on this incoming
+            // stream too (each in a task of its own, under the timeout).
+            let served = grpc_server
                 .serve_with_incoming_shutdown(
                     grpc_service,
                     tonic::transport::server::TcpIncoming::from(grpc_listener),
@@ -158,10 +178,26 @@ impl Collector {
 
         let router = http::router(store.clone(), config.max_body_bytes);
         let http_stop = stop_signal(stopped.clone());
+        let http_listener = match http_tls {
+            Some(config) => HttpListener::Tls(
+                tls::TlsListener::new(http_listener, config)
+                    .context("reading the OTLP/HTTP listen address")?,
+            ),
+            None => HttpListener::Plain(http_listener),
+        };
         let http_task = tokio::spawn(async move {
-            let served = axum::serve(http_listener, router)
-                .with_graceful_shutdown(http_stop)
-                .await;
+            let served = match http_listener {
+                HttpListener::Plain(listener) => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(http_stop)
+                        .await
+                }
+                HttpListener::Tls(listener) => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(http_stop)
+                        .await
+                }
+            };
             if let Err(e) = served {
                 eprintln!("collector: OTLP/HTTP receiver on {http_addr} stopped: {e}");
             }
@@ -193,6 +229,7 @@ impl Collector {
             grpc_addr,
             http_addr,
             ui_addr,
+            tls: config.tls.is_some(),
             stop,
             tasks,
         })
@@ -208,14 +245,25 @@ impl Collector {
         self.http_addr
     }
 
-    /// Endpoint for a gRPC exporter, e.g. `http://127.0.0.1:4317`.
+    /// Endpoint for a gRPC exporter, e.g. `http://127.0.0.1:4317`
+    /// (`https://` with TLS on).
     pub fn grpc_endpoint(&self) -> String {
-        endpoint(self.grpc_addr)
+        endpoint(self.scheme(), self.grpc_addr)
     }
 
-    /// Base URL for an HTTP exporter, without a path, e.g. `http://127.0.0.1:4318`.
+    /// Base URL for an HTTP exporter, without a path, e.g.
+    /// `http://127.0.0.1:4318` (`https://` with TLS on).
     pub fn http_endpoint(&self) -> String {
-        endpoint(self.http_addr)
+        endpoint(self.scheme(), self.http_addr)
+    }
+
+    /// Whether the OTLP receivers serve TLS.
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 
     /// The bound web view address, if the web view is on.
@@ -225,7 +273,8 @@ impl Collector {
 
     /// The web view's URL, e.g. `http://127.0.0.1:16686/`, if it is on.
     pub fn ui_url(&self) -> Option<String> {
-        self.ui_addr.map(|addr| format!("{}/", endpoint(addr)))
+        self.ui_addr
+            .map(|addr| format!("{}/", endpoint("http", addr)))
     }
 
     /// A handle to the stored data that outlives borrowing the collector.
@@ -306,12 +355,18 @@ async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpLis
     })
 }
 
-/// `http://` URL for a bound address; a wildcard bind is reached via loopback.
-fn endpoint(addr: SocketAddr) -> String {
+/// The OTLP/HTTP receiver's socket: plain TCP, or TLS on top of it.
+enum HttpListener {
+    Plain(TcpListener),
+    Tls(tls::TlsListener),
+}
+
+/// `scheme://` URL for a bound address; a wildcard bind is reached via loopback.
+fn endpoint(scheme: &str, addr: SocketAddr) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }

@@ -14,11 +14,12 @@
 //! view.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use collector::{
-    Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_UI_ADDR,
+    Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_UI_ADDR, TlsConfig,
 };
 
 /// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
@@ -46,16 +47,40 @@ struct Args {
     /// Traces kept in memory; the oldest is dropped first
     #[arg(long, value_name = "N", default_value_t = CollectorConfig::default().max_traces)]
     max_traces: usize,
+
+    /// Serve both OTLP receivers over TLS with this certificate chain (PEM, leaf first); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by a CA in this file (PEM): mutual TLS; needs --tls-cert and --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // clap makes the two files come together.
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = TlsConfig::new(cert, key);
+            Some(match args.tls_client_ca {
+                Some(ca) => tls.with_client_ca(ca),
+                None => tls,
+            })
+        }
+        _ => None,
+    };
     let config = CollectorConfig {
         grpc_addr: args.grpc,
         http_addr: args.http,
         ui_addr: (!args.no_ui).then_some(args.ui),
         max_traces: args.max_traces,
+        tls: tls.clone(),
         ..CollectorConfig::default()
     };
     let collector = match Collector::start(config).await {
@@ -84,6 +109,18 @@ async fn main() -> ExitCode {
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # HTTP exporters",
         collector.http_endpoint()
     );
+    if let Some(tls) = &tls {
+        eprintln!(
+            "  OTEL_EXPORTER_OTLP_CERTIFICATE=CA.pem   # the CA that signed {}",
+            tls.cert.display()
+        );
+        if let Some(ca) = &tls.client_ca {
+            eprintln!(
+                "  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=.. OTEL_EXPORTER_OTLP_CLIENT_KEY=..   # signed by {}",
+                ca.display()
+            );
+        }
+    }
 
     wait_for_stop_signal().await;
     eprintln!("collector: shutting down");

@@ -153,9 +153,11 @@ pub fn delivery_failure(out: &Finished, url: &str) -> Result<String, String> {
     if !line.starts_with(prefix) || !line.contains(&format!(" to {url}: ")) {
         return Err(format!("the line does not name {url}: {line}"));
     }
-    if !line.contains("cargo run -p collector") {
+    // "Start a collector" is advice for exactly one cause: nothing listens.
+    let refused = line.contains("nothing is listening");
+    if refused != line.contains("cargo run -p collector") {
         return Err(format!(
-            "the line does not say how to start a collector: {line}"
+            "the advice to start a collector belongs to `nothing is listening`, and only there: {line}"
         ));
     }
     Ok((*line).to_owned())

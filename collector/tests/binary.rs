@@ -3,10 +3,8 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use prost::Message as _;
@@ -28,6 +26,9 @@ fn help_lists_the_flags() {
         "--max-traces <N>",
         "--ui <ADDR>",
         "--no-ui",
+        "--tls-cert <FILE>",
+        "--tls-key <FILE>",
+        "--tls-client-ca <FILE>",
         "127.0.0.1:4317",
         "127.0.0.1:4318",
         "127.0.0.1:16686",
@@ -83,30 +84,6 @@ fn web_view_address_in_use_is_one_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-/// Kills the child even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Forwards each line of `reader` into a channel, from a thread.
-fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 #[test]

@@ -527,6 +527,8 @@ fn resolve_sampler(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<Sam
             ),
         }
     };
+    // A bad argument is refused even where the sampler would not use it.
+    ratio()?;
     let name = env
         .get(env::SAMPLER)?
         .map(|n| n.trim().to_ascii_lowercase());

@@ -1,10 +1,13 @@
-//! Helpers shared by the integration tests: OTLP requests built by hand and
-//! a minimal HTTP/1.1 client (one request per connection).
+//! Helpers shared by the integration tests: OTLP requests built by hand, a
+//! minimal HTTP/1.1 client (one request per connection), and the collector
+//! binary run as a child process.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
+use std::process::Child;
+use std::sync::mpsc;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -79,6 +82,31 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(data).expect("writing to a Vec");
     encoder.finish().expect("writing to a Vec")
+}
+
+/// A child process (the collector binary), killed even when an assertion
+/// fails.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Forwards each line of `reader` into a channel, from a thread.
+pub fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// A parsed HTTP response.

@@ -383,6 +383,21 @@ mod tests {
     }
 
     #[test]
+    fn readme_table_is_this_table() {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("<!-- variables -->\n")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- /variables -->").next())
+            .expect("README.md has a <!-- variables --> table");
+        let mut expected = String::from("| variable | sets | accepts |\n|---|---|---|\n");
+        for v in VARIABLES {
+            expected.push_str(&format!("| `{}` | {} | {} |\n", v.name, v.sets, v.accepts));
+        }
+        assert_eq!(block, expected);
+    }
+
+    #[test]
     fn help_lists_every_variable() {
         let help = help();
         for v in VARIABLES {

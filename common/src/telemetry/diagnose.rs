@@ -196,7 +196,7 @@ fn tls_cause(target: &Target, detail: &str) -> Option<String> {
              name the certificate lists, or reissue it",
             target.endpoint.host()
         )
-    } else if lower.contains("expired") {
+    } else if lower.contains("invalidpeercertificate") && lower.contains("expired") {
         format!("the TLS certificate of {authority} has expired")
     } else if lower.contains("certificaterequired") {
         format!(

@@ -1,0 +1,349 @@
+//! The OTLP/HTTP exporter's configuration and failure reports, proven with
+//! the real binary against real sockets: the embedded collector (plain and
+//! TLS), scripted status servers, and closed ports.
+
+use std::time::Duration;
+
+use collector::testing::{self, Finished};
+use collector::{Collector, CollectorConfig, TlsConfig};
+use testkit::pki::Pki;
+use testkit::status::{HttpStatusServer, Reply};
+
+const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = testing::example_command(BIN);
+    command.args(args).envs(env.iter().copied());
+    testing::run(&mut command, LIMIT).await.unwrap()
+}
+
+async fn collector(tls: Option<TlsConfig>) -> Collector {
+    let config = CollectorConfig {
+        tls,
+        ..CollectorConfig::ephemeral()
+    };
+    Collector::start(config).await.unwrap()
+}
+
+/// The last stderr line, which is the delivery report.
+fn report(out: &Finished) -> &str {
+    out.stderr.lines().last().unwrap_or_default()
+}
+
+/// A failed delivery: exit 1, the report names the cause, and advice to
+/// start a collector only where nothing listens.
+fn assert_failure(out: &Finished, cause: &str) {
+    let line = report(out);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        line.starts_with("error: could not deliver 9 spans to "),
+        "{line}"
+    );
+    assert!(line.contains(cause), "expected `{cause}` in:\n{line}");
+    assert!(!line.contains("Start a collector"), "{line}");
+    assert!(
+        out.elapsed < Duration::from_secs(6),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_flag_replaces_the_authentication_header_of_the_environment() {
+    let collector = collector(None).await;
+    let out = run(
+        &[
+            "--endpoint",
+            &collector.http_endpoint(),
+            "--token",
+            "from-flag",
+        ],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authentication=from-env,x-team=dev%20ops",
+            ),
+            // Empty means unset, not an error.
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", ""),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    for request in collector.requests() {
+        assert_eq!(
+            request.headers.get("authentication").map(String::as_str),
+            Some("from-flag")
+        );
+        assert_eq!(
+            request.headers.get("x-team").map(String::as_str),
+            Some("dev ops")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_values_exit_2_with_one_line_naming_the_variable() {
+    for (env, expected) in [
+        (
+            ("OTEL_TRACES_SAMPLER", "garbage"),
+            "invalid OTEL_TRACES_SAMPLER `garbage`",
+        ),
+        (
+            ("OTEL_TRACES_SAMPLER_ARG", "abc"),
+            "invalid OTEL_TRACES_SAMPLER_ARG `abc`",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_HEADERS", "k=v,broken"),
+            "invalid OTEL_EXPORTER_OTLP_HEADERS: entry 2 of 2 has no `=`",
+        ),
+        (
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "abc"),
+            "invalid OTEL_BSP_MAX_QUEUE_SIZE `abc`",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1.5s"),
+            "invalid OTEL_EXPORTER_OTLP_TRACES_TIMEOUT `1.5s`",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"),
+            "invalid OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:99999"),
+            "port must be a number from 1 to 65535",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/?q=1"),
+            "query (`?…`) or fragment",
+        ),
+        (
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            "exports over OTLP/HTTP",
+        ),
+    ] {
+        let out = run(&[], &[env, ("TRACE_TOKEN", "tok-secret-1")]).await;
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{env:?}: {}", out.stdout);
+        assert_eq!(out.stderr.lines().count(), 1, "{env:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{env:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("tok-secret"), "{}", out.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_timeout_variable_bounds_an_export() {
+    let hole = testing::BlackHole::start().await.unwrap();
+    let out = run(
+        &["--endpoint", &hole.endpoint()],
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "400"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000"),
+        ],
+    )
+    .await;
+    assert_failure(
+        &out,
+        "accepted the connection but sent no answer within 0.4s",
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(3),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn url_credentials_are_sent_as_basic_auth_and_never_shown() {
+    let collector = collector(None).await;
+    let endpoint = collector
+        .http_endpoint()
+        .replace("http://", "http://learner:pa55word@");
+    let out = run(&["--endpoint", &endpoint], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        report(&out).contains("to http://[redacted]@127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    assert_eq!(
+        collector.requests()[0]
+            .headers
+            .get("authorization")
+            .map(String::as_str),
+        Some("Basic bGVhcm5lcjpwYTU1d29yZA==")
+    );
+    let everything = format!("{}{}{:?}", out.stdout, out.stderr, collector.spans());
+    assert!(
+        !everything.contains("pa55word"),
+        "password shown or sent as an attribute"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statuses_are_reported_with_the_collectors_message_and_the_fix() {
+    for (reply, cause) in [
+        (
+            Reply::status(401).body("invalid token \x1b[31mXYZ"),
+            "the collector answered 401 Unauthorized (\"invalid token [31mXYZ\"): it wants a token: pass --token or set TRACE_TOKEN",
+        ),
+        (
+            Reply::status(404).body("no route"),
+            "404 Not Found (\"no route\"): nothing is served at /v1/traces; check --path",
+        ),
+        (
+            Reply::status(413),
+            "413 Payload Too Large: the request is too large for it; lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE (now 512)",
+        ),
+        (
+            Reply::status(503).body("busy"),
+            "503 Service Unavailable (\"busy\") 4 times: it is overloaded",
+        ),
+    ] {
+        let server = HttpStatusServer::start(vec![reply]).await.unwrap();
+        let out = run(&["--endpoint", &server.endpoint()], &[]).await;
+        assert_failure(&out, cause);
+        assert!(!out.stderr.contains('\x1b'), "{}", out.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_are_counted_in_the_report() {
+    let server = HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::ok()])
+        .await
+        .unwrap();
+    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        report(&out).ends_with("/v1/traces (after 2 retries: 503 Service Unavailable)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_then_silence_is_not_called_no_answer() {
+    let server =
+        HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::hang()])
+            .await
+            .unwrap();
+    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
+    assert_failure(
+        &out,
+        "the collector answered 503 Service Unavailable twice, then sent no answer within 1.5s",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_port_is_named_as_a_protocol_mismatch() {
+    let collector = collector(None).await;
+    let out = run(&["--endpoint", &collector.grpc_endpoint()], &[]).await;
+    assert_failure(
+        &out,
+        "speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_to_a_plain_collector_is_named() {
+    let collector = collector(None).await;
+    let endpoint = collector.http_endpoint().replace("http://", "https://");
+    let out = run(&["--endpoint", &endpoint], &[]).await;
+    assert_failure(
+        &out,
+        "does not speak TLS, but the endpoint is https://: write http://",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
+    let pki = Pki::generate().unwrap();
+    let ca = pki.ca_cert().to_str().unwrap();
+    let tls_collector = collector(Some(TlsConfig::new(pki.server_cert(), pki.server_key()))).await;
+    let https = tls_collector.http_endpoint();
+    assert!(https.starts_with("https://"), "{https}");
+
+    let out = run(
+        &["--endpoint", &https],
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    tls_collector.wait_for_spans(9, LIMIT).await.unwrap();
+    // The signal-specific variable works as well, and beats a wrong general one.
+    let out = run(
+        &["--endpoint", &https],
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                pki.other_ca_cert().to_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+
+    let out = run(&["--endpoint", &https], &[]).await;
+    assert_failure(
+        &out,
+        "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
+    );
+    let plain = https.replace("https://", "http://");
+    let out = run(&["--endpoint", &plain], &[]).await;
+    assert_failure(
+        &out,
+        "speaks TLS, but the endpoint is http://: write https://",
+    );
+
+    let wrong = collector(Some(TlsConfig::new(
+        pki.wrong_name_cert(),
+        pki.wrong_name_key(),
+    )))
+    .await;
+    let out = run(
+        &["--endpoint", &wrong.http_endpoint()],
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
+    )
+    .await;
+    assert_failure(&out, "is not valid for the name `127.0.0.1`");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mutual_tls_with_the_client_certificate_variables() {
+    let pki = Pki::generate().unwrap();
+    let ca = pki.ca_cert().to_str().unwrap();
+    let mut tls = TlsConfig::new(pki.server_cert(), pki.server_key());
+    tls.client_ca = Some(pki.ca_cert().to_owned());
+    let collector = collector(Some(tls)).await;
+    let https = collector.http_endpoint();
+    let out = run(
+        &["--endpoint", &https],
+        &[
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                pki.client_cert().to_str().unwrap(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                pki.client_key().to_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    let out = run(
+        &["--endpoint", &https],
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
+    )
+    .await;
+    assert_failure(
+        &out,
+        "asks for a client certificate: set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    );
+}

@@ -1,0 +1,16 @@
+//! Test support for the workspace: nothing here is built into a program a
+//! user runs.
+//!
+//! - [`pki`]: a CA with server and client certificates for loopback, as PEM
+//!   files, for TLS and mutual-TLS tests.
+//! - [`status`]: fake OTLP collectors (HTTP and gRPC) that answer each
+//!   request from a script (statuses, successes, silence) and record when
+//!   each request came, for testing how exporters handle failures.
+
+pub mod pki;
+pub mod status;
+
+pub use pki::Pki;
+pub use status::{
+    GrpcReply, GrpcStatusServer, HttpStatusServer, RecordedGrpcRequest, RecordedHttpRequest, Reply,
+};
