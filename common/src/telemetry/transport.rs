@@ -101,8 +101,7 @@ fn response_message(response: &Response<Bytes>) -> String {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("protobuf"));
-    if protobuf
-        && let Ok(status) = <RpcStatus as prost::Message>::decode(response.body().as_ref())
+    if protobuf && let Ok(status) = <RpcStatus as prost::Message>::decode(response.body().as_ref())
     {
         return sanitize(&status.message, 200);
     }
