@@ -53,7 +53,7 @@ struct Args {
     tls_cert: Option<PathBuf>,
 
     /// The private key of --tls-cert (PEM)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
     /// Require client certificates signed by a CA in this file (PEM): mutual TLS; needs --tls-cert and --tls-key
