@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use collector::{Collector, CollectorConfig, TlsConfig, Transport};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -467,12 +467,33 @@ fn tls_flags_come_together() {
         &["--tls-client-ca", "ca.pem"],
         &["--tls-client-ca", "ca.pem", "--tls-key", "key.pem"],
     ] {
-        let output = Command::new(BIN)
+        // Free ports, and a time limit: a collector that accepted the
+        // flags would run until killed.
+        let mut child = Command::new(BIN)
+            .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
             .args(args)
-            .output()
-            .expect("running the collector");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the collector");
+        let stderr = lines(child.stderr.take().expect("piped stderr"));
+        let mut running = Running(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            match running.0.try_wait().expect("the collector's status") {
+                Some(status) => break Some(status),
+                None if Instant::now() > deadline => break None,
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        drop(running);
+        let message: Vec<String> = stderr.iter().collect();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(2),
+            "{args:?} did not exit 2 within 10 s: {message:?}"
+        );
+        let stderr = message.join("\n");
         assert!(
             stderr.contains("required arguments were not provided"),
             "{args:?}: {stderr}"
