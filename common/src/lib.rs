@@ -10,4 +10,5 @@ pub mod client;
 pub mod config;
 pub mod log;
 pub mod telemetry;
+mod text;
 pub mod users;

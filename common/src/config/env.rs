@@ -263,17 +263,9 @@ pub(crate) fn millis(
     }
 }
 
-/// A value as it may be shown in a message: no control characters, cut short.
+/// A value as a message shows it: one safe line, at most 80 characters.
 pub(crate) fn shown(value: &str) -> String {
-    let mut out: String = value
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(80)
-        .collect();
-    if value.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    crate::text::one_line(value, 80)
 }
 
 /// Parses the `key1=value1,key2=value2` lists of `OTEL_EXPORTER_OTLP_HEADERS`

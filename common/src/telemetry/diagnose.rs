@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Endpoint, Protocol, env};
+use crate::text::one_line;
 
 /// One failed export attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +50,7 @@ impl Failure {
     pub(super) fn from_grpc_error(text: &str) -> Failure {
         let Some((_, rest)) = text.split_once("gRPC code: ") else {
             return Failure::Transport {
-                detail: sanitize(text, 400),
+                detail: one_line(text, 400),
                 timed_out: false,
             };
         };
@@ -60,7 +61,7 @@ impl Failure {
             .unwrap_or(tonic::Code::Unknown);
         Failure::Grpc {
             code,
-            detail: sanitize(detail, 400),
+            detail: one_line(detail, 400),
         }
     }
 
@@ -401,45 +402,9 @@ pub(super) fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Text from outside (a collector's message, an error) made safe for one
-/// terminal line: control characters become spaces, runs of whitespace one
-/// space, and it is cut to `max` characters.
-pub(crate) fn sanitize(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut count = 0;
-    let mut space = false;
-    for c in text.trim().chars() {
-        if c.is_whitespace() || c.is_control() {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
-            out.push(' ');
-            count += 1;
-        }
-        space = false;
-        if count >= max {
-            out.push('…');
-            return out;
-        }
-        out.push(c);
-        count += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_makes_one_short_safe_line() {
-        assert_eq!(
-            sanitize(" a\x1b[31mred\r\nfake  line ", 200),
-            "a [31mred fake line"
-        );
-        assert_eq!(sanitize("abcdef", 3), "abc…");
-    }
 
     #[test]
     fn grpc_error_text_is_read() {

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
 
-use super::diagnose::{Failure, sanitize};
+use super::diagnose::Failure;
 use super::report::Recorder;
 use crate::config::ExporterConfig;
+use crate::text::one_line;
 
 /// The blocking reqwest client the exporter would build, plus: our headers
 /// on every request, no redirects (a POST must not turn into a GET), the
@@ -68,7 +69,7 @@ impl HttpClient for ObservedHttpClient {
                         .headers()
                         .get(http::header::LOCATION)
                         .and_then(|v| v.to_str().ok())
-                        .map(|v| sanitize(v, 200)),
+                        .map(|v| one_line(v, 200)),
                 });
             }
             Ok(_) => {}
@@ -103,9 +104,9 @@ fn response_message(response: &Response<Bytes>) -> String {
         .is_some_and(|v| v.contains("protobuf"));
     if protobuf && let Ok(status) = <RpcStatus as prost::Message>::decode(response.body().as_ref())
     {
-        return sanitize(&status.message, 200);
+        return one_line(&status.message, 200);
     }
-    sanitize(&String::from_utf8_lossy(response.body()), 200)
+    one_line(&String::from_utf8_lossy(response.body()), 200)
 }
 
 /// An error and its sources, `a: b: c`, as one line.
@@ -120,7 +121,7 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    sanitize(&out, 400)
+    one_line(&out, 400)
 }
 
 fn header_map(config: &ExporterConfig) -> anyhow::Result<http::HeaderMap> {
