@@ -143,8 +143,9 @@ pub struct ExporterConfig {
     pub endpoint: Endpoint,
     /// Headers (HTTP) or metadata (gRPC) sent with every export: those of
     /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, then the token as
-    /// `authentication`, then the URL's credentials as `authorization`.
-    pub headers: Vec<(String, Secret)>,
+    /// `authentication`, then the URL's credentials as `authorization`;
+    /// every value is marked sensitive.
+    pub headers: http::HeaderMap,
     pub service_name: String,
     /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
     pub resource_attributes: Vec<(String, String)>,
@@ -165,7 +166,7 @@ impl ExporterConfig {
 
     /// Whether a token is sent (from `--token`, `TRACE_TOKEN` or the headers).
     pub fn has_token(&self) -> bool {
-        self.headers.iter().any(|(name, _)| name == TOKEN_HEADER)
+        self.headers.contains_key(TOKEN_HEADER)
     }
 }
 
@@ -395,12 +396,15 @@ fn resolve_headers(
     env: &Env<'_>,
     protocol: Protocol,
     endpoint: &Endpoint,
-) -> anyhow::Result<Vec<(String, Secret)>> {
-    let mut headers: Vec<(String, Secret)> = Vec::new();
-    let mut set = |name: String, value: Secret| {
-        headers.retain(|(existing, _)| *existing != name);
-        headers.push((name, value));
+) -> anyhow::Result<http::HeaderMap> {
+    // Marked sensitive: `Debug` of the map shows `Sensitive`, not the value.
+    let sensitive = |value: &str| {
+        http::HeaderValue::from_str(value).ok().map(|mut value| {
+            value.set_sensitive(true);
+            value
+        })
     };
+    let mut headers = http::HeaderMap::new();
     if let Some((source, value)) = env.first(&[env::TRACES_HEADERS, env::HEADERS])? {
         for (key, value) in env::key_value_list(source, &value)? {
             let name = http::HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
@@ -414,31 +418,30 @@ fn resolve_headers(
                     "invalid {source}: `{name}` is binary gRPC metadata (`-bin`), which these examples do not send"
                 );
             }
-            if http::HeaderValue::from_str(&value).is_err() {
+            let Some(value) = sensitive(&value) else {
                 bail!(
                     "invalid {source}: the value of `{name}` has characters not allowed in a header \
                      (percent-encode them)"
                 );
-            }
-            set(name.as_str().to_owned(), Secret(value));
+            };
+            // A later entry of the same name wins.
+            headers.insert(name, value);
         }
     }
     // The dedicated token setting beats a header of the same name.
     if let Some(token) = args.token.as_ref().filter(|t| !t.expose().is_empty()) {
-        if http::HeaderValue::from_str(token.expose()).is_err() {
+        let Some(value) = sensitive(token.expose()) else {
             bail!(
                 "invalid --token / TRACE_TOKEN: it has characters not allowed in a header or gRPC metadata"
             );
-        }
-        set(TOKEN_HEADER.to_owned(), token.clone());
+        };
+        headers.insert(TOKEN_HEADER, value);
     }
     if let Some(credentials) = endpoint.credentials() {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials.expose());
-        set(
-            "authorization".to_owned(),
-            Secret(format!("Basic {encoded}")),
-        );
+        let value = sensitive(&format!("Basic {encoded}")).context("base64 is header-safe")?;
+        headers.insert(http::header::AUTHORIZATION, value);
     }
     Ok(headers)
 }
@@ -639,11 +642,7 @@ mod tests {
     }
 
     fn header<'a>(config: &'a ExporterConfig, name: &str) -> Option<&'a str> {
-        config
-            .headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.expose())
+        config.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     #[test]
@@ -803,13 +802,7 @@ mod tests {
         a.token = Some(Secret::from("from-flag".to_owned()));
         let cfg = resolve_with(&a, Protocol::Grpc, None, &env).unwrap();
         assert_eq!(header(&cfg, "authentication"), Some("from-flag"));
-        assert_eq!(
-            cfg.headers
-                .iter()
-                .filter(|(n, _)| n == "authentication")
-                .count(),
-            1
-        );
+        assert_eq!(cfg.headers.get_all("authentication").iter().count(), 1);
         // The signal-specific list replaces the general one.
         let cfg = http(&[(TRACES_HEADERS, "a=1"), (HEADERS, "b=2")]).unwrap();
         assert_eq!((header(&cfg, "a"), header(&cfg, "b")), (Some("1"), None));

@@ -89,7 +89,7 @@ pub fn init_grpc(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         .with_tonic()
         .with_endpoint(config.endpoint.as_str())
         .with_timeout(config.export_timeout)
-        .with_interceptor(transport::interceptor(config, recorder.clone())?);
+        .with_interceptor(transport::interceptor(config, recorder.clone()));
     if config.endpoint.is_https() {
         builder = builder.with_tls_config(transport::grpc_tls(config));
     }

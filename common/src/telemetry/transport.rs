@@ -46,7 +46,7 @@ impl ObservedHttpClient {
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(ObservedHttpClient {
             client,
-            headers: header_map(config)?,
+            headers: config.headers.clone(),
             recorder,
         })
     }
@@ -124,35 +124,21 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     one_line(&out, 400)
 }
 
-fn header_map(config: &ExporterConfig) -> anyhow::Result<http::HeaderMap> {
-    let mut map = http::HeaderMap::new();
-    for (name, value) in &config.headers {
-        // Both were checked when the configuration was resolved.
-        let name = http::HeaderName::from_bytes(name.as_bytes())?;
-        let mut value = http::HeaderValue::from_str(value.expose())?;
-        value.set_sensitive(true);
-        map.insert(name, value);
-    }
-    Ok(map)
-}
-
 /// The gRPC interceptor: our metadata replaces whatever the exporter took
 /// from the environment, and each call is one attempt (the exporter calls it
 /// again on every retry).
 pub(super) fn interceptor(
     config: &ExporterConfig,
     recorder: Recorder,
-) -> anyhow::Result<
-    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
-    + Clone
-    + Send
-    + Sync
-    + 'static,
-> {
-    let metadata = Arc::new(tonic::metadata::MetadataMap::from_headers(header_map(
-        config,
-    )?));
-    Ok(move |mut request: tonic::Request<()>| {
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
++ Clone
++ Send
++ Sync
++ 'static {
+    let metadata = Arc::new(tonic::metadata::MetadataMap::from_headers(
+        config.headers.clone(),
+    ));
+    move |mut request: tonic::Request<()>| {
         for entry in metadata.iter() {
             if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
                 request.metadata_mut().insert(key.clone(), value.clone());
@@ -160,7 +146,7 @@ pub(super) fn interceptor(
         }
         recorder.attempt();
         Ok(request)
-    })
+    }
 }
 
 /// TLS of the gRPC channel: the system's roots, plus the configured CA and
