@@ -451,11 +451,8 @@ fn resolve_tls(env: &Env<'_>) -> anyhow::Result<TlsFiles> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     let pem = |names: [&'static str; 2]| -> anyhow::Result<Option<PemFile>> {
-        let Some((source, _)) = env.first(&names)? else {
-            return Ok(None);
-        };
-        let (path, pem) = env.file(source)?.context("the variable was just read")?;
-        Ok(Some(PemFile { source, path, pem }))
+        let file = env.first_file(&names)?;
+        Ok(file.map(|(source, path, pem)| PemFile { source, path, pem }))
     };
     let certificates = |file: &PemFile| -> anyhow::Result<Vec<CertificateDer<'static>>> {
         let certs = CertificateDer::pem_slice_iter(&file.pem)

@@ -152,11 +152,9 @@ impl fmt::Debug for Endpoint {
     }
 }
 
+/// A user or password as the URL holds it, percent-decoded.
 fn decode(part: &str) -> String {
-    url::form_urlencoded::parse(format!("x={part}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    super::env::percent_decode(part).unwrap_or_else(|| part.to_owned())
 }
 
 /// `scheme://[redacted]@host…` for any text holding a URL with credentials;
@@ -232,8 +230,9 @@ mod tests {
 
     #[test]
     fn credentials_are_taken_out_and_masked() {
-        let endpoint = Endpoint::parse("https://user:pa%40ss@otlp.example:443/p", "x").unwrap();
-        assert_eq!(endpoint.credentials().unwrap().expose(), "user:pa@ss");
+        let endpoint = Endpoint::parse("https://user:pa%40s+s@otlp.example:443/p", "x").unwrap();
+        // `%40` is `@`; a `+` is a plus, not a space as in a form.
+        assert_eq!(endpoint.credentials().unwrap().expose(), "user:pa@s+s");
         assert_eq!(endpoint.as_str(), "https://otlp.example/p");
         let shown = format!("{endpoint} {endpoint:?}");
         assert!(!shown.contains("pa") && !shown.contains("user"), "{shown}");

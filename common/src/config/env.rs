@@ -230,9 +230,13 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// A path of a readable file, with its contents.
-    pub(crate) fn file(&self, name: &'static str) -> anyhow::Result<Option<(PathBuf, Vec<u8>)>> {
-        let Some(value) = self.get(name)? else {
+    /// The first of `names` that is set, read as the path of a file: the
+    /// name it came from, the path and the file's contents.
+    pub(crate) fn first_file(
+        &self,
+        names: &[&'static str],
+    ) -> anyhow::Result<Option<(&'static str, PathBuf, Vec<u8>)>> {
+        let Some((name, value)) = self.first(names)? else {
             return Ok(None);
         };
         let path = PathBuf::from(value.trim());
@@ -242,7 +246,7 @@ impl<'a> Env<'a> {
                 path.display()
             )
         })?;
-        Ok(Some((path, contents)))
+        Ok(Some((name, path, contents)))
     }
 }
 
@@ -302,7 +306,9 @@ pub(crate) fn key_value_list(name: &str, value: &str) -> anyhow::Result<Vec<(Str
     Ok(out)
 }
 
-fn percent_decode(value: &str) -> Option<String> {
+/// `%XX` escapes decoded (nothing else: `+` stays `+`); `None` for a bad
+/// escape or bytes that are not UTF-8.
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
