@@ -45,9 +45,10 @@ impl Failure {
         }
     }
 
-    /// Reads the gRPC exporter's error text: `... export failed with gRPC
-    /// code: Unavailable: transport error: ...`.
-    pub(super) fn from_grpc_error(text: &str) -> Failure {
+    /// Reads the exporter's error text: the gRPC one says `... export failed
+    /// with gRPC code: Unavailable: transport error: ...`; any other text is
+    /// a transport failure.
+    pub(super) fn from_exporter_error(text: &str) -> Failure {
         let Some((_, rest)) = text.split_once("gRPC code: ") else {
             return Failure::Transport {
                 detail: one_line(text, 400),
@@ -102,7 +103,6 @@ pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
     let Some(last) = attempts.last() else {
         return "the export failed without an error".to_owned();
     };
-    let authority = target.endpoint.authority();
     match last {
         Failure::Status {
             code,
@@ -147,8 +147,7 @@ pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
             "the collector answered gRPC RESOURCE_EXHAUSTED: {}",
             batch_hint(target)
         ),
-        _ => tls_cause(target, last.detail())
-            .unwrap_or_else(|| network_cause(target, attempts, &authority)),
+        _ => tls_cause(target, last.detail()).unwrap_or_else(|| network_cause(target, attempts)),
     }
 }
 
@@ -158,7 +157,8 @@ fn answered(status: &str, message: &str, times: usize) -> String {
         out.push_str(&format!(" (\"{message}\")"));
     }
     if times > 1 {
-        out.push_str(&format!(" {times} times"));
+        out.push(' ');
+        out.push_str(&self::times(times));
     }
     out
 }
@@ -222,8 +222,9 @@ fn plain_behind_https(target: &Target) -> String {
 }
 
 /// Failures the error text cannot tell apart: ask the address itself.
-fn network_cause(target: &Target, attempts: &[Failure], authority: &str) -> String {
+fn network_cause(target: &Target, attempts: &[Failure]) -> String {
     const CONNECT: Duration = Duration::from_millis(300);
+    let authority = target.endpoint.authority();
     let host = target.endpoint.host();
     let addrs: Vec<SocketAddr> = match (host.as_str(), target.endpoint.port()).to_socket_addrs() {
         Ok(addrs) => addrs.collect(),
@@ -252,12 +253,11 @@ fn network_cause(target: &Target, attempts: &[Failure], authority: &str) -> Stri
              `cargo run -p collector`, or point --endpoint at yours"
         );
     };
-    let last = attempts.last().expect("explain checked that there is one");
+    let Some((last, earlier)) = attempts.split_last() else {
+        return "the export failed without an error".to_owned();
+    };
     if last.timed_out() {
-        let earlier: Vec<&Failure> = attempts[..attempts.len() - 1]
-            .iter()
-            .filter(|f| !f.timed_out())
-            .collect();
+        let earlier: Vec<&Failure> = earlier.iter().filter(|f| !f.timed_out()).collect();
         let wait = format!("{:.1}s", target.export_timeout.as_secs_f64());
         return match earlier.first() {
             None => format!("{authority} accepted the connection but sent no answer within {wait}"),
@@ -274,10 +274,10 @@ fn network_cause(target: &Target, attempts: &[Failure], authority: &str) -> Stri
         (false, true, _) => {
             format!("{authority} speaks TLS, but the endpoint is http://: write https://")
         }
-        (false, false, Protocol::Http) if speaks_h2_only(addr) => format!(
+        (false, false, Protocol::Http) if speaks_h2(addr) => format!(
             "{authority} speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318"
         ),
-        (false, false, Protocol::Grpc) if speaks_http1(addr, authority) => format!(
+        (false, false, Protocol::Grpc) if speaks_http1(addr, &authority) => format!(
             "{authority} speaks OTLP/HTTP, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint, usually port 4317"
         ),
         _ => match last {
@@ -292,11 +292,12 @@ fn network_cause(target: &Target, attempts: &[Failure], authority: &str) -> Stri
     }
 }
 
-fn times(n: usize) -> &'static str {
+/// `once`, `twice`, `4 times`.
+fn times(n: usize) -> String {
     match n {
-        1 => "once",
-        2 => "twice",
-        _ => "several times",
+        1 => "once".to_owned(),
+        2 => "twice".to_owned(),
+        n => format!("{n} times"),
     }
 }
 
@@ -344,7 +345,7 @@ fn speaks_tls(addr: SocketAddr, host: &str) -> bool {
 
 /// An HTTP/2 server that takes prior knowledge (a gRPC server) answers the
 /// connection preface with a SETTINGS frame.
-fn speaks_h2_only(addr: SocketAddr) -> bool {
+fn speaks_h2(addr: SocketAddr) -> bool {
     let Some(mut stream) = probe_stream(addr) else {
         return false;
     };
@@ -408,7 +409,7 @@ mod tests {
 
     #[test]
     fn grpc_error_text_is_read() {
-        let failure = Failure::from_grpc_error(
+        let failure = Failure::from_exporter_error(
             "TonicTracesClient export failed with gRPC code: Unavailable: transport error: tcp connect error",
         );
         assert_eq!(
@@ -419,7 +420,7 @@ mod tests {
             }
         );
         assert_eq!(
-            Failure::from_grpc_error(
+            Failure::from_exporter_error(
                 "TonicTracesClient export failed with gRPC code: Unauthenticated"
             ),
             Failure::Grpc {

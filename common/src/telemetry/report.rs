@@ -94,7 +94,7 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
                 // The HTTP client saw the final attempt itself; for gRPC the
                 // exporter's error is all there is.
                 if self.target.protocol == Protocol::Grpc || attempts.is_empty() {
-                    attempts.push(Failure::from_grpc_error(&error.to_string()));
+                    attempts.push(Failure::from_exporter_error(&error.to_string()));
                 }
                 drop(stats);
                 let problem = diagnose::explain(&self.target, &attempts);
