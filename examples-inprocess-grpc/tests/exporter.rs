@@ -2,54 +2,18 @@
 //! the real binary against real sockets: the embedded collector (plain and
 //! TLS) and scripted gRPC status servers.
 
-use std::time::Duration;
-
-use collector::testing::{self, Finished};
-use collector::{Collector, CollectorConfig, TlsConfig};
+use collector::TlsConfig;
+use testkit::exporter::{LIMIT, assert_delivery_failure, collector, report, run};
 use testkit::pki::Pki;
 use testkit::status::{GrpcReply, GrpcStatusServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-grpc");
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = testing::example_command(BIN);
-    command.args(args).envs(env.iter().copied());
-    testing::run(&mut command, LIMIT).await.unwrap()
-}
-
-async fn collector(tls: Option<TlsConfig>) -> Collector {
-    let config = CollectorConfig {
-        tls,
-        ..CollectorConfig::ephemeral()
-    };
-    Collector::start(config).await.unwrap()
-}
-
-fn report(out: &Finished) -> &str {
-    out.stderr.lines().last().unwrap_or_default()
-}
-
-fn assert_failure(out: &Finished, cause: &str) {
-    let line = report(out);
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        line.starts_with("error: could not deliver 9 spans to "),
-        "{line}"
-    );
-    assert!(line.contains(cause), "expected `{cause}` in:\n{line}");
-    assert!(!line.contains("Start a collector"), "{line}");
-    assert!(
-        out.elapsed < Duration::from_secs(6),
-        "took {:?}",
-        out.elapsed
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_flag_replaces_the_authentication_metadata_of_the_environment() {
     let collector = collector(None).await;
     let out = run(
+        BIN,
         &[
             "--endpoint",
             &collector.grpc_endpoint(),
@@ -84,8 +48,13 @@ async fn unauthenticated_points_at_the_token() {
     )])
     .await
     .unwrap();
-    let out = run(&["--endpoint", &server.endpoint(), "--token", "t"], &[]).await;
-    assert_failure(
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint(), "--token", "t"],
+        &[],
+    )
+    .await;
+    assert_delivery_failure(
         &out,
         "the collector answered gRPC UNAUTHENTICATED: check the token (--token or TRACE_TOKEN",
     );
@@ -95,8 +64,8 @@ async fn unauthenticated_points_at_the_token() {
     )])
     .await
     .unwrap();
-    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
         &out,
         "RESOURCE_EXHAUSTED: the request is too large for it; lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     );
@@ -111,7 +80,7 @@ async fn retries_are_counted_in_the_report() {
     ])
     .await
     .unwrap();
-    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(
         report(&out).ends_with(" (after 2 retries)"),
@@ -124,8 +93,8 @@ async fn retries_are_counted_in_the_report() {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_port_is_named_as_a_protocol_mismatch() {
     let collector = collector(None).await;
-    let out = run(&["--endpoint", &collector.http_endpoint()], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &collector.http_endpoint()], &[]).await;
+    assert_delivery_failure(
         &out,
         "speaks OTLP/HTTP, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint, usually port 4317",
     );
@@ -138,6 +107,7 @@ async fn tls_with_the_ca_variable_and_faults_named() {
     let tls_collector = collector(Some(TlsConfig::new(pki.server_cert(), pki.server_key()))).await;
     let https = tls_collector.grpc_endpoint();
     let out = run(
+        BIN,
         &["--endpoint", &https],
         &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
     )
@@ -145,18 +115,24 @@ async fn tls_with_the_ca_variable_and_faults_named() {
     assert!(out.status.success(), "{}", out.stderr);
     tls_collector.wait_for_spans(9, LIMIT).await.unwrap();
 
-    let out = run(&["--endpoint", &https], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &https], &[]).await;
+    assert_delivery_failure(
         &out,
         "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
     );
-    let out = run(&["--endpoint", &https.replace("https://", "http://")], &[]).await;
-    assert_failure(
+    let out = run(
+        BIN,
+        &["--endpoint", &https.replace("https://", "http://")],
+        &[],
+    )
+    .await;
+    assert_delivery_failure(
         &out,
         "speaks TLS, but the endpoint is http://: write https://",
     );
     let plain = collector(None).await;
     let out = run(
+        BIN,
         &[
             "--endpoint",
             &plain.grpc_endpoint().replace("http://", "https://"),
@@ -164,7 +140,7 @@ async fn tls_with_the_ca_variable_and_faults_named() {
         &[],
     )
     .await;
-    assert_failure(&out, "does not speak TLS, but the endpoint is https://");
+    assert_delivery_failure(&out, "does not speak TLS, but the endpoint is https://");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,6 +151,7 @@ async fn mutual_tls_with_the_client_certificate_variables() {
     tls.client_ca = Some(pki.ca_cert().to_owned());
     let collector = collector(Some(tls)).await;
     let out = run(
+        BIN,
         &["--endpoint", &collector.grpc_endpoint()],
         &[
             ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca),

@@ -11,19 +11,15 @@ use std::time::Duration;
 
 use collector::testing::{self, BlackHole};
 use collector::{Collector, CollectorConfig, TlsConfig};
+use testkit::exporter;
 use testkit::pki::Pki;
 use testkit::status::{HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
 
 async fn line(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (String, Duration) {
-    let mut command = testing::example_command(bin);
-    command.args(args).envs(env.iter().copied());
-    let out = testing::run(&mut command, Duration::from_secs(60))
-        .await
-        .unwrap();
-    let last = out.stderr.lines().last().unwrap_or_default().to_owned();
-    (last, out.elapsed)
+    let out = exporter::run(bin, args, env).await;
+    (exporter::report(&out).to_owned(), out.elapsed)
 }
 
 #[tokio::main]

@@ -4,55 +4,19 @@
 
 use std::time::Duration;
 
-use collector::testing::{self, Finished};
-use collector::{Collector, CollectorConfig, TlsConfig};
+use collector::TlsConfig;
+use collector::testing;
+use testkit::exporter::{LIMIT, assert_delivery_failure, collector, report, run};
 use testkit::pki::Pki;
 use testkit::status::{HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = testing::example_command(BIN);
-    command.args(args).envs(env.iter().copied());
-    testing::run(&mut command, LIMIT).await.unwrap()
-}
-
-async fn collector(tls: Option<TlsConfig>) -> Collector {
-    let config = CollectorConfig {
-        tls,
-        ..CollectorConfig::ephemeral()
-    };
-    Collector::start(config).await.unwrap()
-}
-
-/// The last stderr line, which is the delivery report.
-fn report(out: &Finished) -> &str {
-    out.stderr.lines().last().unwrap_or_default()
-}
-
-/// A failed delivery: exit 1, the report names the cause, and advice to
-/// start a collector only where nothing listens.
-fn assert_failure(out: &Finished, cause: &str) {
-    let line = report(out);
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        line.starts_with("error: could not deliver 9 spans to "),
-        "{line}"
-    );
-    assert!(line.contains(cause), "expected `{cause}` in:\n{line}");
-    assert!(!line.contains("Start a collector"), "{line}");
-    assert!(
-        out.elapsed < Duration::from_secs(6),
-        "took {:?}",
-        out.elapsed
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_flag_replaces_the_authentication_header_of_the_environment() {
     let collector = collector(None).await;
     let out = run(
+        BIN,
         &[
             "--endpoint",
             &collector.http_endpoint(),
@@ -123,7 +87,7 @@ async fn bad_values_exit_2_with_one_line_naming_the_variable() {
             "exports over OTLP/HTTP",
         ),
     ] {
-        let out = run(&[], &[env, ("TRACE_TOKEN", "tok-secret-1")]).await;
+        let out = run(BIN, &[], &[env, ("TRACE_TOKEN", "tok-secret-1")]).await;
         assert_eq!(out.status.code(), Some(2), "{env:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{env:?}: {}", out.stdout);
         assert_eq!(out.stderr.lines().count(), 1, "{env:?}: {}", out.stderr);
@@ -136,6 +100,7 @@ async fn bad_values_exit_2_with_one_line_naming_the_variable() {
 async fn traces_timeout_variable_bounds_an_export() {
     let hole = testing::BlackHole::start().await.unwrap();
     let out = run(
+        BIN,
         &["--endpoint", &hole.endpoint()],
         &[
             ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "400"),
@@ -143,7 +108,7 @@ async fn traces_timeout_variable_bounds_an_export() {
         ],
     )
     .await;
-    assert_failure(
+    assert_delivery_failure(
         &out,
         "accepted the connection but sent no answer within 0.4s",
     );
@@ -160,7 +125,7 @@ async fn url_credentials_are_sent_as_basic_auth_and_never_shown() {
     let endpoint = collector
         .http_endpoint()
         .replace("http://", "http://learner:pa55word@");
-    let out = run(&["--endpoint", &endpoint], &[]).await;
+    let out = run(BIN, &["--endpoint", &endpoint], &[]).await;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(
         report(&out).contains("to http://[redacted]@127.0.0.1:"),
@@ -203,8 +168,8 @@ async fn statuses_are_reported_with_the_collectors_message_and_the_fix() {
         ),
     ] {
         let server = HttpStatusServer::start(vec![reply]).await.unwrap();
-        let out = run(&["--endpoint", &server.endpoint()], &[]).await;
-        assert_failure(&out, cause);
+        let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+        assert_delivery_failure(&out, cause);
         assert!(!out.stderr.contains('\x1b'), "{}", out.stderr);
     }
 }
@@ -214,7 +179,7 @@ async fn retries_are_counted_in_the_report() {
     let server = HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::ok()])
         .await
         .unwrap();
-    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(
         report(&out).ends_with("/v1/traces (after 2 retries: 503 Service Unavailable)"),
@@ -230,8 +195,8 @@ async fn answers_then_silence_is_not_called_no_answer() {
         HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::hang()])
             .await
             .unwrap();
-    let out = run(&["--endpoint", &server.endpoint()], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
         &out,
         "the collector answered 503 Service Unavailable twice, then sent no answer within 1.5s",
     );
@@ -240,8 +205,8 @@ async fn answers_then_silence_is_not_called_no_answer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn grpc_port_is_named_as_a_protocol_mismatch() {
     let collector = collector(None).await;
-    let out = run(&["--endpoint", &collector.grpc_endpoint()], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &collector.grpc_endpoint()], &[]).await;
+    assert_delivery_failure(
         &out,
         "speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318",
     );
@@ -251,8 +216,8 @@ async fn grpc_port_is_named_as_a_protocol_mismatch() {
 async fn https_to_a_plain_collector_is_named() {
     let collector = collector(None).await;
     let endpoint = collector.http_endpoint().replace("http://", "https://");
-    let out = run(&["--endpoint", &endpoint], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &endpoint], &[]).await;
+    assert_delivery_failure(
         &out,
         "does not speak TLS, but the endpoint is https://: write http://",
     );
@@ -267,6 +232,7 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
     assert!(https.starts_with("https://"), "{https}");
 
     let out = run(
+        BIN,
         &["--endpoint", &https],
         &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
     )
@@ -275,6 +241,7 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
     tls_collector.wait_for_spans(9, LIMIT).await.unwrap();
     // The signal-specific variable works as well, and beats a wrong general one.
     let out = run(
+        BIN,
         &["--endpoint", &https],
         &[
             ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca),
@@ -287,14 +254,14 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
     .await;
     assert!(out.status.success(), "{}", out.stderr);
 
-    let out = run(&["--endpoint", &https], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &https], &[]).await;
+    assert_delivery_failure(
         &out,
         "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
     );
     let plain = https.replace("https://", "http://");
-    let out = run(&["--endpoint", &plain], &[]).await;
-    assert_failure(
+    let out = run(BIN, &["--endpoint", &plain], &[]).await;
+    assert_delivery_failure(
         &out,
         "speaks TLS, but the endpoint is http://: write https://",
     );
@@ -305,11 +272,12 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
     )))
     .await;
     let out = run(
+        BIN,
         &["--endpoint", &wrong.http_endpoint()],
         &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
     )
     .await;
-    assert_failure(&out, "is not valid for the name `127.0.0.1`");
+    assert_delivery_failure(&out, "is not valid for the name `127.0.0.1`");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -321,6 +289,7 @@ async fn mutual_tls_with_the_client_certificate_variables() {
     let collector = collector(Some(tls)).await;
     let https = collector.http_endpoint();
     let out = run(
+        BIN,
         &["--endpoint", &https],
         &[
             ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca),
@@ -338,11 +307,12 @@ async fn mutual_tls_with_the_client_certificate_variables() {
     assert!(out.status.success(), "{}", out.stderr);
     collector.wait_for_spans(9, LIMIT).await.unwrap();
     let out = run(
+        BIN,
         &["--endpoint", &https],
         &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
     )
     .await;
-    assert_failure(
+    assert_delivery_failure(
         &out,
         "asks for a client certificate: set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
     );
