@@ -1,7 +1,7 @@
 //! The documented shape of each example's trace, checked by the tests and
 //! the tour. Each check returns every difference it found, in words.
 
-use crate::{Span, Trace};
+use crate::{Span, SpanKind, Trace};
 
 /// Attribute every user span carries.
 const USER_ID: &str = "user.id";
@@ -134,7 +134,7 @@ fn request_chain<'t>(
         ));
         return None;
     };
-    if client.name != "GET" || client.kind != "client" {
+    if client.name != "GET" || client.kind != SpanKind::Client {
         problems.push(format!(
             "the request span is `{}` ({}), expected `GET` (client)",
             client.name, client.kind
@@ -162,7 +162,7 @@ fn request_chain<'t>(
         return None;
     };
     let expected_name = format!("GET {route}");
-    if server.name != expected_name || server.kind != "server" {
+    if server.name != expected_name || server.kind != SpanKind::Server {
         problems.push(format!(
             "the server span is `{}` ({}), expected `{expected_name}` (server)",
             server.name, server.kind

@@ -19,7 +19,8 @@ use tonic::server::{Grpc, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
-use crate::model::{ReceivedRequest, Transport, spans_from_request};
+use crate::model::{ReceivedRequest, Transport};
+use crate::otlp;
 use crate::store::Store;
 
 pub(crate) const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -146,7 +147,7 @@ impl UnaryService<ExportTraceServiceRequest> for Export {
                     KeyAndValueRef::Binary(..) => None,
                 })
                 .collect();
-            let spans = spans_from_request(request.get_ref(), Transport::Grpc, EXPORT_PATH)
+            let spans = otlp::convert(request.into_inner(), Transport::Grpc, EXPORT_PATH)
                 .map_err(Status::invalid_argument)?;
             let received = ReceivedRequest {
                 transport: Transport::Grpc,

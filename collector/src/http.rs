@@ -2,20 +2,16 @@
 //! vendor paths such as `/adapt_x/api/otlp/traces`), protobuf or JSON,
 //! optionally gzip-compressed.
 
-use std::io::Read as _;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flate2::read::MultiGzDecoder;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
-use crate::model::{ReceivedRequest, Transport, spans_from_request};
+use crate::model::{ReceivedRequest, Transport};
+use crate::otlp::{self, DecodeError, Encoding};
 use crate::store::Store;
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -109,7 +105,9 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         .await
         .map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(state.max_body_bytes)
+                decode_error(DecodeError::TooLarge {
+                    limit: state.max_body_bytes,
+                })
             } else {
                 Rejection(
                     StatusCode::BAD_REQUEST,
@@ -117,23 +115,13 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 )
             }
         })?;
-    let body = if gzip {
-        gunzip(&body, state.max_body_bytes)?
-    } else {
-        body.to_vec()
+    let encoding = match transport {
+        Transport::HttpJson => Encoding::Json,
+        _ => Encoding::Protobuf,
     };
-
-    let export = match transport {
-        Transport::HttpJson => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
-            .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("malformed OTLP/JSON: {e}")))?,
-        _ => ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
-            Rejection(
-                StatusCode::BAD_REQUEST,
-                format!("malformed OTLP protobuf: {e}"),
-            )
-        })?,
-    };
-    let spans = spans_from_request(&export, transport, &path)
+    let export = otlp::decode(&body, encoding, gzip, state.max_body_bytes).map_err(decode_error)?;
+    drop(body);
+    let spans = otlp::convert(export, transport, &path)
         .map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
 
     let received = ReceivedRequest {
@@ -170,24 +158,10 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     Some(media.to_ascii_lowercase())
 }
 
-/// Decompresses at most `limit` bytes; more is a 413 (a gzip bomb never
-/// gets to allocate more than the limit).
-fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Rejection> {
-    let mut out = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    MultiGzDecoder::new(compressed)
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")))?;
-    if out.len() > limit {
-        return Err(too_large(limit));
-    }
-    Ok(out)
-}
-
-fn too_large(limit: usize) -> Rejection {
-    Rejection(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("body too large: the limit is {limit} bytes, compressed or decompressed"),
-    )
+fn decode_error(error: DecodeError) -> Rejection {
+    let status = match error {
+        DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        DecodeError::Gzip(_) | DecodeError::Malformed(..) => StatusCode::BAD_REQUEST,
+    };
+    Rejection(status, error.to_string())
 }

@@ -1,14 +1,17 @@
-//! The collector's own view of spans and traces, converted from the OTLP
-//! protobuf types. Everything here is `Serialize` so a web view can serve it
-//! as JSON as is.
+//! What the collector stores and shows: spans and traces as owned values,
+//! converted from OTLP, and the summary of a trace the list shows.
+//! Everything here is `Serialize`, and the JSON is the web view's API.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use serde::Serialize;
+
+/// Attribute values as the JSON API shows them: ints stay numbers, bytes
+/// become lowercase hex.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
 
 /// How a batch of spans reached the collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -32,15 +35,96 @@ impl fmt::Display for Transport {
     }
 }
 
+/// A span's role (OTLP `Span.SpanKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    #[default]
+    Unspecified,
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl SpanKind {
+    /// From the OTLP enum value; unknown values are `Unspecified`.
+    pub fn from_otlp(kind: i32) -> SpanKind {
+        match kind {
+            1 => SpanKind::Internal,
+            2 => SpanKind::Server,
+            3 => SpanKind::Client,
+            4 => SpanKind::Producer,
+            5 => SpanKind::Consumer,
+            _ => SpanKind::Unspecified,
+        }
+    }
+
+    /// The lowercase name, as in the JSON API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Unspecified => "unspecified",
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+}
+
+impl fmt::Display for SpanKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A span's status code (OTLP `Status.StatusCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCode {
+    #[default]
+    Unset,
+    Ok,
+    Error,
+}
+
+impl StatusCode {
+    /// From the OTLP enum value; unknown values are `Unset`.
+    pub fn from_otlp(code: i32) -> StatusCode {
+        match code {
+            1 => StatusCode::Ok,
+            2 => StatusCode::Error,
+            _ => StatusCode::Unset,
+        }
+    }
+
+    /// The lowercase name, as in the JSON API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A span event (a timestamped log line inside a span).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     pub name: String,
     pub time_unix_nano: u64,
-    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub attributes: Attributes,
 }
 
-/// One received span, flattened with its resource and scope.
+/// One received span, with its resource and scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
     /// Lowercase hex, 32 characters.
@@ -49,18 +133,17 @@ pub struct Span {
     pub span_id: String,
     pub parent_span_id: Option<String>,
     pub name: String,
-    /// `internal`, `server`, `client`, `producer`, `consumer` or `unspecified`.
-    pub kind: String,
+    pub kind: SpanKind,
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
-    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub attributes: Attributes,
     pub events: Vec<Event>,
-    /// `unset`, `ok` or `error`.
-    pub status_code: String,
+    pub status_code: StatusCode,
     pub status_message: String,
     /// The resource's `service.name` (empty if the exporter sent none).
     pub service_name: String,
-    pub resource: BTreeMap<String, serde_json::Value>,
+    /// The resource's attributes, shared by every span of the resource.
+    pub resource: Arc<Attributes>,
     pub scope_name: String,
     /// How the span arrived.
     pub transport: Transport,
@@ -96,7 +179,7 @@ impl Span {
 
     /// Whether the span's status is `error`.
     pub fn is_error(&self) -> bool {
-        self.status_code == "error"
+        self.status_code == StatusCode::Error
     }
 }
 
@@ -106,6 +189,30 @@ pub struct Trace {
     pub trace_id: String,
     /// In arrival order.
     pub spans: Vec<Span>,
+    /// Spans that arrived after the trace reached the per-trace limit, and
+    /// were not kept.
+    pub dropped_spans: u64,
+}
+
+/// One line of the trace list: kept up to date as spans arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    /// The root span's name (see [`Trace::root`]); empty for no spans.
+    pub root_name: String,
+    pub root_service: String,
+    /// Sorted, without duplicates.
+    pub services: BTreeSet<String>,
+    pub span_count: usize,
+    pub error_count: usize,
+    /// Earliest span start.
+    pub start_unix_nano: u64,
+    /// Latest span end minus earliest span start.
+    pub duration_nanos: u64,
+    /// A root exists and every parent is part of the trace.
+    pub complete: bool,
+    /// Spans not kept: the trace reached the per-trace limit.
+    pub dropped_spans: u64,
 }
 
 /// One line of a trace's tree view: see [`Trace::tree`].
@@ -127,9 +234,10 @@ impl Trace {
             .iter()
             .find(|s| s.parent_span_id.is_none())
             .or_else(|| {
+                let ids = self.span_ids();
                 self.spans
                     .iter()
-                    .filter(|s| !self.contains_parent(s))
+                    .filter(|s| !has_parent_in(s, &ids))
                     .min_by_key(|s| s.start_unix_nano)
             })
     }
@@ -171,8 +279,9 @@ impl Trace {
     /// Complete enough to print: a true root exists and every parent link
     /// resolves inside the trace.
     pub fn is_complete(&self) -> bool {
+        let ids = self.span_ids();
         self.spans.iter().any(|s| s.parent_span_id.is_none())
-            && self.spans.iter().all(|s| self.contains_parent(s))
+            && self.spans.iter().all(|s| has_parent_in(s, &ids))
     }
 
     /// Earliest start and latest end of the spans, in Unix nanoseconds
@@ -191,9 +300,10 @@ impl Trace {
     /// not in the trace), siblings by start time: the order of a tree view
     /// or a waterfall. Spans only reachable through a parent cycle (possible
     /// with hand-made input) come last, each cycle from its first-arrived
-    /// span, marked `in_cycle`; bad links can never make this loop.
+    /// span, marked `in_cycle`. Iterative and linear: no depth, width or
+    /// bad link can make it loop or overflow the stack.
     pub fn tree(&self) -> Vec<TreeRow<'_>> {
-        let ids: HashSet<&str> = self.spans.iter().map(|s| s.span_id.as_str()).collect();
+        let ids = self.span_ids();
         let mut roots = Vec::new();
         let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
         for span in &self.spans {
@@ -213,7 +323,7 @@ impl Trace {
         roots.extend(self.spans.iter());
 
         let mut rows = Vec::with_capacity(self.spans.len());
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(self.spans.len());
         for (index, root) in roots.into_iter().enumerate() {
             let mut stack = vec![(root, 0)];
             while let Some((span, depth)) = stack.pop() {
@@ -233,12 +343,15 @@ impl Trace {
         rows
     }
 
-    fn contains_parent(&self, span: &Span) -> bool {
-        match span.parent_span_id.as_deref() {
-            None => true,
-            Some(parent) => self.spans.iter().any(|s| s.span_id == parent),
-        }
+    fn span_ids(&self) -> HashSet<&str> {
+        self.spans.iter().map(|s| s.span_id.as_str()).collect()
     }
+}
+
+fn has_parent_in(span: &Span, ids: &HashSet<&str>) -> bool {
+    span.parent_span_id
+        .as_deref()
+        .is_none_or(|parent| ids.contains(parent))
 }
 
 /// One export request, as the collector saw it.
@@ -250,178 +363,4 @@ pub struct ReceivedRequest {
     /// Header (or gRPC metadata) names lowercased; only ASCII values.
     pub headers: BTreeMap<String, String>,
     pub span_count: usize,
-}
-
-/// Converts an export request into spans, rejecting ids of the wrong length.
-pub(crate) fn spans_from_request(
-    request: &ExportTraceServiceRequest,
-    transport: Transport,
-    path: &str,
-) -> Result<Vec<Span>, String> {
-    let mut spans = Vec::new();
-    for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes_to_map(&r.attributes))
-            .unwrap_or_default();
-        let service_name = resource
-            .get("service.name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        for scope_spans in &resource_spans.scope_spans {
-            let scope_name = scope_spans
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            for span in &scope_spans.spans {
-                let described = || format!("span {:?}", span.name);
-                if span.trace_id.len() != 16 {
-                    return Err(format!(
-                        "{}: trace id must be 16 bytes, got {}",
-                        described(),
-                        span.trace_id.len()
-                    ));
-                }
-                if span.span_id.len() != 8 {
-                    return Err(format!(
-                        "{}: span id must be 8 bytes, got {}",
-                        described(),
-                        span.span_id.len()
-                    ));
-                }
-                let parent_span_id = match span.parent_span_id.len() {
-                    0 => None,
-                    8 => Some(hex(&span.parent_span_id)),
-                    n => {
-                        return Err(format!(
-                            "{}: parent span id must be 8 bytes or empty, got {n}",
-                            described()
-                        ));
-                    }
-                };
-                let status = span.status.clone().unwrap_or_default();
-                spans.push(Span {
-                    trace_id: hex(&span.trace_id),
-                    span_id: hex(&span.span_id),
-                    parent_span_id,
-                    name: span.name.clone(),
-                    kind: kind_name(span.kind).to_owned(),
-                    start_unix_nano: span.start_time_unix_nano,
-                    end_unix_nano: span.end_time_unix_nano,
-                    attributes: attributes_to_map(&span.attributes),
-                    events: span
-                        .events
-                        .iter()
-                        .map(|e| Event {
-                            name: e.name.clone(),
-                            time_unix_nano: e.time_unix_nano,
-                            attributes: attributes_to_map(&e.attributes),
-                        })
-                        .collect(),
-                    status_code: match status.code {
-                        1 => "ok",
-                        2 => "error",
-                        _ => "unset",
-                    }
-                    .to_owned(),
-                    status_message: status.message,
-                    service_name: service_name.clone(),
-                    resource: resource.clone(),
-                    scope_name: scope_name.clone(),
-                    transport,
-                    path: path.to_owned(),
-                });
-            }
-        }
-    }
-    Ok(spans)
-}
-
-fn kind_name(kind: i32) -> &'static str {
-    match kind {
-        1 => "internal",
-        2 => "server",
-        3 => "client",
-        4 => "producer",
-        5 => "consumer",
-        _ => "unspecified",
-    }
-}
-
-fn attributes_to_map(attributes: &[KeyValue]) -> BTreeMap<String, serde_json::Value> {
-    attributes
-        .iter()
-        .map(|kv| (kv.key.clone(), any_value_to_json(kv.value.as_ref())))
-        .collect()
-}
-
-/// OTLP `AnyValue` to JSON: ints stay numbers, bytes become lowercase hex.
-fn any_value_to_json(value: Option<&AnyValue>) -> serde_json::Value {
-    use any_value::Value as V;
-    use serde_json::Value as J;
-    match value.and_then(|v| v.value.as_ref()) {
-        None | Some(V::StringValueStrindex(_)) => J::Null,
-        Some(V::StringValue(s)) => J::String(s.clone()),
-        Some(V::BoolValue(b)) => J::Bool(*b),
-        Some(V::IntValue(i)) => J::from(*i),
-        // NaN and infinities have no JSON number; keep them readable.
-        Some(V::DoubleValue(d)) => serde_json::Number::from_f64(*d)
-            .map(J::Number)
-            .unwrap_or_else(|| J::String(d.to_string())),
-        Some(V::ArrayValue(a)) => J::Array(
-            a.values
-                .iter()
-                .map(|v| any_value_to_json(Some(v)))
-                .collect(),
-        ),
-        Some(V::KvlistValue(kv)) => J::Object(
-            kv.values
-                .iter()
-                .map(|kv| (kv.key.clone(), any_value_to_json(kv.value.as_ref())))
-                .collect(),
-        ),
-        Some(V::BytesValue(b)) => J::String(hex(b)),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_is_lowercase() {
-        assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
-    }
-
-    #[test]
-    fn any_values_become_json() {
-        use any_value::Value as V;
-        let v = |value| Some(AnyValue { value: Some(value) });
-        assert_eq!(
-            any_value_to_json(v(V::IntValue(7)).as_ref()),
-            serde_json::json!(7)
-        );
-        assert_eq!(
-            any_value_to_json(v(V::BytesValue(vec![1, 2])).as_ref()),
-            serde_json::json!("0102")
-        );
-        assert_eq!(
-            any_value_to_json(v(V::DoubleValue(f64::NAN)).as_ref()),
-            serde_json::json!("NaN")
-        );
-        assert_eq!(any_value_to_json(None), serde_json::Value::Null);
-    }
 }

@@ -1,4 +1,11 @@
-//! Prints each finished trace to stdout as an indented tree.
+//! Prints each finished trace to stdout as an indented tree, once.
+//!
+//! A trace is printed when it is complete and has been quiet for
+//! [`SETTLE`] (or quiet for [`GIVE_UP`], complete or not). Spans that
+//! arrive after their trace was printed get one compact line naming them,
+//! never a second tree. Every piece of outside text goes through
+//! [`crate::text`]; a deep trace is indented up to [`MAX_INDENT`] levels and
+//! then says how deep it is.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -7,13 +14,24 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::model::{Span, Trace, Transport};
-use crate::store::Store;
+use crate::store::{Printable, Store};
+use crate::text;
 
 /// A trace is printed once it has been quiet this long and is complete...
-const SETTLE: Duration = Duration::from_secs(1);
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
 /// ...or once it has been quiet this long, complete or not.
 const GIVE_UP: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(250);
+/// Spans printed per tick, at most: a huge trace cannot hold the printer.
+const SPANS_PER_TICK: usize = 20_000;
+/// On shutdown, traces still pending are printed for at most this long and
+/// at most [`SHUTDOWN_SPANS`] spans; the rest are counted, not printed.
+pub(crate) const SHUTDOWN_BUDGET: Duration = Duration::from_millis(500);
+const SHUTDOWN_SPANS: usize = 5_000;
+/// Deeper spans are indented as deep as this and marked with their depth.
+const MAX_INDENT: usize = 32;
+/// Columns of a span name or attribute value, at most.
+const MAX_TEXT: usize = 120;
 
 /// Attributes worth showing on a span's line, when present.
 const SHOWN_ATTRIBUTES: &[&str] = &[
@@ -25,45 +43,78 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
     "rpc.method",
 ];
 
-/// Prints due traces until `shutdown` turns true, then whatever is left.
+/// Prints due traces until `shutdown` turns true, then, within a budget,
+/// what is still pending.
 pub(crate) async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => print_due(&store, SETTLE, GIVE_UP),
+            _ = tick.tick() => {
+                let due = store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK);
+                print(&due);
+            }
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
-    print_due(&store, Duration::ZERO, Duration::ZERO);
+    let printing = tokio::task::spawn_blocking(move || {
+        let due = store.take_printable(Duration::ZERO, Duration::ZERO, SHUTDOWN_SPANS);
+        print(&due);
+        store.unprinted()
+    });
+    let (traces, spans) = tokio::time::timeout(SHUTDOWN_BUDGET, printing)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    if traces > 0 {
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "({traces} more trace{} with {spans} span{} not printed on the way out; \
+             the web view shows traces while the collector runs)",
+            plural(traces),
+            plural(spans),
+        );
+    }
 }
 
-fn print_due(store: &Store, settle: Duration, give_up: Duration) {
+fn print(due: &[Printable]) {
     let mut stdout = std::io::stdout().lock();
-    for (trace, updated) in store.take_printable(settle, give_up) {
+    for printable in due {
         // Not `println!`: a closed stdout (`collector | head`) must not panic.
-        let _ = writeln!(stdout, "{}\n", render(&trace, updated));
+        let _ = match printable {
+            Printable::Whole(trace) => writeln!(stdout, "{}\n", render(trace)),
+            Printable::Late {
+                trace_id,
+                spans,
+                after,
+            } => writeln!(stdout, "{}\n", render_late(trace_id, spans, *after)),
+        };
     }
 }
 
 /// The trace as text: a header line, then one line per span, children
 /// indented under their parent and sorted by start time.
-pub fn render(trace: &Trace, updated: bool) -> String {
-    let services: Vec<String> = trace.services().into_iter().collect();
+pub(crate) fn render(trace: &Trace) -> String {
+    let services: Vec<String> = trace.services().iter().map(|s| text::fit(s, 60)).collect();
     let mut out = format!(
         "trace {}  {} span{}  services: {}",
         trace.trace_id,
         trace.spans.len(),
-        if trace.spans.len() == 1 { "" } else { "s" },
+        plural(trace.spans.len()),
         services.join(", ")
     );
-    if updated {
-        out.push_str("  (updated)");
-    }
     if !trace.is_complete() {
         out.push_str("  (incomplete: some parent spans never arrived)");
     }
-
+    if trace.dropped_spans > 0 {
+        let _ = write!(
+            out,
+            "  ({} more span{} dropped: the trace reached the collector's per-trace limit, --max-spans-per-trace)",
+            trace.dropped_spans,
+            plural(usize::try_from(trace.dropped_spans).unwrap_or(usize::MAX)),
+        );
+    }
     for row in trace.tree() {
         out.push('\n');
         write_span(&mut out, row.span, row.depth);
@@ -74,48 +125,80 @@ pub fn render(trace: &Trace, updated: bool) -> String {
     out
 }
 
+/// One line for spans that came after their trace was printed.
+fn render_late(trace_id: &str, spans: &[Span], after: Duration) -> String {
+    let mut names: Vec<String> = spans
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} [{}]",
+                text::fit(&s.name, 40),
+                text::fit(&s.service_name, 40)
+            )
+        })
+        .collect();
+    if spans.len() > 5 {
+        names.push(format!("and {} more", spans.len() - 5));
+    }
+    format!(
+        "trace {trace_id}  +{} span{} {:.1} s after it was printed: {}  \
+         (their exporter's batch came later than the collector waits for a trace to go quiet, {} s)",
+        spans.len(),
+        plural(spans.len()),
+        after.as_secs_f64(),
+        names.join(", "),
+        SETTLE.as_secs()
+    )
+}
+
 fn write_span(out: &mut String, span: &Span, depth: usize) {
     let ms = span.duration().as_secs_f64() * 1000.0;
+    let indent = 2 + depth.min(MAX_INDENT) * 2;
+    out.extend(std::iter::repeat_n(' ', indent));
+    if depth > MAX_INDENT {
+        let _ = write!(out, "[depth {depth}] ");
+    }
     let _ = write!(
         out,
-        "{:indent$}{} [{}] {:.2} ms {}  via {}",
-        "",
-        span.name,
-        span.service_name,
-        ms,
+        "{} [{}] {ms:.2} ms {}  via {}",
+        text::fit(&span.name, MAX_TEXT),
+        text::fit(&span.service_name, 60),
         span.kind,
         span.transport,
-        indent = 2 + depth * 2
     );
     // The gRPC method is always the same; an HTTP path tells which URL the
     // exporter was given.
     if span.transport != Transport::Grpc {
-        let _ = write!(out, " {}", span.path);
+        let _ = write!(out, " {}", text::fit(&span.path, MAX_TEXT));
     }
     for key in SHOWN_ATTRIBUTES {
         if let Some(value) = span.attributes.get(*key) {
-            match value.as_str() {
-                Some(s) => {
-                    let _ = write!(out, "  {key}={s}");
-                }
-                None => {
-                    let _ = write!(out, "  {key}={value}");
-                }
-            }
+            let value = match value.as_str() {
+                Some(s) => text::fit(s, MAX_TEXT),
+                None => text::fit(&value.to_string(), MAX_TEXT),
+            };
+            let _ = write!(out, "  {key}={value}");
         }
     }
     if span.is_error() {
-        let _ = write!(out, "  status=error");
+        out.push_str("  status=error");
         if !span.status_message.is_empty() {
-            let _ = write!(out, ": {}", span.status_message);
+            let _ = write!(out, ": {}", text::fit(&span.status_message, MAX_TEXT));
         }
     }
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::model::Transport;
+    use crate::model::{SpanKind, StatusCode, Transport};
 
     fn span(id: &str, parent: Option<&str>, name: &str, start: u64) -> Span {
         Span {
@@ -123,18 +206,26 @@ mod tests {
             span_id: id.into(),
             parent_span_id: parent.map(Into::into),
             name: name.into(),
-            kind: "internal".into(),
+            kind: SpanKind::Internal,
             start_unix_nano: start,
             end_unix_nano: start + 1_500_000,
             attributes: Default::default(),
             events: vec![],
-            status_code: "unset".into(),
+            status_code: StatusCode::Unset,
             status_message: String::new(),
             service_name: "svc".into(),
-            resource: Default::default(),
+            resource: Arc::default(),
             scope_name: String::new(),
             transport: Transport::HttpProtobuf,
             path: "/v1/traces".into(),
+        }
+    }
+
+    fn trace(spans: Vec<Span>) -> Trace {
+        Trace {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            spans,
+            dropped_spans: 0,
         }
     }
 
@@ -145,13 +236,9 @@ mod tests {
             .attributes
             .insert("user.id".into(), serde_json::json!(1));
         let mut failed = span("c", Some("b"), "GetInfo", 3);
-        failed.status_code = "error".into();
+        failed.status_code = StatusCode::Error;
         failed.status_message = "boom".into();
-        let trace = Trace {
-            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-            spans: vec![failed, child, span("a", None, "main", 1)],
-        };
-        let text = render(&trace, false);
+        let text = render(&trace(vec![failed, child, span("a", None, "main", 1)]));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
@@ -166,12 +253,10 @@ mod tests {
 
     #[test]
     fn survives_parent_cycles() {
-        let trace = Trace {
-            trace_id: "t".into(),
-            spans: vec![span("a", Some("b"), "A", 1), span("b", Some("a"), "B", 2)],
-        };
-        let text = render(&trace, true);
-        assert!(text.contains("(updated)"));
+        let text = render(&trace(vec![
+            span("a", Some("b"), "A", 1),
+            span("b", Some("a"), "B", 2),
+        ]));
         assert!(text.contains("(incomplete"));
         // Each span once: the cycle from its first span, marked, the other
         // indented under it.
@@ -181,5 +266,40 @@ mod tests {
         assert!(lines[0].ends_with("(parent link loops)"), "{text}");
         assert!(lines[1].starts_with("    B [svc]"), "{text}");
         assert_eq!(text.matches("(parent link loops)").count(), 1);
+    }
+
+    #[test]
+    fn outside_text_cannot_forge_lines_or_colours() {
+        let mut evil = span("a", None, "a\x1b[31mred\r\nfake line", 1);
+        evil.service_name = "svc\u{202e}".into();
+        evil.path = "/v1/traces\n".into();
+        evil.attributes
+            .insert("user.id".into(), serde_json::json!("1\r\n2"));
+        let text = render(&trace(vec![evil]));
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\u{202e}'));
+        assert!(text.contains("a\\u{1b}[31mred\\r\\nfake line"), "{text}");
+    }
+
+    #[test]
+    fn a_deep_chain_and_wide_siblings_print_one_line_each() {
+        let n = 40_000;
+        let mut spans = vec![span("0", None, "s", 0)];
+        spans.extend((1..n).map(|i| span(&i.to_string(), Some(&(i - 1).to_string()), "s", i)));
+        let text = render(&trace(spans));
+        assert_eq!(text.lines().count(), n as usize + 1);
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.starts_with(&format!(
+                "{}[depth {}] s",
+                " ".repeat(2 + MAX_INDENT * 2),
+                n - 1
+            )),
+            "{last}"
+        );
+
+        let mut wide = vec![span("root", None, "root", 0)];
+        wide.extend((0..10_000).map(|i| span(&format!("k{i}"), Some("root"), "kid", i)));
+        assert_eq!(render(&trace(wide)).lines().count(), 10_002);
     }
 }

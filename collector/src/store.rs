@@ -1,18 +1,28 @@
 //! The bounded in-memory store, and waiting for spans to arrive.
+//!
+//! Every operation at ingest is O(1) per span (amortised): span ids are
+//! indexed per trace, children waiting for a parent are indexed by the
+//! parent's id, and each trace's summary (span and error counts, time
+//! bounds, services, root, completeness) is kept up to date as spans
+//! arrive, so listing traces never walks spans. Three bounds hold at all
+//! times: traces (`max_traces`), spans of all traces (`max_spans`), spans
+//! of one trace (`max_spans_per_trace`; later spans are dropped and
+//! counted). Eviction is oldest trace first.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::model::{ReceivedRequest, Span, Trace};
+use crate::config::CollectorConfig;
+use crate::model::{ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
+use crate::otlp::{self, SpanId, StoredSpan, TraceId};
 
-/// A cheap, cloneable handle to the collector's memory: the last
-/// `max_traces` traces (oldest evicted first) and the last requests.
+/// A cheap, cloneable handle to the collector's memory.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Arc<Inner>,
 }
 
@@ -21,25 +31,56 @@ struct Inner {
     state: Mutex<State>,
     /// Bumped on every change; waiters subscribe to it.
     version: watch::Sender<u64>,
-    max_traces: usize,
-    max_requests: usize,
+    limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    traces: usize,
+    spans: usize,
+    spans_per_trace: usize,
+    requests: usize,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    traces: HashMap<String, Entry>,
-    /// Trace ids, oldest first.
-    order: VecDeque<String>,
-    requests: VecDeque<ReceivedRequest>,
+    traces: HashMap<TraceId, Entry>,
+    /// Arrival number of each trace's first span -> trace id: oldest first.
+    order: BTreeMap<u64, TraceId>,
+    next_seq: u64,
     span_count: usize,
+    evicted_traces: u64,
+    requests: VecDeque<ReceivedRequest>,
 }
 
+/// One trace and its indexes.
 #[derive(Debug)]
-pub(crate) struct Entry {
-    pub(crate) trace: Trace,
-    pub(crate) last_update: Instant,
-    /// Span count when the trace was last printed, if it was.
-    pub(crate) printed_spans: Option<usize>,
+struct Entry {
+    seq: u64,
+    spans: Vec<StoredSpan>,
+    /// Span id -> index in `spans`.
+    by_id: HashMap<SpanId, u32>,
+    /// A parent id not (yet) in the trace -> the children waiting for it.
+    waiting: HashMap<SpanId, Vec<u32>>,
+    /// `(start, index)` of every span whose parent is not in the trace.
+    orphans: BTreeSet<(u64, u32)>,
+    /// The first span that arrived without a parent.
+    first_root: Option<u32>,
+    errors: usize,
+    start: u64,
+    end: u64,
+    /// Service name -> spans of that service.
+    services: BTreeMap<Arc<str>, usize>,
+    dropped: u64,
+    last_update: Instant,
+    printed: Option<Printed>,
+}
+
+/// When a trace was printed, and how many spans it had then.
+#[derive(Debug, Clone, Copy)]
+struct Printed {
+    spans: usize,
+    at: Instant,
 }
 
 /// Returned by the `wait_for_*` methods when the deadline passes first.
@@ -65,73 +106,190 @@ impl fmt::Display for WaitTimeout {
 
 impl std::error::Error for WaitTimeout {}
 
+/// What the printer is given.
+#[derive(Debug)]
+pub(crate) enum Printable {
+    /// A trace printed for the first time.
+    Whole(Trace),
+    /// Spans that arrived after their trace was printed.
+    Late {
+        trace_id: String,
+        spans: Vec<Span>,
+        /// Since the trace was printed.
+        after: Duration,
+    },
+}
+
+impl Entry {
+    fn new(seq: u64, now: Instant) -> Entry {
+        Entry {
+            seq,
+            spans: Vec::new(),
+            by_id: HashMap::new(),
+            waiting: HashMap::new(),
+            orphans: BTreeSet::new(),
+            first_root: None,
+            errors: 0,
+            start: u64::MAX,
+            end: 0,
+            services: BTreeMap::new(),
+            dropped: 0,
+            last_update: now,
+            printed: None,
+        }
+    }
+
+    /// Adds a span whose id is not in the trace yet.
+    fn push(&mut self, span: StoredSpan) {
+        let Ok(index) = u32::try_from(self.spans.len()) else {
+            self.dropped += 1;
+            return;
+        };
+        match span.parent {
+            None => {
+                self.first_root.get_or_insert(index);
+            }
+            Some(parent) if self.by_id.contains_key(&parent) => {}
+            Some(parent) => {
+                self.waiting.entry(parent).or_default().push(index);
+                self.orphans.insert((span.start, index));
+            }
+        }
+        self.by_id.insert(span.span_id, index);
+        if let Some(children) = self.waiting.remove(&span.span_id) {
+            for child in children {
+                let start = self
+                    .spans
+                    .get(child as usize)
+                    .map_or(span.start, |c| c.start);
+                self.orphans.remove(&(start, child));
+            }
+        }
+        if span.status == StatusCode::Error {
+            self.errors += 1;
+        }
+        self.start = self.start.min(span.start);
+        self.end = self.end.max(span.end.max(span.start));
+        *self
+            .services
+            .entry(span.source.service_name.clone())
+            .or_default() += 1;
+        self.spans.push(span);
+    }
+
+    fn is_complete(&self) -> bool {
+        self.first_root.is_some() && self.orphans.is_empty()
+    }
+
+    /// The first parentless span, else the earliest span whose parent is
+    /// missing: [`Trace::root`], without walking the spans.
+    fn root(&self) -> Option<&StoredSpan> {
+        let index = self
+            .first_root
+            .or_else(|| self.orphans.first().map(|(_, i)| *i))?;
+        self.spans.get(index as usize)
+    }
+
+    fn summary(&self, trace_id: &TraceId) -> TraceSummary {
+        let root = self.root();
+        let start = if self.spans.is_empty() { 0 } else { self.start };
+        TraceSummary {
+            trace_id: otlp::hex(trace_id),
+            root_name: root.map(|s| s.name.to_string()).unwrap_or_default(),
+            root_service: root
+                .map(|s| s.source.service_name.to_string())
+                .unwrap_or_default(),
+            services: self.services.keys().map(|s| s.to_string()).collect(),
+            span_count: self.spans.len(),
+            error_count: self.errors,
+            start_unix_nano: start,
+            duration_nanos: self.end.saturating_sub(start),
+            complete: self.is_complete(),
+            dropped_spans: self.dropped,
+        }
+    }
+
+    fn trace(&self, trace_id: &TraceId) -> Trace {
+        let hex = otlp::hex(trace_id);
+        Trace {
+            spans: self.spans.iter().map(|s| s.to_span(&hex)).collect(),
+            trace_id: hex,
+            dropped_spans: self.dropped,
+        }
+    }
+}
+
 impl Store {
-    /// An empty store; `max_traces` and `max_requests` are raised to at least 1.
-    pub fn new(max_traces: usize, max_requests: usize) -> Self {
+    /// An empty store with the bounds of `config` (each at least 1; the
+    /// per-trace bound at most the total).
+    pub(crate) fn new(config: &CollectorConfig) -> Self {
+        let spans = config.max_spans.max(1);
         Store {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 version: watch::Sender::new(0),
-                max_traces: max_traces.max(1),
-                max_requests: max_requests.max(1),
+                limits: Limits {
+                    traces: config.max_traces.max(1),
+                    spans,
+                    spans_per_trace: config.max_spans_per_trace.clamp(1, spans),
+                    requests: config.max_requests.max(1),
+                },
             }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves consistent data behind (every
-        // update is a few plain assignments), so poisoning is ignored.
+        // Every update leaves the indexes consistent before anything that
+        // could panic, so poisoning is ignored.
         self.inner
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Stores the spans of one request and logs the request.
-    pub(crate) fn insert(&self, request: ReceivedRequest, spans: Vec<Span>) {
+    /// Stores the spans of one request and logs the request. A span whose
+    /// id its trace already has (an exporter's retry) is kept once: the
+    /// first copy stays.
+    pub(crate) fn insert(&self, request: ReceivedRequest, spans: Vec<(TraceId, StoredSpan)>) {
         let now = Instant::now();
+        let limits = self.inner.limits;
         {
-            let mut state = self.lock();
-            let state = &mut *state;
-            for span in spans {
-                if !state.traces.contains_key(&span.trace_id) {
-                    while state.order.len() >= self.inner.max_traces {
-                        let Some(oldest) = state.order.pop_front() else {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            for (trace_id, span) in spans {
+                if !state.traces.contains_key(&trace_id) {
+                    while state.traces.len() >= limits.traces {
+                        if !state.evict_oldest(None) {
                             break;
-                        };
-                        if let Some(evicted) = state.traces.remove(&oldest) {
-                            state.span_count -= evicted.trace.spans.len();
                         }
                     }
-                    state.order.push_back(span.trace_id.clone());
+                    let seq = state.next_seq;
+                    state.next_seq += 1;
+                    state.order.insert(seq, trace_id);
+                    state.traces.insert(trace_id, Entry::new(seq, now));
                 }
-                let entry = state
-                    .traces
-                    .entry(span.trace_id.clone())
-                    .or_insert_with(|| Entry {
-                        trace: Trace {
-                            trace_id: span.trace_id.clone(),
-                            spans: Vec::new(),
-                        },
-                        last_update: now,
-                        printed_spans: None,
-                    });
+                let Some(entry) = state.traces.get_mut(&trace_id) else {
+                    continue;
+                };
                 entry.last_update = now;
-                // An exporter retry may send the same span again: keep one.
-                match entry
-                    .trace
-                    .spans
-                    .iter_mut()
-                    .find(|s| s.span_id == span.span_id)
-                {
-                    Some(existing) => *existing = span,
-                    None => {
-                        entry.trace.spans.push(span);
-                        state.span_count += 1;
+                if entry.by_id.contains_key(&span.span_id) {
+                    continue;
+                }
+                if entry.spans.len() >= limits.spans_per_trace {
+                    entry.dropped += 1;
+                    continue;
+                }
+                while state.span_count >= limits.spans {
+                    if !state.evict_oldest(Some(trace_id)) {
+                        break;
                     }
                 }
+                if let Some(entry) = state.traces.get_mut(&trace_id) {
+                    entry.push(span);
+                    state.span_count += 1;
+                }
             }
-            if state.requests.len() >= self.inner.max_requests {
+            if state.requests.len() >= limits.requests {
                 state.requests.pop_front();
             }
             state.requests.push_back(request);
@@ -140,45 +298,53 @@ impl Store {
     }
 
     /// All traces, oldest first.
-    pub fn traces(&self) -> Vec<Trace> {
+    pub(crate) fn traces(&self) -> Vec<Trace> {
         let state = self.lock();
         state
             .order
-            .iter()
-            .filter_map(|id| state.traces.get(id))
-            .map(|e| e.trace.clone())
+            .values()
+            .filter_map(|id| state.traces.get(id).map(|e| e.trace(id)))
             .collect()
     }
 
-    /// One trace by its lowercase hex id (upper case is accepted too).
-    pub fn trace(&self, trace_id: &str) -> Option<Trace> {
-        let id = trace_id.to_ascii_lowercase();
-        self.lock().traces.get(&id).map(|e| e.trace.clone())
+    /// One trace by its hex id (either case).
+    pub(crate) fn trace(&self, trace_id: &str) -> Option<Trace> {
+        let id = otlp::parse_trace_id(trace_id)?;
+        self.lock().traces.get(&id).map(|e| e.trace(&id))
+    }
+
+    /// The summary of every trace, oldest first; O(traces).
+    pub(crate) fn summaries(&self) -> Vec<TraceSummary> {
+        let state = self.lock();
+        state
+            .order
+            .values()
+            .filter_map(|id| state.traces.get(id).map(|e| e.summary(id)))
+            .collect()
     }
 
     /// All spans of all traces, oldest trace first.
-    pub fn spans(&self) -> Vec<Span> {
+    pub(crate) fn spans(&self) -> Vec<Span> {
         self.traces().into_iter().flat_map(|t| t.spans).collect()
     }
 
     /// Number of stored spans.
-    pub fn span_count(&self) -> usize {
+    pub(crate) fn span_count(&self) -> usize {
         self.lock().span_count
     }
 
+    /// Traces evicted so far to stay within the bounds.
+    pub(crate) fn evicted_traces(&self) -> u64 {
+        self.lock().evicted_traces
+    }
+
     /// The last received requests, oldest first.
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
+    pub(crate) fn requests(&self) -> Vec<ReceivedRequest> {
         self.lock().requests.iter().cloned().collect()
     }
 
-    /// Forgets all traces and requests.
-    pub fn clear(&self) {
-        *self.lock() = State::default();
-        self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
-    }
-
     /// Waits until at least `n` spans are stored, then returns all spans.
-    pub async fn wait_for_spans(
+    pub(crate) async fn wait_for_spans(
         &self,
         n: usize,
         timeout: Duration,
@@ -190,19 +356,13 @@ impl Store {
     }
 
     /// Waits until a stored trace satisfies `predicate`, then returns it.
-    pub async fn wait_for_trace(
+    pub(crate) async fn wait_for_trace(
         &self,
         predicate: impl Fn(&Trace) -> bool,
         timeout: Duration,
     ) -> Result<Trace, WaitTimeout> {
         self.wait_until("a matching trace".to_owned(), timeout, |store| {
-            let state = store.lock();
-            state
-                .order
-                .iter()
-                .filter_map(|id| state.traces.get(id))
-                .find(|e| predicate(&e.trace))
-                .map(|e| e.trace.clone())
+            store.traces().into_iter().find(|t| predicate(t))
         })
         .await
     }
@@ -244,29 +404,92 @@ impl Store {
         }
     }
 
-    /// Gives the printer the traces that are due: not printed yet (or grown
-    /// since), quiet for `settle`, and complete, or quiet for `give_up` even
-    /// if incomplete. Marks them printed.
-    pub(crate) fn take_printable(&self, settle: Duration, give_up: Duration) -> Vec<(Trace, bool)> {
+    /// Gives the printer what is due, at most `max_spans` spans of it (the
+    /// rest stays due): traces not printed yet that have been quiet for
+    /// `settle` and are complete, or quiet for `give_up` even if not; and
+    /// spans that arrived after their trace was printed, once quiet for
+    /// `settle`. Marks them printed.
+    pub(crate) fn take_printable(
+        &self,
+        settle: Duration,
+        give_up: Duration,
+        max_spans: usize,
+    ) -> Vec<Printable> {
         let now = Instant::now();
         let mut state = self.lock();
         let state = &mut *state;
         let mut due = Vec::new();
-        for id in &state.order {
+        let mut budget = max_spans;
+        for id in state.order.values() {
             let Some(entry) = state.traces.get_mut(id) else {
                 continue;
             };
-            if entry.printed_spans == Some(entry.trace.spans.len()) {
-                continue;
-            }
             let quiet = now.saturating_duration_since(entry.last_update);
-            if quiet >= give_up || (quiet >= settle && entry.trace.is_complete()) {
-                let updated = entry.printed_spans.is_some();
-                entry.printed_spans = Some(entry.trace.spans.len());
-                due.push((entry.trace.clone(), updated));
+            match entry.printed {
+                Some(printed) if printed.spans >= entry.spans.len() => {}
+                Some(printed) if quiet >= settle => {
+                    let hex = otlp::hex(id);
+                    let spans = entry.spans[printed.spans..]
+                        .iter()
+                        .map(|s| s.to_span(&hex))
+                        .collect();
+                    due.push(Printable::Late {
+                        trace_id: hex,
+                        spans,
+                        after: now.saturating_duration_since(printed.at),
+                    });
+                    entry.printed = Some(Printed {
+                        spans: entry.spans.len(),
+                        at: printed.at,
+                    });
+                }
+                Some(_) => {}
+                None if quiet >= give_up || (quiet >= settle && entry.is_complete()) => {
+                    if entry.spans.len() > budget {
+                        break;
+                    }
+                    budget -= entry.spans.len();
+                    entry.printed = Some(Printed {
+                        spans: entry.spans.len(),
+                        at: now,
+                    });
+                    due.push(Printable::Whole(entry.trace(id)));
+                }
+                None => {}
             }
         }
         due
+    }
+
+    /// Traces never printed, and their spans.
+    pub(crate) fn unprinted(&self) -> (usize, usize) {
+        let state = self.lock();
+        state
+            .traces
+            .values()
+            .filter(|e| e.printed.is_none())
+            .fold((0, 0), |(t, s), e| (t + 1, s + e.spans.len()))
+    }
+}
+
+impl State {
+    /// Evicts the oldest trace other than `keep`; false if there is none.
+    fn evict_oldest(&mut self, keep: Option<TraceId>) -> bool {
+        let victim = self
+            .order
+            .iter()
+            .find(|(_, id)| Some(**id) != keep)
+            .map(|(seq, id)| (*seq, *id));
+        let Some((seq, id)) = victim else {
+            return false;
+        };
+        self.order.remove(&seq);
+        if let Some(evicted) = self.traces.remove(&id) {
+            debug_assert_eq!(evicted.seq, seq);
+            self.span_count -= evicted.spans.len();
+            self.evicted_traces += 1;
+        }
+        true
     }
 }
 
@@ -275,30 +498,43 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::Transport;
+    use crate::model::{SpanKind, Transport};
+    use crate::otlp::Source;
 
-    fn span(id: &str, parent: Option<&str>) -> Span {
-        Span {
-            trace_id: "t1".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: id.into(),
-            kind: "internal".into(),
-            start_unix_nano: 0,
-            end_unix_nano: 0,
-            attributes: BTreeMap::new(),
-            events: vec![],
-            status_code: "unset".into(),
-            status_message: String::new(),
+    fn source() -> Arc<Source> {
+        Arc::new(Source {
             service_name: "svc".into(),
-            resource: BTreeMap::new(),
-            scope_name: String::new(),
+            resource: Arc::new(BTreeMap::new()),
+            scope_name: "".into(),
             transport: Transport::Grpc,
-            path: String::new(),
+            path: "".into(),
+        })
+    }
+
+    fn id(n: u64) -> SpanId {
+        n.to_be_bytes()
+    }
+
+    fn trace_id(n: u8) -> TraceId {
+        [n; 16]
+    }
+
+    fn span(n: u64, parent: Option<u64>) -> StoredSpan {
+        StoredSpan {
+            span_id: id(n),
+            parent: parent.map(id),
+            kind: SpanKind::Internal,
+            status: StatusCode::Unset,
+            start: n,
+            end: n + 1,
+            name: format!("s{n}").into(),
+            status_message: "".into(),
+            source: source(),
+            details: Box::new([]),
         }
     }
 
-    fn insert(store: &Store, spans: Vec<Span>) {
+    fn insert(store: &Store, spans: Vec<(TraceId, StoredSpan)>) {
         let request = ReceivedRequest {
             transport: Transport::Grpc,
             path: String::new(),
@@ -308,47 +544,125 @@ mod tests {
         store.insert(request, spans);
     }
 
+    fn store(traces: usize, spans: usize, per_trace: usize) -> Store {
+        Store::new(&CollectorConfig {
+            max_traces: traces,
+            max_spans: spans,
+            max_spans_per_trace: per_trace,
+            max_requests: 2,
+            ..CollectorConfig::ephemeral()
+        })
+    }
+
     #[test]
-    fn a_trace_is_printed_when_complete_and_again_when_it_grows() {
-        let store = Store::new(10, 10);
+    fn completeness_follows_parents_in_any_order() {
+        let store = store(10, 100, 100);
+        let t = trace_id(1);
+        insert(&store, vec![(t, span(3, Some(2))), (t, span(2, Some(1)))]);
+        let summary = &store.summaries()[0];
+        assert!(!summary.complete);
+        assert_eq!(
+            summary.root_name, "s2",
+            "earliest span whose parent is missing"
+        );
+        insert(&store, vec![(t, span(1, None))]);
+        let summary = &store.summaries()[0];
+        assert!(summary.complete);
+        assert_eq!((summary.root_name.as_str(), summary.span_count), ("s1", 3));
+        assert_eq!((summary.start_unix_nano, summary.duration_nanos), (1, 3));
+        assert_eq!(
+            summary.complete,
+            store.trace(&summary.trace_id).unwrap().is_complete()
+        );
+    }
+
+    #[test]
+    fn a_retried_span_is_kept_once() {
+        let store = store(10, 100, 100);
+        let t = trace_id(1);
+        insert(&store, vec![(t, span(1, None))]);
+        insert(&store, vec![(t, span(1, None))]);
+        assert_eq!(store.span_count(), 1);
+    }
+
+    #[test]
+    fn the_oldest_traces_make_room_for_new_spans() {
+        let store = store(10, 5, 3);
+        for n in 1..=3u8 {
+            let spans = (0..2).map(|i| (trace_id(n), span(i, None))).collect();
+            insert(&store, spans);
+        }
+        // 6 spans asked, 5 allowed: trace 1 went.
+        let ids: Vec<String> = store.summaries().into_iter().map(|s| s.trace_id).collect();
+        assert_eq!(ids, [otlp::hex(&trace_id(2)), otlp::hex(&trace_id(3))]);
+        assert_eq!(store.span_count(), 4);
+        assert_eq!(store.evicted_traces(), 1);
+    }
+
+    #[test]
+    fn a_trace_past_its_limit_counts_what_it_dropped() {
+        let store = store(10, 100, 3);
+        let spans = (0..5).map(|i| (trace_id(1), span(i, None))).collect();
+        insert(&store, spans);
+        let summary = &store.summaries()[0];
+        assert_eq!((summary.span_count, summary.dropped_spans), (3, 2));
+        assert_eq!(store.traces()[0].dropped_spans, 2);
+    }
+
+    #[test]
+    fn the_trace_count_is_bounded() {
+        let store = store(2, 100, 100);
+        for n in 1..=3u8 {
+            insert(&store, vec![(trace_id(n), span(1, None))]);
+        }
+        assert_eq!(store.summaries().len(), 2);
+        assert_eq!(store.requests().len(), 2, "the request log is bounded too");
+    }
+
+    #[test]
+    fn a_trace_is_printed_when_complete_and_late_spans_on_their_own() {
+        let store = store(10, 100, 100);
         let long = Duration::from_secs(3600);
-        insert(&store, vec![span("child", Some("root"))]);
+        let t = trace_id(1);
+        insert(&store, vec![(t, span(2, Some(1)))]);
         assert!(
-            store.take_printable(Duration::ZERO, long).is_empty(),
+            store.take_printable(Duration::ZERO, long, 100).is_empty(),
             "parent missing"
         );
 
-        insert(&store, vec![span("root", None)]);
-        let due = store.take_printable(Duration::ZERO, long);
-        assert_eq!(due.len(), 1);
-        assert!(!due[0].1, "first print");
+        insert(&store, vec![(t, span(1, None))]);
+        let due = store.take_printable(Duration::ZERO, long, 100);
+        assert!(matches!(&due[..], [Printable::Whole(t)] if t.spans.len() == 2));
         assert!(
-            store.take_printable(Duration::ZERO, long).is_empty(),
+            store.take_printable(Duration::ZERO, long, 100).is_empty(),
             "printed once"
         );
 
-        insert(&store, vec![span("late", Some("root"))]);
-        assert!(store.take_printable(long, long).is_empty(), "not quiet yet");
-        let due = store.take_printable(Duration::ZERO, long);
-        assert_eq!((due.len(), due[0].1), (1, true), "re-printed as updated");
-    }
-
-    #[test]
-    fn an_incomplete_trace_is_printed_after_giving_up() {
-        let store = Store::new(10, 10);
-        insert(&store, vec![span("orphan", Some("elsewhere"))]);
-        assert_eq!(
-            store.take_printable(Duration::ZERO, Duration::ZERO).len(),
-            1
+        insert(&store, vec![(t, span(3, Some(1)))]);
+        assert!(
+            store.take_printable(long, long, 100).is_empty(),
+            "not quiet yet"
+        );
+        let due = store.take_printable(Duration::ZERO, long, 100);
+        assert!(
+            matches!(&due[..], [Printable::Late { spans, .. }] if spans.len() == 1 && spans[0].name == "s3"),
+            "{due:?}"
         );
     }
 
     #[test]
-    fn the_request_log_is_bounded() {
-        let store = Store::new(10, 2);
-        for _ in 0..5 {
-            insert(&store, vec![]);
-        }
-        assert_eq!(store.requests().len(), 2);
+    fn an_incomplete_trace_is_printed_after_giving_up_and_the_budget_holds() {
+        let store = store(10, 100, 100);
+        insert(&store, vec![(trace_id(1), span(1, Some(9)))]);
+        insert(
+            &store,
+            vec![
+                (trace_id(2), span(1, Some(9))),
+                (trace_id(2), span(2, Some(9))),
+            ],
+        );
+        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2);
+        assert_eq!(due.len(), 1, "the second trace does not fit the budget");
+        assert_eq!(store.unprinted(), (1, 2));
     }
 }

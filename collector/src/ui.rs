@@ -24,7 +24,7 @@ use axum::{Router, http::Method};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Span, Trace};
+use crate::model::{Span, TraceSummary};
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
@@ -88,43 +88,6 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-/// One line of the trace list.
-#[derive(Debug, Serialize)]
-struct TraceSummary {
-    trace_id: String,
-    /// The root span's name (see [`Trace::root`]); empty for no spans.
-    root_name: String,
-    root_service: String,
-    /// Sorted, without duplicates.
-    services: BTreeSet<String>,
-    span_count: usize,
-    error_count: usize,
-    /// Earliest span start.
-    start_unix_nano: u64,
-    /// Latest span end minus earliest span start.
-    duration_nanos: u64,
-    /// A root exists and every parent is part of the trace.
-    complete: bool,
-}
-
-impl TraceSummary {
-    fn of(trace: &Trace) -> TraceSummary {
-        let (start, end) = trace.bounds();
-        let root = trace.root();
-        TraceSummary {
-            trace_id: trace.trace_id.clone(),
-            root_name: root.map(|s| s.name.clone()).unwrap_or_default(),
-            root_service: root.map(|s| s.service_name.clone()).unwrap_or_default(),
-            services: trace.services(),
-            span_count: trace.spans.len(),
-            error_count: trace.spans.iter().filter(|s| s.is_error()).count(),
-            start_unix_nano: start,
-            duration_nanos: end.saturating_sub(start),
-            complete: trace.is_complete(),
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     service: Option<String>,
@@ -134,19 +97,21 @@ struct ListQuery {
 #[derive(Debug, Serialize)]
 struct TraceList {
     traces: Vec<TraceSummary>,
+    /// Older traces evicted so far to stay within the collector's bounds.
+    evicted_traces: u64,
 }
 
+/// From the summaries the store keeps up to date: never walks spans.
 async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>) -> Response {
     let service = query.service.filter(|s| !s.is_empty());
     let mut traces: Vec<TraceSummary> = store
-        .traces()
-        .iter()
+        .summaries()
+        .into_iter()
         .filter(|t| {
             service
-                .as_deref()
-                .is_none_or(|wanted| t.spans.iter().any(|s| s.service_name == wanted))
+                .as_ref()
+                .is_none_or(|wanted| t.services.contains(wanted))
         })
-        .map(TraceSummary::of)
         .collect();
     // Newest first; arrival order breaks ties (the store keeps oldest first).
     traces.reverse();
@@ -154,7 +119,11 @@ async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>)
     if let Some(limit) = query.limit {
         traces.truncate(limit);
     }
-    Json(TraceList { traces }).into_response()
+    Json(TraceList {
+        traces,
+        evicted_traces: store.evicted_traces(),
+    })
+    .into_response()
 }
 
 /// A span as the waterfall draws it: the stored span plus its place in the
@@ -177,6 +146,8 @@ struct TraceDetail<'a> {
     duration_nanos: u64,
     services: BTreeSet<String>,
     complete: bool,
+    /// Spans not kept: the trace reached the per-trace limit.
+    dropped_spans: u64,
     /// Depth first, children by start time: the order of the waterfall.
     spans: Vec<WaterfallSpan<'a>>,
 }
@@ -207,6 +178,7 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
         duration_nanos: end.saturating_sub(start),
         services: trace.services(),
         complete: trace.is_complete(),
+        dropped_spans: trace.dropped_spans,
         spans,
     })
     .into_response()
@@ -219,7 +191,11 @@ struct ServiceList {
 
 async fn services(State(store): State<Store>) -> Json<ServiceList> {
     Json(ServiceList {
-        services: store.traces().iter().flat_map(Trace::services).collect(),
+        services: store
+            .summaries()
+            .into_iter()
+            .flat_map(|summary| summary.services)
+            .collect(),
     })
 }
 
@@ -266,7 +242,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::Transport;
+    use crate::model::{SpanKind, StatusCode, Trace, Transport};
 
     fn span(id: &str, parent: Option<&str>, start: u64) -> Span {
         Span {
@@ -274,15 +250,15 @@ mod tests {
             span_id: id.into(),
             parent_span_id: parent.map(Into::into),
             name: id.into(),
-            kind: "internal".into(),
+            kind: SpanKind::Internal,
             start_unix_nano: start,
             end_unix_nano: start + 10,
             attributes: BTreeMap::new(),
             events: vec![],
-            status_code: "unset".into(),
+            status_code: StatusCode::Unset,
             status_message: String::new(),
             service_name: "svc".into(),
-            resource: BTreeMap::new(),
+            resource: Default::default(),
             scope_name: String::new(),
             transport: Transport::Grpc,
             path: String::new(),
@@ -309,6 +285,7 @@ mod tests {
                 span("a1", Some("a"), 3),
                 span("orphan", Some("elsewhere"), 0),
             ],
+            dropped_spans: 0,
         };
         let expected = [
             ("orphan", 0),
@@ -330,6 +307,7 @@ mod tests {
         let trace = Trace {
             trace_id: "t".into(),
             spans: vec![span("x", Some("y"), 1), span("y", Some("x"), 2)],
+            dropped_spans: 0,
         };
         assert_eq!(
             names(&trace),

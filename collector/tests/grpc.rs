@@ -19,9 +19,9 @@ use tonic::{Code, Request, Status};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn start(max_body_bytes: usize) -> Collector {
+async fn start(max_grpc_message_bytes: usize) -> Collector {
     Collector::start(CollectorConfig {
-        max_body_bytes,
+        max_grpc_message_bytes,
         ..CollectorConfig::ephemeral()
     })
     .await

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use collector::{Collector, CollectorConfig, Transport};
+use collector::{Collector, CollectorConfig, SpanKind, Transport};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 use support::*;
@@ -17,9 +17,9 @@ async fn start() -> Collector {
         .expect("starting the collector")
 }
 
-async fn start_with_limit(max_body_bytes: usize) -> Collector {
+async fn start_with_limit(max_http_body_bytes: usize) -> Collector {
     Collector::start(CollectorConfig {
-        max_body_bytes,
+        max_http_body_bytes,
         ..CollectorConfig::ephemeral()
     })
     .await
@@ -73,7 +73,7 @@ async fn otlp_json_on_a_vendor_path_is_stored() {
     assert_eq!(span.span_id, SPAN_ID_HEX);
     assert_eq!(span.parent_span_id, None);
     assert_eq!(span.name, "GetUser");
-    assert_eq!(span.kind, "server");
+    assert_eq!(span.kind, SpanKind::Server);
     assert_eq!(span.attr_i64("user.id"), Some(1));
     assert_eq!(span.attr_str("http.route"), Some("/user"));
     assert_eq!(span.service_name, "json-svc");

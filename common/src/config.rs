@@ -568,11 +568,17 @@ fn resolve_sampler(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<Sam
 const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
                         parentbased_always_off, parentbased_traceidratio";
 
+/// The batch delay when `OTEL_BSP_SCHEDULE_DELAY` is not set: 500 ms, not
+/// the SDK's 5 s, so that a long-running server's spans reach the collector
+/// well within the second it waits for a trace to go quiet, and each trace
+/// is printed once, whole. A production service keeps the 5 s default.
+pub const TEACHING_SCHEDULE_DELAY: Duration = Duration::from_millis(500);
+
 fn resolve_batch(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<BatchSettings> {
     let settings = BatchSettings {
         schedule_delay: env
             .millis(env::BSP_SCHEDULE_DELAY, 0..=600_000)?
-            .unwrap_or(Duration::from_millis(5000)),
+            .unwrap_or(TEACHING_SCHEDULE_DELAY),
         max_queue_size: env.positive(env::BSP_MAX_QUEUE_SIZE)?.unwrap_or(2048),
         max_export_batch_size: env.positive(env::BSP_MAX_EXPORT_BATCH_SIZE)?.unwrap_or(512),
     };

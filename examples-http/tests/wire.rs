@@ -159,7 +159,7 @@ async fn concurrent_requests_keep_their_own_trace_and_baggage() {
         let trace = collector.trace(trace_id).expect("one trace per request");
         assert_eq!(trace.spans.len(), 2, "{trace:#?}");
         let server_span = trace.span_named("GET /hello").unwrap();
-        assert_eq!(server_span.kind, "server");
+        assert_eq!(server_span.kind, collector::SpanKind::Server);
         assert_eq!(server_span.parent_span_id.as_ref(), Some(parent_id));
         let handler = trace.span_named("HelloHandler").unwrap();
         assert_eq!(trace.parent(handler), Some(server_span));
@@ -262,7 +262,7 @@ async fn no_server_says_how_to_start_it_and_still_delivers_the_trace() {
     assert_eq!(root.name, "StartRequests");
     assert!(root.is_error(), "{root:#?}");
     let get = trace.span_named("GET").unwrap();
-    assert_eq!(get.kind, "client");
+    assert_eq!(get.kind, collector::SpanKind::Client);
     assert!(get.is_error());
     assert_eq!(get.attr_str("error.type"), Some("connect"));
     assert!(get.events.iter().any(|e| e.name == "exception"));

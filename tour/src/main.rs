@@ -39,7 +39,8 @@ use collector::testing::{self, Finished, RunningServer};
 use collector::{Collector, CollectorConfig, Trace, Transport, expect};
 
 use crate::binaries::Binaries;
-use crate::waterfall::{sanitize, waterfall};
+use crate::waterfall::waterfall;
+use collector::text;
 
 /// Longest an example process may run before it is killed.
 const PROCESS_LIMIT: Duration = Duration::from_secs(30);
@@ -441,7 +442,7 @@ impl<'c> Tour<'c> {
                         "the process exited with {}, expected {}; its stderr:\n{}",
                         out.status,
                         if run.succeeds { "success" } else { "a failure" },
-                        sanitize(out.stderr.trim_end())
+                        text::escape(out.stderr.trim_end())
                     ));
                 }
                 if let Err(found) = (run.stdout)(&out.stdout) {
@@ -531,7 +532,7 @@ impl<'c> Tour<'c> {
             Err(error) => {
                 println!(
                     "   ✗ the server did not start: {}",
-                    sanitize(&format!("{error:#}"))
+                    text::escape(&format!("{error:#}"))
                 );
                 self.other_problems
                     .push(format!("the server did not start: {error:#}"));
@@ -567,7 +568,7 @@ impl<'c> Tour<'c> {
                     self.other_problems.push(format!(
                         "the server exited with {}:\n{}",
                         out.status,
-                        sanitize(out.stderr.trim_end())
+                        text::escape(out.stderr.trim_end())
                     ));
                 }
             }
@@ -706,7 +707,7 @@ fn show_process(out: &Finished) {
     );
     for (i, line) in stdout_lines(&out.stdout).iter().enumerate() {
         let label = if i == 0 { "stdout" } else { "" };
-        println!("   {label:<6} │ {}", sanitize(line));
+        println!("   {label:<6} │ {}", text::escape(line));
     }
     let told = out
         .stderr
@@ -714,7 +715,7 @@ fn show_process(out: &Finished) {
         .filter(|l| l.starts_with("error:") || l.starts_with("exported "));
     for (i, line) in told.enumerate() {
         let label = if i == 0 { "stderr" } else { "" };
-        println!("   {label:<6} │ {}", sanitize(line));
+        println!("   {label:<6} │ {}", text::escape(line));
     }
 }
 

@@ -11,11 +11,12 @@
 //! ```
 //!
 //! Span names, services and attributes come from whoever sent the spans, so
-//! every one of them goes through [`sanitize`] before it reaches the terminal.
+//! every one of them goes through the collector's [`text`] sanitizer before
+//! it reaches the terminal; widths are terminal columns (CJK takes two).
 
 use std::fmt::Write as _;
 
-use collector::{Span, Trace};
+use collector::{Span, Trace, text};
 
 /// Attributes shown on a span's line, when present.
 const SHOWN_ATTRIBUTES: &[&str] = &[
@@ -41,7 +42,7 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
     let services = trace.services();
     let mut out = format!(
         "trace {} · {} span{} · {} service{} · {}",
-        sanitize(&trace.trace_id),
+        text::escape(&trace.trace_id),
         trace.spans.len(),
         plural(trace.spans.len()),
         services.len(),
@@ -55,19 +56,23 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
     let labels: Vec<String> = rows
         .iter()
         .map(|row| {
-            let name = format!(
-                "{:indent$}{}",
-                "",
-                sanitize(&row.span.name),
-                indent = 2 * row.depth
-            );
-            truncate(&name, NAME_MAX)
+            // Never wider than the column, however deep the span.
+            let indent = " ".repeat(2 * row.depth.min(NAME_MAX / 2));
+            text::fit(
+                &format!("{indent}{}", text::escape(&row.span.name)),
+                NAME_MAX,
+            )
         })
         .collect();
-    let name_width = labels.iter().map(|l| columns(l)).max().unwrap_or(0).max(4);
+    let name_width = labels
+        .iter()
+        .map(|l| text::width(l))
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let service_width = rows
         .iter()
-        .map(|row| columns(&truncate(&sanitize(&row.span.service_name), SERVICE_MAX)))
+        .map(|row| text::width(&text::fit(&row.span.service_name, SERVICE_MAX)))
         .max()
         .unwrap_or(0)
         .max(7);
@@ -75,7 +80,7 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
     // The axis: "0" over the bars' left edge, the total over the right one.
     let (zero, full) = ("0", millis(total));
     let gap = (width + 2)
-        .saturating_sub(zero.len() + columns(&full))
+        .saturating_sub(zero.len() + text::width(&full))
         .max(1);
     let _ = write!(
         out,
@@ -85,7 +90,7 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
 
     for (row, label) in rows.iter().zip(&labels) {
         let span = row.span;
-        let service = truncate(&sanitize(&span.service_name), SERVICE_MAX);
+        let service = text::fit(&span.service_name, SERVICE_MAX);
         let _ = write!(
             out,
             "\n{label}{:pad_name$}  {service}{:pad_service$}  │{}│  {:>8}",
@@ -93,8 +98,8 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
             "",
             bar(span, start, total, width),
             millis(span.duration().as_nanos() as u64),
-            pad_name = name_width - columns(label),
-            pad_service = service_width - columns(&service),
+            pad_name = name_width - text::width(label),
+            pad_service = service_width - text::width(&service),
         );
         let notes = notes(span, row.note);
         if !notes.is_empty() {
@@ -169,14 +174,14 @@ fn notes(span: &Span, note: Option<&str>) -> String {
                 Some(s) => s.to_owned(),
                 None => value.to_string(),
             };
-            parts.push(format!("{key}={}", sanitize(&value)));
+            parts.push(format!("{key}={}", text::escape(&value)));
         }
     }
     if span.is_error() {
         let mut error = "✗ error".to_owned();
         if !span.status_message.is_empty() {
             error.push_str(": ");
-            error.push_str(&truncate(&sanitize(&span.status_message), MESSAGE_MAX));
+            error.push_str(&text::fit(&span.status_message, MESSAGE_MAX));
         }
         // The cause, when the span recorded one and the status does not say it.
         let exception = span
@@ -187,7 +192,7 @@ fn notes(span: &Span, note: Option<&str>) -> String {
             .filter(|cause| *cause != span.status_message);
         if let Some(cause) = exception {
             error.push_str(" · exception: ");
-            error.push_str(&truncate(&sanitize(cause), MESSAGE_MAX));
+            error.push_str(&text::fit(cause, MESSAGE_MAX));
         }
         parts.push(error);
     }
@@ -195,39 +200,6 @@ fn notes(span: &Span, note: Option<&str>) -> String {
         parts.push(note.to_owned());
     }
     parts.join("  ")
-}
-
-/// Text from a span, safe to print: control characters (ESC starts an ANSI
-/// sequence that could move the cursor or retitle the terminal, newlines
-/// would forge lines) and bidirectional overrides (they reorder what is
-/// shown) become visible escapes such as `\u{1b}`.
-pub(crate) fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Terminal columns of `text`, counting one per character (names here are
-/// ASCII; wide characters would shift the bars, not break anything).
-fn columns(text: &str) -> usize {
-    text.chars().count()
-}
-
-/// At most `max` characters, the last one `…` if something was cut.
-fn truncate(text: &str, max: usize) -> String {
-    if columns(text) <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// A duration for people: `3.50 ms`, `38 µs` or `450 ns` (the in-process
@@ -249,7 +221,7 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use collector::Transport;
+    use collector::{SpanKind, StatusCode, Transport};
 
     const MS: u64 = 1_000_000;
 
@@ -259,12 +231,12 @@ mod tests {
             span_id: id.into(),
             parent_span_id: parent.map(Into::into),
             name: name.into(),
-            kind: "internal".into(),
+            kind: SpanKind::Internal,
             start_unix_nano: 1_000 * MS + start_ms * MS,
             end_unix_nano: 1_000 * MS + end_ms * MS,
             attributes: Default::default(),
             events: vec![],
-            status_code: "unset".into(),
+            status_code: StatusCode::Unset,
             status_message: String::new(),
             service_name: "svc".into(),
             resource: Default::default(),
@@ -278,6 +250,7 @@ mod tests {
         Trace {
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
             spans,
+            dropped_spans: 0,
         }
     }
 
@@ -410,7 +383,7 @@ mod tests {
         evil.service_name = "svc\r".into();
         evil.attributes
             .insert("http.route".into(), serde_json::json!("/a\u{1b}[31m"));
-        evil.status_code = "error".into();
+        evil.status_code = StatusCode::Error;
         evil.status_message = "bad\u{9b}31m".into();
         let text = waterfall(&trace(vec![evil]), 4);
         assert!(
@@ -428,7 +401,7 @@ mod tests {
     #[test]
     fn long_names_are_cut_and_errors_name_their_cause() {
         let mut failed = span("m", None, &"x".repeat(100), 0, 1);
-        failed.status_code = "error".into();
+        failed.status_code = StatusCode::Error;
         failed.events.push(collector::Event {
             name: "exception".into(),
             time_unix_nano: 0,

@@ -137,7 +137,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         BSP_SCHEDULE_DELAY,
         "delay between two batch exports",
-        "milliseconds (default 5000)",
+        "milliseconds (default 500 here, for teaching; the SDK's is 5000)",
     ),
     var(
         BSP_MAX_QUEUE_SIZE,
