@@ -393,7 +393,7 @@ mod tests {
         assert!(!text.contains('\u{202e}'), "{text:?}");
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(text.contains("GET\\u{1b}[2J"), "{text}");
-        assert!(text.contains("svc\\u{d}"), "{text}");
+        assert!(text.contains("svc\\r"), "{text}");
         assert!(text.contains("http.route=/a\\u{1b}[31m"), "{text}");
         assert!(text.contains("✗ error: bad\\u{9b}31m"), "{text}");
     }
