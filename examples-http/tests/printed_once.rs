@@ -1,0 +1,174 @@
+//! The README's step-by-step path, as a learner runs it: the collector
+//! binary printing traces in one terminal, the server in a second, the
+//! client in a third. Each cross-process trace is printed once, whole; a
+//! server whose batch comes later than the collector waits gets one line
+//! for its late spans, not a second tree.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use collector::testing::{self, RunningServer};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_server");
+const CLIENT: &str = env!("CARGO_BIN_EXE_client");
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// The collector binary with its banner read, killed on drop.
+struct PrintingCollector {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    http_endpoint: String,
+}
+
+impl PrintingCollector {
+    fn start() -> PrintingCollector {
+        let bin = testing::workspace_binary("collector").unwrap();
+        let mut child = Command::new(bin)
+            .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the collector");
+        let stdout = lines(child.stdout.take().expect("piped"));
+        let stderr = lines(child.stderr.take().expect("piped"));
+        let http_endpoint = loop {
+            let line = stderr.recv_timeout(LIMIT).expect("the collector's banner");
+            if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
+                break rest.split_whitespace().next().expect("a URL").to_owned();
+            }
+        };
+        PrintingCollector {
+            child,
+            stdout,
+            http_endpoint,
+        }
+    }
+
+    /// Everything printed until `quiet` passes with no new line.
+    fn printed(&self, quiet: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(quiet) {
+            out.push(line);
+        }
+        out
+    }
+}
+
+impl Drop for PrintingCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The server exporting to the collector, with only `env` added to a clean
+/// environment (no `OTEL_BSP_SCHEDULE_DELAY`: the example's own default).
+async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningServer {
+    let mut command = testing::example_command(SERVER);
+    command
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--endpoint",
+            &collector.http_endpoint,
+        ])
+        .envs(env.iter().copied());
+    testing::start_server(&mut command, LIMIT).await.unwrap()
+}
+
+/// The client's run; it fails (by design) on `/error`.
+async fn client(collector: &PrintingCollector, url: &str) -> testing::Finished {
+    let mut command = testing::example_command(CLIENT);
+    command.args(["--url", url, "--endpoint", &collector.http_endpoint]);
+    testing::run(&mut command, LIMIT).await.unwrap()
+}
+
+fn headers(printed: &[String]) -> Vec<&String> {
+    printed.iter().filter(|l| l.starts_with("trace ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_trace_is_printed_once_and_whole_with_the_default_batch_delay() {
+    let collector = PrintingCollector::start();
+    let server = server(&collector, &[]).await;
+    for path in ["/hello", "/hello", "/error"] {
+        let out = client(&collector, &server.url(path)).await;
+        assert!(out.stderr.contains("exported"), "{}", out.stderr);
+    }
+    // The server's batch (500 ms by default) and the collector's settle
+    // time (1 s) have both passed once nothing is printed for 3 s.
+    let printed = collector.printed(Duration::from_secs(3));
+    let text = printed.join("\n");
+    let headers = headers(&printed);
+    assert_eq!(headers.len(), 3, "{text}");
+    // /hello: client root, GET, server span, HelloHandler; /error: no handler span.
+    for (header, spans) in headers.into_iter().zip([4, 4, 3]) {
+        assert!(header.contains(&format!(" {spans} spans ")), "{text}");
+        assert!(
+            header.contains("services: otlp-http-client, otlp-http-server"),
+            "{text}"
+        );
+        assert!(!header.contains("incomplete"), "{text}");
+        assert!(!header.contains('+'), "a late-span line: {text}");
+    }
+    server.terminate().unwrap();
+    server.wait(LIMIT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_after_the_print_get_one_line_not_a_second_tree() {
+    let collector = PrintingCollector::start();
+    // A batch delay longer than the collector waits: the client's half of
+    // the trace is printed first, the server's arrives later.
+    let server = server(&collector, &[("OTEL_BSP_SCHEDULE_DELAY", "3000")]).await;
+    let started = Instant::now();
+    let out = client(&collector, &server.url("/hello")).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    let mut printed = Vec::new();
+    while printed
+        .iter()
+        .filter(|l: &&String| l.starts_with("trace "))
+        .count()
+        < 2
+        && started.elapsed() < LIMIT
+    {
+        printed.extend(collector.printed(Duration::from_secs(1)));
+    }
+    let text = printed.join("\n");
+    let headers = headers(&printed);
+    assert_eq!(headers.len(), 2, "{text}");
+    assert!(headers[0].contains(" 2 spans "), "{text}");
+    assert!(headers[0].contains("services: otlp-http-client"), "{text}");
+    let late = headers[1];
+    assert!(late.contains("+2 spans"), "{text}");
+    assert!(late.contains("after it was printed"), "{text}");
+    assert!(late.contains("HelloHandler [otlp-http-server]"), "{text}");
+    assert!(
+        late.contains("batch came later than the collector waits"),
+        "{text}"
+    );
+    // One line, not a tree: nothing indented follows it.
+    let after: Vec<&String> = printed
+        .iter()
+        .skip_while(|l| *l != late)
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(after.is_empty(), "{text}");
+    server.terminate().unwrap();
+    server.wait(LIMIT).await.unwrap();
+}
