@@ -22,7 +22,7 @@ pub(crate) const SETTLE: Duration = Duration::from_secs(1);
 /// ...or once it has been quiet this long, complete or not.
 const GIVE_UP: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(250);
-/// Spans printed per tick, at most: a huge trace cannot hold the printer.
+/// Spans printed per tick, at most (a bigger trace is printed alone).
 const SPANS_PER_TICK: usize = 20_000;
 /// On shutdown, traces still pending are printed for at most this long and
 /// at most [`SHUTDOWN_SPANS`] spans; the rest are counted, not printed.
@@ -49,17 +49,22 @@ pub(crate) async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                let due = store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK);
-                print(&due);
-            }
-            _ = shutdown.wait_for(|stop| *stop) => break,
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            _ = shutdown.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            break;
         }
+        // Rendering a big trace takes a while: not on a runtime thread.
+        let store = store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            print(&store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK, false));
+        })
+        .await;
     }
     let printing = tokio::task::spawn_blocking(move || {
-        let due = store.take_printable(Duration::ZERO, Duration::ZERO, SHUTDOWN_SPANS);
-        print(&due);
+        print(&store.take_printable(Duration::ZERO, Duration::ZERO, SHUTDOWN_SPANS, true));
         store.unprinted()
     });
     let (traces, spans) = tokio::time::timeout(SHUTDOWN_BUDGET, printing)

@@ -405,7 +405,8 @@ impl Store {
     }
 
     /// Gives the printer what is due, at most `max_spans` spans of it (the
-    /// rest stays due): traces not printed yet that have been quiet for
+    /// rest stays due; with `strict` off, a first trace larger than that
+    /// is still given alone, or it would never be printed): traces not printed yet that have been quiet for
     /// `settle` and are complete, or quiet for `give_up` even if not; and
     /// spans that arrived after their trace was printed, once quiet for
     /// `settle`. Marks them printed.
@@ -414,6 +415,7 @@ impl Store {
         settle: Duration,
         give_up: Duration,
         max_spans: usize,
+        strict: bool,
     ) -> Vec<Printable> {
         let now = Instant::now();
         let mut state = self.lock();
@@ -445,10 +447,11 @@ impl Store {
                 }
                 Some(_) => {}
                 None if quiet >= give_up || (quiet >= settle && entry.is_complete()) => {
-                    if entry.spans.len() > budget {
+                    let alone = !strict && due.is_empty();
+                    if entry.spans.len() > budget && !alone {
                         break;
                     }
-                    budget -= entry.spans.len();
+                    budget = budget.saturating_sub(entry.spans.len());
                     entry.printed = Some(Printed {
                         spans: entry.spans.len(),
                         at: now,
@@ -626,24 +629,28 @@ mod tests {
         let t = trace_id(1);
         insert(&store, vec![(t, span(2, Some(1)))]);
         assert!(
-            store.take_printable(Duration::ZERO, long, 100).is_empty(),
+            store
+                .take_printable(Duration::ZERO, long, 100, true)
+                .is_empty(),
             "parent missing"
         );
 
         insert(&store, vec![(t, span(1, None))]);
-        let due = store.take_printable(Duration::ZERO, long, 100);
+        let due = store.take_printable(Duration::ZERO, long, 100, true);
         assert!(matches!(&due[..], [Printable::Whole(t)] if t.spans.len() == 2));
         assert!(
-            store.take_printable(Duration::ZERO, long, 100).is_empty(),
+            store
+                .take_printable(Duration::ZERO, long, 100, true)
+                .is_empty(),
             "printed once"
         );
 
         insert(&store, vec![(t, span(3, Some(1)))]);
         assert!(
-            store.take_printable(long, long, 100).is_empty(),
+            store.take_printable(long, long, 100, true).is_empty(),
             "not quiet yet"
         );
-        let due = store.take_printable(Duration::ZERO, long, 100);
+        let due = store.take_printable(Duration::ZERO, long, 100, true);
         assert!(
             matches!(&due[..], [Printable::Late { spans, .. }] if spans.len() == 1 && spans[0].name == "s3"),
             "{due:?}"
@@ -661,7 +668,7 @@ mod tests {
                 (trace_id(2), span(2, Some(9))),
             ],
         );
-        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2);
+        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2, true);
         assert_eq!(due.len(), 1, "the second trace does not fit the budget");
         assert_eq!(store.unprinted(), (1, 2));
     }
