@@ -1,5 +1,6 @@
 //! Server lifecycle: binding the three listeners, serving each in a task of
-//! its own, and shutting them down within a fixed time.
+//! its own (the accept loop and the connection limits are in `serve`, the
+//! `Host` check in `host`), and shutting them down within a fixed time.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -10,8 +11,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::CollectorConfig;
+use crate::host::AllowedHosts;
+use crate::serve::{self, App};
 use crate::store::Store;
-use crate::tls::{self, TlsConfig};
+use crate::tls::TlsConfig;
 use crate::{grpc, http, print, ui};
 
 /// How long `shutdown` lets open requests finish before cutting them.
@@ -46,73 +49,49 @@ impl Servers {
             .transpose()?;
 
         let (stop, stopped) = watch::channel(false);
-        let stop_signal = |mut rx: watch::Receiver<bool>| async move {
-            // An error means the sender is gone: stop as well.
-            let _ = rx.wait_for(|stop| *stop).await;
+        let (http_tls, grpc_tls) = match tls {
+            Some(tls) => (Some(tls.http), Some(tls.grpc)),
+            None => (None, None),
         };
+        let hosts = AllowedHosts::new(&config.allowed_hosts);
+        let limits = config.limits;
 
-        let grpc_service = grpc::TraceServer::new(store.clone(), config.max_grpc_message_bytes);
-        let grpc_stop = stop_signal(stopped.clone());
-        let mut grpc_server = tonic::transport::Server::builder();
-        let mut http_tls = None;
-        if let Some(tls) = tls {
-            grpc_server = grpc_server
-                .tls_config(tls.grpc)
-                .context("configuring TLS for OTLP/gRPC")?;
-            http_tls = Some(tls.http);
-        }
-        let grpc_task = tokio::spawn(async move {
-            let served = grpc_server
-                .serve_with_incoming_shutdown(
-                    grpc_service,
-                    tonic::transport::server::TcpIncoming::from(grpc_listener),
-                    grpc_stop,
-                )
-                .await;
-            if let Err(e) = served {
-                eprintln!("collector: OTLP/gRPC receiver on {grpc_addr} stopped: {e}");
-            }
-        });
-
-        let router = http::router(store.clone(), config.max_http_body_bytes);
-        let http_stop = stop_signal(stopped.clone());
-        let http_listener = match http_tls {
-            Some(config) => HttpListener::Tls(
-                tls::TlsListener::new(http_listener, config)
-                    .context("reading the OTLP/HTTP listen address")?,
-            ),
-            None => HttpListener::Plain(http_listener),
+        let grpc = App::Grpc(grpc::TraceServer::new(
+            store.clone(),
+            config.max_grpc_message_bytes,
+        ));
+        let http = App::Http {
+            router: http::router(store.clone(), config.max_http_body_bytes),
+            hosts: hosts.clone(),
         };
-        let http_task = tokio::spawn(async move {
-            let served = match http_listener {
-                HttpListener::Plain(listener) => {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(http_stop)
-                        .await
-                }
-                HttpListener::Tls(listener) => {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(http_stop)
-                        .await
-                }
+        let mut listeners = vec![
+            tokio::spawn(serve::run(
+                grpc_listener,
+                grpc,
+                grpc_tls,
+                limits,
+                stopped.clone(),
+            )),
+            tokio::spawn(serve::run(
+                http_listener,
+                http,
+                http_tls,
+                limits,
+                stopped.clone(),
+            )),
+        ];
+        if let Some(ui_listener) = ui_listener {
+            let ui = App::Http {
+                router: ui::router(store.clone()),
+                hosts,
             };
-            if let Err(e) = served {
-                eprintln!("collector: OTLP/HTTP receiver on {http_addr} stopped: {e}");
-            }
-        });
-
-        let mut listeners = vec![grpc_task, http_task];
-        if let (Some(ui_listener), Some(addr)) = (ui_listener, ui_addr) {
-            let router = ui::router(store.clone());
-            let ui_stop = stop_signal(stopped.clone());
-            listeners.push(tokio::spawn(async move {
-                let served = axum::serve(ui_listener, router)
-                    .with_graceful_shutdown(ui_stop)
-                    .await;
-                if let Err(e) = served {
-                    eprintln!("collector: web view on {addr} stopped: {e}");
-                }
-            }));
+            listeners.push(tokio::spawn(serve::run(
+                ui_listener,
+                ui,
+                None,
+                limits,
+                stopped.clone(),
+            )));
         }
         let printer = config
             .print_traces
@@ -169,12 +148,6 @@ fn local_addr(listener: &TcpListener, what: &str) -> anyhow::Result<SocketAddr> 
     listener
         .local_addr()
         .with_context(|| format!("reading the {what} listen address"))
-}
-
-/// The OTLP/HTTP receiver's socket: plain TCP, or TLS on top of it.
-enum HttpListener {
-    Plain(TcpListener),
-    Tls(tls::TlsListener),
 }
 
 /// `scheme://` URL for a bound address; a wildcard bind is reached via loopback.

@@ -1,20 +1,12 @@
 //! TLS for the two OTLP receivers: the certificate, key and optional client
 //! CA named by `--tls-cert`, `--tls-key` and `--tls-client-ca`, loaded once
-//! with errors that name the file and what is wrong with it, and the TLS
-//! listener the OTLP/HTTP receiver is served on. The gRPC receiver gets the
-//! same files through tonic's own TLS support. Everything uses rustls with
-//! the ring provider.
-//!
-//! The listener accepts TCP connections in one task and runs each handshake
-//! in a task of its own, under a time limit, so a slow or silent client
-//! cannot hold up the others; finished handshakes reach `accept` through a
-//! bounded channel. A failed handshake only closes that connection.
+//! with errors that name the file and what is wrong with it, into the
+//! rustls configuration each receiver's connections are served with (the
+//! handshake itself runs in each connection's task, see `serve`).
+//! Everything uses rustls with the ring provider.
 
-use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use rustls::RootCertStore;
@@ -22,19 +14,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::task::{JoinHandle, JoinSet};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-
-/// How long a client has to complete the TLS handshake.
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; more connections wait in the kernel's
-/// backlog until one finishes or times out.
-const MAX_PENDING_HANDSHAKES: usize = 256;
-/// Finished handshakes waiting for the HTTP server to take them.
-const ACCEPTED_QUEUE: usize = 64;
 
 /// Serve the OTLP receivers over TLS with these PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,18 +76,14 @@ impl TlsConfig {
         let mut http = builder
             .with_single_cert(certs, key)
             .map_err(|e| self.key_error(e))?;
-        // axum serves both; a client picks.
+        // The OTLP/gRPC receiver speaks HTTP/2 alone; OTLP/HTTP serves both
+        // versions, and a client picks.
+        let mut grpc = http.clone();
+        grpc.alpn_protocols = vec![b"h2".to_vec()];
         http.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-
-        let mut grpc = tonic::transport::ServerTlsConfig::new()
-            .identity(tonic::transport::Identity::from_pem(&cert_pem, &key_pem))
-            .timeout(HANDSHAKE_TIMEOUT);
-        if let Some((_, pem)) = client_ca_pem {
-            grpc = grpc.client_ca_root(tonic::transport::Certificate::from_pem(pem));
-        }
         Ok(LoadedTls {
             http: Arc::new(http),
-            grpc,
+            grpc: Arc::new(grpc),
         })
     }
 
@@ -138,7 +113,7 @@ impl TlsConfig {
 #[derive(Debug)]
 pub(crate) struct LoadedTls {
     pub(crate) http: Arc<ServerConfig>,
-    pub(crate) grpc: tonic::transport::ServerTlsConfig,
+    pub(crate) grpc: Arc<ServerConfig>,
 }
 
 fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -181,103 +156,4 @@ fn client_verifier(
     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| anyhow!("cannot verify clients against {}: {e}", path.display()))
-}
-
-/// A listener for `axum::serve` that hands out TLS streams whose handshake
-/// has completed.
-#[derive(Debug)]
-pub(crate) struct TlsListener {
-    local_addr: SocketAddr,
-    accepted: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    acceptor: JoinHandle<()>,
-}
-
-impl TlsListener {
-    /// Starts accepting on `listener` (within a tokio runtime).
-    pub(crate) fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (tx, accepted) = mpsc::channel(ACCEPTED_QUEUE);
-        let acceptor = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));
-        Ok(TlsListener {
-            local_addr,
-            accepted,
-            acceptor,
-        })
-    }
-}
-
-impl Drop for TlsListener {
-    /// Closes the listening socket and every handshake in progress.
-    fn drop(&mut self) {
-        self.acceptor.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop only ends when this listener is dropped.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    accepted: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    // Dropped (and so aborted) with this task.
-    let mut handshakes = JoinSet::new();
-    loop {
-        if handshakes.len() >= MAX_PENDING_HANDSHAKES {
-            handshakes.join_next().await;
-            continue;
-        }
-        tokio::select! {
-            connection = listener.accept() => {
-                let (stream, peer) = match connection {
-                    Ok(connection) => connection,
-                    Err(e) => {
-                        accept_error(e).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let accepted = accepted.clone();
-                handshakes.spawn(async move {
-                    // A timeout or a failed handshake drops the connection.
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    {
-                        let _ = accepted.send((tls, peer)).await;
-                    }
-                });
-            }
-            Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
-        }
-    }
-}
-
-/// As axum's own listener does: a connection that failed before it was
-/// accepted is skipped; anything else (out of file descriptors) waits a
-/// moment before accepting again.
-async fn accept_error(e: io::Error) {
-    let per_connection = matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    );
-    if !per_connection {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
