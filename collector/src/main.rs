@@ -16,17 +16,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use collector::{
-    Collector, CollectorConfig, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_UI_ADDR, TlsConfig,
+    Collector, CollectorConfig, ConnectionLimits, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR,
+    DEFAULT_UI_ADDR, TlsConfig,
 };
 
 /// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
 /// OTLP/HTTP, keeps them in memory, prints each finished trace as a tree and
 /// serves a web view of them.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = limits_help())]
 struct Args {
     /// Listen address for OTLP/gRPC (TraceService/Export, gzip accepted)
     #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_GRPC_ADDR)]
@@ -59,6 +61,26 @@ struct Args {
     /// Require client certificates signed by a CA in this file (PEM): mutual TLS; needs --tls-cert and --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+
+    /// Also answer OTLP/HTTP and web view requests naming this host (repeatable; any port). Loopback names and the address a client connected to are always answered, other hosts get 403 (against DNS rebinding)
+    #[arg(long = "allow-host", value_name = "NAME", value_parser = host_name)]
+    allow_host: Vec<String>,
+
+    /// Open connections per listener; more wait in the kernel's backlog
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+
+    /// Close a connection with no request in flight after this many seconds
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
+    idle_timeout: u64,
+
+    /// Close a connection whose request head (HTTP/1.1; or its first bytes, or TLS handshake) is not complete after this many seconds
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = ConnectionLimits::default().head_timeout.as_secs())]
+    head_timeout: u64,
+
+    /// Cut a request body not complete this many seconds after its head (408)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = ConnectionLimits::default().body_timeout.as_secs())]
+    body_timeout: u64,
 }
 
 #[tokio::main]
@@ -81,6 +103,14 @@ async fn main() -> ExitCode {
         ui_addr: (!args.no_ui).then_some(args.ui),
         max_traces: args.max_traces,
         tls: tls.clone(),
+        allowed_hosts: args.allow_host,
+        limits: ConnectionLimits {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            head_timeout: Duration::from_secs(args.head_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
+            ..ConnectionLimits::default()
+        },
         ..CollectorConfig::default()
     };
     let collector = match Collector::start(config).await {
@@ -99,6 +129,14 @@ async fn main() -> ExitCode {
     );
     if let Some(url) = collector.ui_url() {
         eprintln!("  web view   {url}  (traces, waterfalls; JSON API under /api)");
+    }
+    let reachable_from_outside = std::iter::once(collector.http_addr())
+        .chain(collector.ui_addr())
+        .any(|addr| !addr.ip().is_loopback());
+    if reachable_from_outside {
+        eprintln!(
+            "  other hosts: requests must name this machine by IP or a loopback name (else 403); allow a host name with --allow-host NAME"
+        );
     }
     eprintln!("point an example at it with --endpoint, or:");
     eprintln!(
@@ -126,6 +164,41 @@ async fn main() -> ExitCode {
     eprintln!("collector: shutting down");
     collector.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The limits every listener keeps, with the defaults the flags change.
+fn limits_help() -> String {
+    let limits = ConnectionLimits::default();
+    format!(
+        "Connection limits (every listener): close a request head unfinished after {} s \
+         (--head-timeout), cut a request body after {} s (--body-timeout), close an idle \
+         connection after {} s (--idle-timeout); at most {} connections per listener, more wait \
+         (--max-connections); at most {} concurrent HTTP/2 streams per connection.",
+        limits.head_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
+        limits.idle_timeout.as_secs(),
+        limits.max_connections,
+        limits.max_concurrent_streams,
+    )
+}
+
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A host name or IP address as a client writes it in `Host` (a port is
+/// ignored).
+fn host_name(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err("expected a host name such as collector.lan (no scheme, no path)".to_owned());
+    }
+    Ok(value.to_owned())
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what `docker stop` and `kill` send).
