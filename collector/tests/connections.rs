@@ -1,0 +1,641 @@
+//! Connection limits of all three listeners, with misbehaving clients on
+//! raw sockets: silent connections, request heads and bodies that never
+//! finish, idle keep-alive connections, more connections than allowed, and
+//! (with the default limits) a thousand idle connections plus slow heads
+//! that must not keep an export from being answered at once.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use collector::{Collector, CollectorConfig, ConnectionLimits, GRPC_EXPORT_PATH};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+use support::*;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::codegen::tokio_stream;
+use tonic::transport::Channel;
+
+/// Every test gives up after this long, whatever happens.
+const TEST_LIMIT: Duration = Duration::from_secs(60);
+/// Slack for a timer that should have fired: a loaded two-core machine.
+const SLACK: Duration = Duration::from_millis(2500);
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Short limits; the ones a test is not about are long enough not to
+/// interfere.
+fn limits() -> ConnectionLimits {
+    ConnectionLimits {
+        head_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(30),
+        keepalive_interval: Duration::from_secs(60),
+        keepalive_timeout: Duration::from_secs(60),
+        ..ConnectionLimits::default()
+    }
+}
+
+async fn start(limits: ConnectionLimits) -> Collector {
+    Collector::start(CollectorConfig {
+        limits,
+        ..CollectorConfig::ephemeral()
+    })
+    .await
+    .expect("starting the collector")
+}
+
+/// The three listeners, named.
+fn listeners(collector: &Collector) -> [(&'static str, SocketAddr); 3] {
+    [
+        ("OTLP/gRPC", collector.grpc_addr()),
+        ("OTLP/HTTP", collector.http_addr()),
+        ("web view", collector.ui_addr().expect("the web view")),
+    ]
+}
+
+fn export_body() -> Vec<u8> {
+    export("limits-svc", vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).encode_to_vec()
+}
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).await.expect("connecting")
+}
+
+/// Reads until the server closes the connection (EOF or reset); returns
+/// what was read and how long that took. Panics after `limit`.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(started + limit, stream.read(&mut buf)).await {
+            Err(_) => panic!(
+                "still open after {limit:?} (read {:?})",
+                String::from_utf8_lossy(&data)
+            ),
+            Ok(Ok(0) | Err(_)) => return (data, started.elapsed()),
+            Ok(Ok(n)) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length; returns its status
+/// and body. `None` when the connection closes first.
+async fn read_response(stream: &mut TcpStream) -> Option<(u16, Vec<u8>)> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+            let status = head.split(' ').nth(1)?.parse().ok()?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return Some((status, data[end + 4..end + 4 + length].to_vec()));
+            }
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A keep-alive OTLP/HTTP export on `stream`.
+async fn keep_alive_export(stream: &mut TcpStream, addr: SocketAddr) -> u16 {
+    let body = export_body();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("writing");
+    stream.write_all(&body).await.expect("writing");
+    read_response(stream).await.expect("an answer").0
+}
+
+fn assert_fired(what: &str, elapsed: Duration, timeout: Duration) {
+    assert!(
+        elapsed >= timeout.saturating_sub(Duration::from_millis(300)),
+        "{what}: closed after {elapsed:?}, before the {timeout:?} limit"
+    );
+    assert!(
+        elapsed <= timeout + SLACK,
+        "{what}: closed after {elapsed:?}, long after the {timeout:?} limit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_head_timeout_on_every_listener() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let head_timeout = Duration::from_secs(1);
+        let collector = start(ConnectionLimits {
+            head_timeout,
+            ..limits()
+        })
+        .await;
+        let mut silent = JoinSet::new();
+        for (name, addr) in listeners(&collector) {
+            let mut stream = connect(addr).await;
+            silent.spawn(async move {
+                let (_, elapsed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+                (name, elapsed)
+            });
+        }
+        while let Some(closed) = silent.join_next().await {
+            let (name, elapsed) = closed.expect("a reader");
+            assert_fired(name, elapsed, head_timeout);
+        }
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_tls_client_is_closed_after_the_head_timeout() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let pki = testkit::Pki::generate().expect("generating certificates");
+        let head_timeout = Duration::from_secs(1);
+        let collector = Collector::start(CollectorConfig {
+            tls: Some(collector::TlsConfig::new(
+                pki.server_cert(),
+                pki.server_key(),
+            )),
+            limits: ConnectionLimits {
+                head_timeout,
+                ..limits()
+            },
+            ..CollectorConfig::ephemeral()
+        })
+        .await
+        .expect("starting the collector with TLS");
+        for (name, addr) in [
+            ("OTLP/gRPC over TLS", collector.grpc_addr()),
+            ("OTLP/HTTP over TLS", collector.http_addr()),
+        ] {
+            let mut stream = connect(addr).await;
+            // Half a ClientHello, then nothing.
+            stream
+                .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+                .await
+                .expect("writing");
+            let (_, elapsed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+            assert_fired(name, elapsed, head_timeout);
+        }
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_sent_slowly_is_closed_at_the_head_timeout() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let head_timeout = Duration::from_secs(2);
+        let collector = start(ConnectionLimits {
+            head_timeout,
+            ..limits()
+        })
+        .await;
+        let mut slow = JoinSet::new();
+        for (name, addr, request_line) in [
+            (
+                "OTLP/HTTP",
+                collector.http_addr(),
+                "POST /v1/traces HTTP/1.1",
+            ),
+            (
+                "web view",
+                collector.ui_addr().expect("the web view"),
+                "GET / HTTP/1.1",
+            ),
+        ] {
+            let stream = connect(addr).await;
+            let first = format!("{request_line}\r\nHost: {addr}\r\n");
+            slow.spawn(async move {
+                let (data, elapsed) = slow_client(
+                    stream,
+                    first.into_bytes(),
+                    |i| format!("X-Slow-{i}: one header every 500 ms\r\n").into_bytes(),
+                    Duration::from_millis(500),
+                    Duration::from_secs(10),
+                )
+                .await;
+                (name, data, elapsed)
+            });
+        }
+        while let Some(closed) = slow.join_next().await {
+            let (name, data, elapsed) = closed.expect("a slow client");
+            let elapsed = elapsed.unwrap_or_else(|| panic!("{name}: the slow head was served"));
+            assert_fired(name, elapsed, head_timeout);
+            assert!(
+                data.is_empty(),
+                "{name}: answered {:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+        assert!(collector.requests().is_empty());
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+/// Writes `first`, then `next(i)` every `every`, until the server closes
+/// the connection; returns what the server sent and when it closed
+/// (`None` if it had not after `limit`).
+async fn slow_client(
+    mut stream: TcpStream,
+    first: Vec<u8>,
+    next: impl Fn(usize) -> Vec<u8>,
+    every: Duration,
+    limit: Duration,
+) -> (Vec<u8>, Option<Duration>) {
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.split();
+    let mut data = Vec::new();
+    if writer.write_all(&first).await.is_err() {
+        return (data, Some(started.elapsed()));
+    }
+    let mut buf = [0u8; 4096];
+    let mut ticks = tokio::time::interval_at(started + every, every);
+    let mut i = 0;
+    loop {
+        tokio::select! {
+            read = reader.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return (data, Some(started.elapsed())),
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            },
+            _ = ticks.tick() => {
+                if started.elapsed() >= limit {
+                    return (data, None);
+                }
+                if writer.write_all(&next(i)).await.is_err() {
+                    return (data, Some(started.elapsed()));
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_that_never_ends_is_answered_408_after_the_body_timeout() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let body_timeout = Duration::from_secs(2);
+        let collector = start(ConnectionLimits {
+            body_timeout,
+            ..limits()
+        })
+        .await;
+        let addr = collector.http_addr();
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        // One byte of body every 500 ms, never the last chunk.
+        let (data, elapsed) = slow_client(
+            connect(addr).await,
+            head.into_bytes(),
+            |_| b"1\r\n\x0a\r\n".to_vec(),
+            Duration::from_millis(500),
+            Duration::from_secs(10),
+        )
+        .await;
+        let elapsed = elapsed.expect("the connection was closed");
+        assert_fired("the endless body", elapsed, body_timeout);
+        let answer = String::from_utf8_lossy(&data);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("within 2 s"), "{answer}");
+        assert!(collector.requests().is_empty());
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_message_that_never_arrives_is_deadline_exceeded_after_the_body_timeout() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let body_timeout = Duration::from_secs(2);
+        let collector = start(ConnectionLimits {
+            body_timeout,
+            ..limits()
+        })
+        .await;
+        let channel = Channel::from_shared(collector.grpc_endpoint())
+            .expect("an endpoint")
+            .connect()
+            .await
+            .expect("connecting");
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.expect("ready");
+        let started = Instant::now();
+        // The call's request stream never yields its message.
+        let answer = grpc
+            .client_streaming(
+                tonic::Request::new(tokio_stream::pending::<ExportTraceServiceRequest>()),
+                PathAndQuery::from_static(GRPC_EXPORT_PATH),
+                tonic_prost::ProstCodec::<ExportTraceServiceRequest, ExportTraceServiceResponse>::default(),
+            )
+            .await;
+        let status = answer.expect_err("an export without its message was answered");
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+        assert_fired("the missing message", started.elapsed(), body_timeout);
+        assert!(collector.requests().is_empty());
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_slowly_within_the_body_timeout_is_not_idle() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        // Idle is shorter than the body takes: a request in flight must
+        // not count as idle.
+        let collector = start(ConnectionLimits {
+            idle_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(10),
+            ..limits()
+        })
+        .await;
+        let addr = collector.http_addr();
+        let mut stream = connect(addr).await;
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.expect("writing");
+        let body = export_body();
+        let chunks: Vec<&[u8]> = body.chunks(body.len().div_ceil(8)).collect();
+        for chunk in chunks {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(chunk);
+            framed.extend_from_slice(b"\r\n");
+            stream.write_all(&framed).await.expect("writing a chunk");
+        }
+        stream.write_all(b"0\r\n\r\n").await.expect("writing the end");
+        let (status, _) = read_response(&mut stream).await.expect("an answer");
+        assert_eq!(status, 200);
+        assert_eq!(collector.span_count(), 1);
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let idle_timeout = Duration::from_secs(1);
+        let collector = start(ConnectionLimits {
+            idle_timeout,
+            ..limits()
+        })
+        .await;
+
+        // HTTP/1.1, after a served request: OTLP/HTTP and the web view.
+        let addr = collector.http_addr();
+        let mut stream = connect(addr).await;
+        assert_eq!(keep_alive_export(&mut stream, addr).await, 200);
+        let (_, elapsed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+        assert_fired("OTLP/HTTP keep-alive", elapsed, idle_timeout);
+
+        let ui = collector.ui_addr().expect("the web view");
+        let mut stream = connect(ui).await;
+        let request = format!("GET /api/services HTTP/1.1\r\nHost: {ui}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("writing");
+        let (status, _) = read_response(&mut stream).await.expect("an answer");
+        assert_eq!(status, 200);
+        let (_, elapsed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+        assert_fired("web view keep-alive", elapsed, idle_timeout);
+
+        // HTTP/2 without a stream, on the gRPC port: a GOAWAY, then closed.
+        let mut stream = connect(collector.grpc_addr()).await;
+        let mut hello = H2_PREFACE.to_vec();
+        hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // SETTINGS
+        stream.write_all(&hello).await.expect("writing");
+        let (frames, elapsed) = h2_frames_until_closed(&mut stream).await;
+        assert_fired("idle HTTP/2", elapsed, idle_timeout);
+        assert!(frames.contains(&GOAWAY), "frames {frames:?}");
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+const PING: u8 = 6;
+const GOAWAY: u8 = 7;
+
+/// The types of the HTTP/2 frames the server sends until it closes the
+/// connection (its pings answered); and how long it took.
+async fn h2_frames_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    let mut frames = Vec::new();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        while data.len() >= 9 {
+            let length =
+                usize::from(data[0]) << 16 | usize::from(data[1]) << 8 | usize::from(data[2]);
+            if data.len() < 9 + length {
+                break;
+            }
+            let (kind, flags) = (data[3], data[4]);
+            frames.push(kind);
+            if kind == PING && flags & 1 == 0 {
+                let mut ack = vec![0, 0, 8, PING, 1, 0, 0, 0, 0];
+                ack.extend_from_slice(&data[9..9 + length]);
+                let _ = stream.write_all(&ack).await;
+            }
+            data.drain(..9 + length);
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the connection is closed in time");
+        match read {
+            Ok(0) | Err(_) => return (frames, started.elapsed()),
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_max_connections_wait_until_one_is_freed() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let collector = start(ConnectionLimits {
+            max_connections: 50,
+            ..limits()
+        })
+        .await;
+        let addr = collector.http_addr();
+        // 50 connections, each served once (so each holds a permit), then idle.
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            let mut stream = connect(addr).await;
+            assert_eq!(keep_alive_export(&mut stream, addr).await, 200);
+            held.push(stream);
+        }
+
+        // The 51st connects (the kernel's backlog) but is not served...
+        let mut waiting = connect(addr).await;
+        let body = export_body();
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        waiting.write_all(head.as_bytes()).await.expect("writing");
+        waiting.write_all(&body).await.expect("writing");
+        let mut answer = Box::pin(read_response(&mut waiting));
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), &mut answer)
+                .await
+                .is_err(),
+            "the 51st connection was served while 50 were open"
+        );
+        assert_eq!(collector.requests().len(), 50);
+
+        // ...until one of the 50 goes.
+        drop(held.remove(0));
+        let (status, _) = tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("served once a connection was freed")
+            .expect("an answer");
+        assert_eq!(status, 200);
+        assert_eq!(collector.requests().len(), 51);
+    })
+    .await
+    .expect("within the test's time limit");
+}
+
+/// How many file descriptors this process may open, where that is known.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1000_idle_connections_and_20_slow_heads_do_not_delay_an_export() {
+    const IDLE: usize = 1000;
+    const SLOW: usize = 20;
+    // Both ends of every connection live in this process.
+    let needed = 2 * 2 * (IDLE + SLOW) as u64 + 200;
+    if let Some(limit) = open_files_limit() {
+        assert!(
+            limit >= needed,
+            "this test needs {needed} file descriptors, the limit is {limit} (raise it with ulimit -n)"
+        );
+    }
+    tokio::time::timeout(TEST_LIMIT, async {
+        // The default limits: 10 s for a head, 60 s idle, 4096 connections.
+        let collector = start(ConnectionLimits::default()).await;
+        let (http, grpc) = (collector.http_addr(), collector.grpc_addr());
+        let started = Instant::now();
+
+        let mut idle = Vec::with_capacity(2 * IDLE);
+        for addr in [http, grpc] {
+            for _ in 0..IDLE {
+                idle.push(connect(addr).await);
+            }
+        }
+        let mut slow = JoinSet::new();
+        for i in 0..SLOW {
+            // An HTTP/1.1 head, one header every 2 s.
+            let stream = connect(http).await;
+            let first = format!("POST /v1/traces HTTP/1.1\r\nHost: {http}\r\n").into_bytes();
+            slow.spawn(async move {
+                let (_, closed) = slow_client(
+                    stream,
+                    first,
+                    move |n| format!("X-Slow-{i}-{n}: 1\r\n").into_bytes(),
+                    Duration::from_secs(2),
+                    Duration::from_secs(20),
+                )
+                .await;
+                ("OTLP/HTTP", closed)
+            });
+            // The HTTP/2 preface, one byte every 2 s.
+            let stream = connect(grpc).await;
+            slow.spawn(async move {
+                let (_, closed) = slow_client(
+                    stream,
+                    H2_PREFACE[..1].to_vec(),
+                    |n| H2_PREFACE[(n + 1).min(H2_PREFACE.len() - 1)..][..1].to_vec(),
+                    Duration::from_secs(2),
+                    Duration::from_secs(20),
+                )
+                .await;
+                ("OTLP/gRPC", closed)
+            });
+        }
+        let slow_started = Instant::now();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // An OTLP/HTTP export is answered at once...
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        let export_started = Instant::now();
+        let response = client
+            .post(format!("{}/v1/traces", collector.http_endpoint()))
+            .header("content-type", "application/x-protobuf")
+            .body(export_body())
+            .send()
+            .await
+            .expect("an OTLP/HTTP export");
+        let took = export_started.elapsed();
+        assert_eq!(response.status(), 200);
+        assert!(
+            took < Duration::from_secs(1),
+            "OTLP/HTTP export took {took:?}"
+        );
+
+        // ...and so is one over gRPC.
+        let export_started = Instant::now();
+        let mut grpc_client = TraceServiceClient::connect(collector.grpc_endpoint())
+            .await
+            .expect("connecting over gRPC");
+        grpc_client
+            .export(export(
+                "limits-svc",
+                vec![span(&TRACE_ID, &[2; 8], None, "grpc")],
+            ))
+            .await
+            .expect("an OTLP/gRPC export");
+        let took = export_started.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "OTLP/gRPC export took {took:?}"
+        );
+        assert_eq!(collector.span_count(), 2);
+        drop(grpc_client);
+
+        // 15 s on, the server has closed the slow heads (at the 10 s head
+        // timeout)...
+        while let Some(done) = slow.join_next().await {
+            let (name, closed) = done.expect("a slow client");
+            let closed =
+                closed.unwrap_or_else(|| panic!("a slow {name} head was still open after 20 s"));
+            assert!(
+                closed >= Duration::from_secs(9) && closed <= Duration::from_secs(15),
+                "a slow {name} head was closed after {closed:?}"
+            );
+        }
+        tokio::time::sleep_until(slow_started + Duration::from_secs(15)).await;
+        // ...and the silent ones as well.
+        // (The gRPC ones got the server's SETTINGS first.)
+        for stream in &mut idle {
+            read_until_closed(stream, Duration::from_secs(2)).await;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30));
+    })
+    .await
+    .expect("within the test's time limit");
+}
