@@ -639,3 +639,32 @@ async fn a_1000_idle_connections_and_20_slow_heads_do_not_delay_an_export() {
     .await
     .expect("within the test's time limit");
 }
+
+#[test]
+fn help_states_the_limits_and_their_defaults() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_collector"))
+        .arg("--help")
+        .output()
+        .expect("running --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "--max-connections <N>",
+        "[default: 4096]",
+        "--idle-timeout <SECS>",
+        "[default: 60]",
+        "--head-timeout <SECS>",
+        "[default: 10]",
+        "--body-timeout <SECS>",
+        "[default: 30]",
+        "--allow-host <NAME>",
+        "close a request head unfinished after 10 s",
+        "cut a request body after 30 s",
+        "close an idle connection after 60 s",
+    ] {
+        assert!(
+            help.contains(expected),
+            "{expected:?} missing from:\n{help}"
+        );
+    }
+}
