@@ -272,25 +272,17 @@ async fn drive<C: GracefulConnection>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut conn = std::pin::pin!(conn);
-    let mut closing = false;
     loop {
         let idle_at = activity.deadline(limits);
-        tokio::select! {
+        let close = tokio::select! {
             // Errors (a reset, a timeout, bad HTTP) only end this connection.
             _ = conn.as_mut() => return,
-            () = tokio::time::sleep_until(idle_at), if !closing => {
-                // Requests may have come and gone while this slept.
-                if activity.deadline(limits) <= Instant::now() {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-            }
-            () = stopped(&mut stop), if !closing => {
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-            }
-        }
-        if closing {
+            // Requests may have come and gone while this slept.
+            () = tokio::time::sleep_until(idle_at) => activity.deadline(limits) <= Instant::now(),
+            () = stopped(&mut stop) => true,
+        };
+        if close {
+            conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
             return;
         }

@@ -668,3 +668,41 @@ fn help_states_the_limits_and_their_defaults() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_open_connections_within_the_grace() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let collector = start(limits()).await;
+        let addr = collector.http_addr();
+        // A served keep-alive connection, a silent one, one on gRPC, and a
+        // request whose body never ends (it holds its connection busy).
+        let mut served = connect(addr).await;
+        assert_eq!(keep_alive_export(&mut served, addr).await, 200);
+        let mut open = vec![
+            served,
+            connect(addr).await,
+            connect(collector.grpc_addr()).await,
+        ];
+        let mut busy = connect(addr).await;
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n\x0a\r\n"
+        );
+        busy.write_all(head.as_bytes()).await.expect("writing");
+        open.push(busy);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let started = Instant::now();
+        collector.shutdown().await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2500), "shutdown took {took:?}");
+        for stream in &mut open {
+            read_until_closed(stream, Duration::from_secs(1)).await;
+        }
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "still accepting after shutdown"
+        );
+    })
+    .await
+    .expect("within the test's time limit");
+}
