@@ -706,3 +706,71 @@ async fn shutdown_closes_open_connections_within_the_grace() {
     .await
     .expect("within the test's time limit");
 }
+
+/// User plus system CPU time of process `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the
+    // 3rd field, utime the 14th, stime the 15th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_accept_loop_waits_instead_of_spinning() {
+    use std::process::{Command, Stdio};
+    tokio::time::timeout(TEST_LIMIT, async {
+        // The binary with room for a few dozen connections only.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 64 && exec '{}' --grpc 127.0.0.1:0 --http 127.0.0.1:0 --no-ui",
+                env!("CARGO_BIN_EXE_collector")
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the collector");
+        let pid = child.id();
+        let stderr = lines(child.stderr.take().expect("piped stderr"));
+        let _running = Running(child);
+        let http: SocketAddr = loop {
+            let line = stderr
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the startup banner");
+            if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
+                let endpoint = rest.split_whitespace().next().expect("an endpoint");
+                break endpoint
+                    .strip_prefix("http://")
+                    .expect("http://")
+                    .parse()
+                    .expect("an address");
+            }
+        };
+
+        // More connections than descriptors: accepting fails with EMFILE.
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(connect(http).await);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = cpu_ticks(pid).expect("the collector's CPU time");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let spent = cpu_ticks(pid).expect("the collector's CPU time") - before;
+        // A spinning loop would take about 200 ticks (a whole core, 100 Hz).
+        assert!(spent < 40, "the collector used {spent} ticks of CPU in 2 s");
+
+        // Once the connections go, it serves again.
+        drop(held);
+        let mut stream = connect(http).await;
+        let status =
+            tokio::time::timeout(Duration::from_secs(5), keep_alive_export(&mut stream, http))
+                .await
+                .expect("answered once descriptors were free");
+        assert_eq!(status, 200);
+    })
+    .await
+    .expect("within the test's time limit");
+}
