@@ -708,6 +708,7 @@ async fn shutdown_closes_open_connections_within_the_grace() {
 }
 
 /// User plus system CPU time of process `pid` so far, in clock ticks.
+#[cfg(target_os = "linux")]
 fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces): state is the
