@@ -55,6 +55,17 @@ pub mod text;
 mod tls;
 mod ui;
 
+/// What the fuzz targets (`fuzz/`, built with `--cfg fuzzing`) reach
+/// beyond the public API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The printer's tree of one trace.
+    pub fn render(trace: &crate::Trace) -> String {
+        crate::print::render(trace)
+    }
+}
+
 pub use config::{CollectorConfig, ConnectionLimits};
 pub use model::{
     Event, ReceivedRequest, Span, SpanKind, StatusCode, Trace, TraceSummary, Transport, TreeRow,
