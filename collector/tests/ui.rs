@@ -116,8 +116,10 @@ async fn trace_list_is_newest_first_and_can_be_filtered() {
             "start_unix_nano": 1_001_000_000_000u64,
             "duration_nanos": 50_000_000u64,
             "complete": true,
+            "dropped_spans": 0,
         })
     );
+    assert_eq!(json["evicted_traces"], 0);
     assert_eq!(traces[1]["root_name"], "older");
 
     let (_, json, _) = get_json(ui, "/api/traces?service=svc-b").await;
