@@ -50,8 +50,10 @@ pub struct CollectorConfig {
 /// How long a client may take, and how many may be connected at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
-    /// From a connection's first byte (or the end of its previous request)
-    /// to the end of a request's head.
+    /// For a request head (HTTP/1.1), timed by hyper from when it starts
+    /// waiting for one: after a connection's first bytes, and again after
+    /// each response, so it also closes an idle HTTP/1.1 keep-alive
+    /// connection; for a new connection's first bytes and TLS handshake.
     pub head_timeout: Duration,
     /// For a whole request body to arrive.
     pub body_timeout: Duration,

@@ -61,8 +61,8 @@ impl Decoder for InvalidArgumentDecoder {
     }
 }
 
-/// The tower service tonic's server runs for every request (any other
-/// path gets UNIMPLEMENTED).
+/// The tower service the gRPC listener's accept loop (`serve`) runs for
+/// every request (any other path gets UNIMPLEMENTED).
 #[derive(Debug, Clone)]
 pub(crate) struct TraceServer {
     store: Store,

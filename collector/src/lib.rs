@@ -27,7 +27,9 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | `server` | binds the listeners, serves them within the connection limits, shuts down |
+//! | `server` | binds the listeners, starts them and the printer, shuts down |
+//! | `serve` | the accept loop of every listener: connection cap, timeouts, TLS handshakes |
+//! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
 //! | `store` | the bounded, indexed in-memory store, and waiting for spans |

@@ -47,8 +47,16 @@ struct Args {
     no_ui: bool,
 
     /// Traces kept in memory; the oldest is dropped first
-    #[arg(long, value_name = "N", default_value_t = CollectorConfig::default().max_traces)]
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_traces)]
     max_traces: usize,
+
+    /// Spans kept in memory, all traces together (a stored span takes about 0.5 KB); the oldest traces are dropped first to make room
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_spans)]
+    max_spans: usize,
+
+    /// Spans kept of one trace (at most --max-spans); later ones are counted as dropped, and the trace says so
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_spans_per_trace)]
+    max_spans_per_trace: usize,
 
     /// Serve both OTLP receivers over TLS with this certificate chain (PEM, leaf first); needs --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -102,6 +110,8 @@ async fn main() -> ExitCode {
         http_addr: args.http,
         ui_addr: (!args.no_ui).then_some(args.ui),
         max_traces: args.max_traces,
+        max_spans: args.max_spans,
+        max_spans_per_trace: args.max_spans_per_trace,
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
@@ -169,16 +179,23 @@ async fn main() -> ExitCode {
 /// The limits every listener keeps, with the defaults the flags change.
 fn limits_help() -> String {
     let limits = ConnectionLimits::default();
+    let config = CollectorConfig::default();
     format!(
         "Connection limits (every listener): close a request head unfinished after {} s \
          (--head-timeout), cut a request body after {} s (--body-timeout), close an idle \
-         connection after {} s (--idle-timeout); at most {} connections per listener, more wait \
-         (--max-connections); at most {} concurrent HTTP/2 streams per connection.",
+         connection after {} s (--idle-timeout; an HTTP/1.1 keep-alive connection waiting for its \
+         next request counts as an unfinished head); at most {} connections per listener, more \
+         wait (--max-connections); at most {} concurrent HTTP/2 streams per connection.\n\n\
+         Size limits, the OpenTelemetry Collector's defaults: an OTLP/HTTP body up to {} MiB \
+         (compressed or not, else 413), an OTLP/gRPC message up to {} MiB (else \
+         RESOURCE_EXHAUSTED).",
         limits.head_timeout.as_secs(),
         limits.body_timeout.as_secs(),
         limits.idle_timeout.as_secs(),
         limits.max_connections,
         limits.max_concurrent_streams,
+        config.max_http_body_bytes / (1024 * 1024),
+        config.max_grpc_message_bytes / (1024 * 1024),
     )
 }
 
