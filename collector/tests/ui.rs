@@ -269,6 +269,7 @@ const EVIL_NAME: &str =
 const EVIL_SERVICE: &str = r#"evil"><svg onload="window.__pwned=3">"#;
 const EVIL_VALUE: &str = r#"<img src=x onerror="window.__pwned=4">"#;
 const EVIL_TRACE: [u8; 16] = [0xe1; 16];
+const HEALTHY_TRACE: [u8; 16] = [0xe3; 16];
 
 /// `chromium` on the `PATH` (Debian's package puts it in /usr/bin);
 /// `CHROMIUM` names another binary.
@@ -436,7 +437,10 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         ..Default::default()
     });
     send(&collector, EVIL_SERVICE, vec![evil]).await;
-    collector.wait_for_spans(10, WAIT).await.expect("10 spans");
+    // A healthy server span of the service whose colour used to be red.
+    let healthy = timed(&HEALTHY_TRACE, 0xe4, None, "GET /hello", 0, 5);
+    send(&collector, "otlp-http-server", vec![healthy]).await;
+    collector.wait_for_spans(11, WAIT).await.expect("11 spans");
     let evil_id = hex(&EVIL_TRACE);
 
     // The list: both traces, the example's with its 9 spans.
@@ -490,6 +494,25 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     );
     assert!(dom.contains("&lt;b&gt;key&lt;/b&gt;"), "{dom}");
     assert!(dom.contains("window.__pwned=4"), "the attribute as text");
+
+    // Red means error and nothing else: a healthy bar is never red.
+    let url = format!("{base}#trace={}", hex(&HEALTHY_TRACE));
+    let dom = dump_dom(&browser, &url, "healthy.html").await;
+    let bar = dom.split("class=\"bar\"").nth(1).expect("a healthy bar");
+    let colour = bar
+        .split("background-color: rgb(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the bar's colour");
+    let rgb: Vec<f64> = colour
+        .split(',')
+        .map(|c| c.trim().parse().expect("a colour component"))
+        .collect();
+    let reddish = rgb[0] > 1.3 * rgb[1] && rgb[0] > 1.3 * rgb[2];
+    assert!(
+        !reddish,
+        "a healthy otlp-http-server bar is red: rgb({colour})"
+    );
 
     // Pictures for people: the waterfall with GetUser(100) open, the list.
     let url = format!("{base}#trace={}&span={get_user_100}", real.trace_id);
