@@ -139,42 +139,73 @@ impl Entry {
         }
     }
 
-    /// Adds a span whose id is not in the trace yet.
-    fn push(&mut self, span: StoredSpan) {
-        let Ok(index) = u32::try_from(self.spans.len()) else {
-            self.dropped += 1;
-            return;
-        };
-        match span.parent {
-            None => {
+    /// Adds the spans of one trace from one request, up to `cap` spans in
+    /// the trace (the rest are counted as dropped); a span id the trace
+    /// already has is skipped. Returns how many were added. The parent
+    /// links are resolved once for the whole run, so children exported
+    /// before their parent in the same request (the SDK's order) never
+    /// pass through the waiting index.
+    fn extend(&mut self, run: Vec<StoredSpan>, cap: usize) -> usize {
+        let base = self.spans.len();
+        let room = cap.saturating_sub(base).min(run.len());
+        self.spans.reserve(room);
+        self.by_id.reserve(room);
+        let mut services: Option<(Arc<str>, usize)> = None;
+        for span in run {
+            if self.by_id.contains_key(&span.span_id) {
+                continue;
+            }
+            let index = match u32::try_from(self.spans.len()) {
+                Ok(index) if self.spans.len() < cap => index,
+                _ => {
+                    self.dropped += 1;
+                    continue;
+                }
+            };
+            self.by_id.insert(span.span_id, index);
+            if span.parent.is_none() {
                 self.first_root.get_or_insert(index);
             }
-            Some(parent) if self.by_id.contains_key(&parent) => {}
-            Some(parent) => {
+            if span.status == StatusCode::Error {
+                self.errors += 1;
+            }
+            self.start = self.start.min(span.start);
+            self.end = self.end.max(span.end.max(span.start));
+            // One map update per run of spans of the same service.
+            let service = &span.source.service_name;
+            match &mut services {
+                Some((name, count)) if Arc::ptr_eq(name, service) => *count += 1,
+                _ => {
+                    if let Some((name, count)) = services.replace((service.clone(), 1)) {
+                        *self.services.entry(name).or_default() += count;
+                    }
+                }
+            }
+            self.spans.push(span);
+        }
+        if let Some((name, count)) = services {
+            *self.services.entry(name).or_default() += count;
+        }
+        // Children that were waiting for one of the new spans...
+        if !self.waiting.is_empty() {
+            for span in &self.spans[base..] {
+                for child in self.waiting.remove(&span.span_id).unwrap_or_default() {
+                    if let Some(c) = self.spans.get(child as usize) {
+                        self.orphans.remove(&(c.start, child));
+                    }
+                }
+            }
+        }
+        // ...and new spans whose parent is still missing.
+        for (offset, span) in self.spans[base..].iter().enumerate() {
+            let Some(parent) = span.parent else { continue };
+            if !self.by_id.contains_key(&parent) {
+                let index = (base + offset) as u32;
                 self.waiting.entry(parent).or_default().push(index);
                 self.orphans.insert((span.start, index));
             }
         }
-        self.by_id.insert(span.span_id, index);
-        if let Some(children) = self.waiting.remove(&span.span_id) {
-            for child in children {
-                let start = self
-                    .spans
-                    .get(child as usize)
-                    .map_or(span.start, |c| c.start);
-                self.orphans.remove(&(start, child));
-            }
-        }
-        if span.status == StatusCode::Error {
-            self.errors += 1;
-        }
-        self.start = self.start.min(span.start);
-        self.end = self.end.max(span.end.max(span.start));
-        *self
-            .services
-            .entry(span.source.service_name.clone())
-            .or_default() += 1;
-        self.spans.push(span);
+        self.spans.len() - base
     }
 
     fn is_complete(&self) -> bool {
@@ -256,38 +287,14 @@ impl Store {
         {
             let mut guard = self.lock();
             let state = &mut *guard;
-            for (trace_id, span) in spans {
-                if !state.traces.contains_key(&trace_id) {
-                    while state.traces.len() >= limits.traces {
-                        if !state.evict_oldest(None) {
-                            break;
-                        }
-                    }
-                    let seq = state.next_seq;
-                    state.next_seq += 1;
-                    state.order.insert(seq, trace_id);
-                    state.traces.insert(trace_id, Entry::new(seq, now));
+            // Runs of spans of one trace (an SDK's batch has few) go in together.
+            let mut spans = spans.into_iter().peekable();
+            while let Some((trace_id, first)) = spans.next() {
+                let mut run = vec![first];
+                while let Some((_, span)) = spans.next_if(|(id, _)| *id == trace_id) {
+                    run.push(span);
                 }
-                let Some(entry) = state.traces.get_mut(&trace_id) else {
-                    continue;
-                };
-                entry.last_update = now;
-                if entry.by_id.contains_key(&span.span_id) {
-                    continue;
-                }
-                if entry.spans.len() >= limits.spans_per_trace {
-                    entry.dropped += 1;
-                    continue;
-                }
-                while state.span_count >= limits.spans {
-                    if !state.evict_oldest(Some(trace_id)) {
-                        break;
-                    }
-                }
-                if let Some(entry) = state.traces.get_mut(&trace_id) {
-                    entry.push(span);
-                    state.span_count += 1;
-                }
+                state.insert_run(trace_id, run, now, limits);
             }
             if state.requests.len() >= limits.requests {
                 state.requests.pop_front();
@@ -476,6 +483,47 @@ impl Store {
 }
 
 impl State {
+    /// Stores spans of one trace, evicting the oldest other traces first
+    /// as far as the bounds require.
+    fn insert_run(
+        &mut self,
+        trace_id: TraceId,
+        run: Vec<StoredSpan>,
+        now: Instant,
+        limits: Limits,
+    ) {
+        if !self.traces.contains_key(&trace_id) {
+            while self.traces.len() >= limits.traces {
+                if !self.evict_oldest(None) {
+                    break;
+                }
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.order.insert(seq, trace_id);
+            self.traces.insert(trace_id, Entry::new(seq, now));
+        }
+        let Some(entry) = self.traces.get_mut(&trace_id) else {
+            return;
+        };
+        entry.last_update = now;
+        // Room for the new spans (a retried span is not new) within the cap.
+        let room = limits.spans_per_trace.saturating_sub(entry.spans.len());
+        let new = run
+            .iter()
+            .filter(|s| !entry.by_id.contains_key(&s.span_id))
+            .count()
+            .min(room);
+        while self.span_count + new > limits.spans {
+            if !self.evict_oldest(Some(trace_id)) {
+                break;
+            }
+        }
+        if let Some(entry) = self.traces.get_mut(&trace_id) {
+            self.span_count += entry.extend(run, limits.spans_per_trace);
+        }
+    }
+
     /// Evicts the oldest trace other than `keep`; false if there is none.
     fn evict_oldest(&mut self, keep: Option<TraceId>) -> bool {
         let victim = self
