@@ -34,7 +34,7 @@
 //!    median of 3; one when a GET takes over 30 s; `>300 s` when one passes
 //!    300 s).
 //! 7. the shutdown time (SIGTERM to exit) with that store (`>30 s`: killed).
-//! 8. idle connections: 1000, then 5000 idle TCP connections to the OTLP/HTTP
+//! 8. idle connections: 1000, 4000, then 5000 idle TCP connections to the OTLP/HTTP
 //!    port plus 20 that send a request head one line every 2 s; the largest
 //!    count at which a small export still answered within 2 s, and whether the
 //!    server closed the 20 slow heads within 15 s.
@@ -89,7 +89,7 @@ const LIST_SAMPLES: usize = 3;
 /// A GET slower than this is not repeated.
 const LIST_REPEAT_BELOW: Duration = Duration::from_secs(30);
 const SHUTDOWN_CAP: Duration = Duration::from_secs(30);
-const IDLE_STEPS: [usize; 2] = [1000, 5000];
+const IDLE_STEPS: [usize; 3] = [1000, 4000, 5000];
 const SLOW_HEADS: usize = 20;
 const SLOW_LINE_EVERY: Duration = Duration::from_secs(2);
 const SLOW_WINDOW: Duration = Duration::from_secs(15);

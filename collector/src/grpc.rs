@@ -147,15 +147,15 @@ impl UnaryService<ExportTraceServiceRequest> for Export {
                     KeyAndValueRef::Binary(..) => None,
                 })
                 .collect();
-            let spans = otlp::convert(request.into_inner(), Transport::Grpc, EXPORT_PATH)
+            let runs = otlp::convert(request.into_inner(), Transport::Grpc, EXPORT_PATH)
                 .map_err(Status::invalid_argument)?;
             let received = ReceivedRequest {
                 transport: Transport::Grpc,
                 path: EXPORT_PATH.to_owned(),
                 headers,
-                span_count: spans.len(),
+                span_count: runs.iter().map(|(_, run)| run.len()).sum(),
             };
-            store.insert(received, spans);
+            store.insert(received, runs);
             Ok(Response::new(ExportTraceServiceResponse::default()))
         })
     }

@@ -121,7 +121,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
     };
     let export = otlp::decode(&body, encoding, gzip, state.max_body_bytes).map_err(decode_error)?;
     drop(body);
-    let spans = otlp::convert(export, transport, &path)
+    let runs = otlp::convert(export, transport, &path)
         .map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
 
     let received = ReceivedRequest {
@@ -136,9 +136,9 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 ))
             })
             .collect(),
-        span_count: spans.len(),
+        span_count: runs.iter().map(|(_, run)| run.len()).sum(),
     };
-    state.store.insert(received, spans);
+    state.store.insert(received, runs);
 
     // The response is encoded like the request.
     Ok(match transport {

@@ -2,12 +2,13 @@
 //! request body (protobuf or JSON, optionally gzip, within a size limit),
 //! checking its ids, and converting its spans.
 //!
-//! A stored span keeps what the store indexes and the list summarises as
-//! plain fields (ids, name, times, kind, status), points at its resource
-//! and scope (one shared copy per resource of a request), and keeps its
-//! attributes and events as the protobuf bytes they came in, decoded only
-//! when the span is shown. That is one allocation per span at ingest and
-//! a few hundred bytes per stored span.
+//! A stored span keeps what the store indexes as plain fields (ids, times,
+//! kind, status), points at its resource and scope (one shared copy per
+//! resource of a request), and keeps its name, status message, attributes
+//! and events as bytes in one buffer shared by the consecutive spans of its
+//! trace in the request (attributes and events protobuf-encoded, decoded
+//! only when the span is shown). That is no allocation per span that
+//! outlives the request, and a few hundred bytes per stored span.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -106,6 +107,58 @@ pub(crate) struct Source {
     pub(crate) path: Arc<str>,
 }
 
+/// The bytes of a run of spans (consecutive spans of one trace in one
+/// request): their names, status messages and details, back to back. The
+/// spans of a run live and die together (a trace is evicted whole), so one
+/// allocation holds what would otherwise be three per span.
+pub(crate) type Blob = Arc<[u8]>;
+
+/// Where a span's text or bytes are in its run's [`Blob`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Slice {
+    start: u32,
+    len: u32,
+}
+
+impl Slice {
+    fn of(blob: &mut Vec<u8>, bytes: &[u8]) -> Slice {
+        let slice = Slice {
+            start: u32::try_from(blob.len()).unwrap_or(u32::MAX),
+            len: u32::try_from(bytes.len()).unwrap_or(0),
+        };
+        blob.extend_from_slice(bytes);
+        slice
+    }
+
+    fn get(self, blob: &[u8]) -> &[u8] {
+        let start = self.start as usize;
+        blob.get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn len(self) -> usize {
+        self.len as usize
+    }
+
+    /// `len` bytes from `start`.
+    #[cfg(test)]
+    pub(crate) fn at(start: usize, len: usize) -> Slice {
+        Slice {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(len).unwrap_or(0),
+        }
+    }
+
+    /// All of `blob`.
+    #[cfg(test)]
+    pub(crate) fn whole(blob: &[u8]) -> Slice {
+        Slice {
+            start: 0,
+            len: u32::try_from(blob.len()).unwrap_or(0),
+        }
+    }
+}
+
 /// A span as the store keeps it.
 #[derive(Debug)]
 pub(crate) struct StoredSpan {
@@ -115,22 +168,45 @@ pub(crate) struct StoredSpan {
     pub(crate) status: StatusCode,
     pub(crate) start: u64,
     pub(crate) end: u64,
-    pub(crate) name: Box<str>,
-    pub(crate) status_message: Box<str>,
     pub(crate) source: Arc<Source>,
+    pub(crate) blob: Blob,
+    pub(crate) name: Slice,
+    pub(crate) status_message: Slice,
     /// Attributes and events: an OTLP `Span` message holding only those.
-    pub(crate) details: Box<[u8]>,
+    pub(crate) details: Slice,
 }
 
 impl StoredSpan {
+    /// The span's name (checked UTF-8 at ingest).
+    pub(crate) fn name(&self) -> &str {
+        std::str::from_utf8(self.name.get(&self.blob)).unwrap_or_default()
+    }
+
+    fn status_message(&self) -> &str {
+        std::str::from_utf8(self.status_message.get(&self.blob)).unwrap_or_default()
+    }
+
+    /// Bytes of the blob this span uses.
+    pub(crate) fn blob_bytes(&self) -> usize {
+        self.name.len() + self.status_message.len() + self.details.len()
+    }
+
+    /// Copies this span's bytes into `blob` and points at the copy there.
+    pub(crate) fn move_to(&mut self, blob: &mut Vec<u8>) {
+        let old = self.blob.clone();
+        self.name = Slice::of(blob, self.name.get(&old));
+        self.status_message = Slice::of(blob, self.status_message.get(&old));
+        self.details = Slice::of(blob, self.details.get(&old));
+    }
+
     /// The span as the API shows it.
     pub(crate) fn to_span(&self, trace_id: &str) -> Span {
-        let details = proto::Span::decode(&*self.details).unwrap_or_default();
+        let details = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
         Span {
             trace_id: trace_id.to_owned(),
             span_id: hex(&self.span_id),
             parent_span_id: self.parent.as_ref().map(|p| hex(p)),
-            name: self.name.to_string(),
+            name: self.name().to_owned(),
             kind: self.kind,
             start_unix_nano: self.start,
             end_unix_nano: self.end,
@@ -145,7 +221,7 @@ impl StoredSpan {
                 })
                 .collect(),
             status_code: self.status,
-            status_message: self.status_message.to_string(),
+            status_message: self.status_message().to_owned(),
             service_name: self.source.service_name.to_string(),
             resource: self.source.resource.clone(),
             scope_name: self.source.scope_name.to_string(),
@@ -155,22 +231,66 @@ impl StoredSpan {
     }
 }
 
-/// Converts an export request into stored spans with their trace ids,
-/// rejecting the whole request if an id has the wrong length (as the
-/// OpenTelemetry Collector does).
+/// Consecutive spans of one trace in a request, stored together.
+pub(crate) type Run = (TraceId, Vec<StoredSpan>);
+
+/// A span decoded and checked, its bytes already in the run's blob.
+struct Pending {
+    span_id: SpanId,
+    parent: Option<SpanId>,
+    kind: SpanKind,
+    status: StatusCode,
+    start: u64,
+    end: u64,
+    source: Arc<Source>,
+    name: Slice,
+    status_message: Slice,
+    details: Slice,
+}
+
+/// The run being built while converting.
+struct RunBuilder {
+    trace_id: TraceId,
+    blob: Vec<u8>,
+    spans: Vec<Pending>,
+}
+
+impl RunBuilder {
+    fn finish(self) -> Run {
+        let blob: Blob = Arc::from(self.blob);
+        let spans = self
+            .spans
+            .into_iter()
+            .map(|p| StoredSpan {
+                span_id: p.span_id,
+                parent: p.parent,
+                kind: p.kind,
+                status: p.status,
+                start: p.start,
+                end: p.end,
+                source: p.source,
+                blob: blob.clone(),
+                name: p.name,
+                status_message: p.status_message,
+                details: p.details,
+            })
+            .collect();
+        (self.trace_id, spans)
+    }
+}
+
+/// Converts an export request into runs of stored spans (consecutive spans
+/// of one trace), rejecting the whole request if an id has the wrong length
+/// (as the OpenTelemetry Collector does).
 pub(crate) fn convert(
     request: ExportTraceServiceRequest,
     transport: Transport,
     path: &str,
-) -> Result<Vec<(TraceId, StoredSpan)>, String> {
+) -> Result<Vec<Run>, String> {
     let path: Arc<str> = Arc::from(path);
-    let count = request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
-    let mut out = Vec::with_capacity(count);
+    let mut runs = Vec::new();
+    let mut run: Option<RunBuilder> = None;
+    let mut scratch = Vec::new();
     for resource_spans in request.resource_spans {
         let resource = resource_spans
             .resource
@@ -191,23 +311,47 @@ pub(crate) fn convert(
                 path: path.clone(),
             });
             for span in scope_spans.spans {
-                out.push(stored(span, &source)?);
+                let trace_id = trace_id_of(&span)?;
+                let current = match &mut run {
+                    Some(current) if current.trace_id == trace_id => current,
+                    _ => {
+                        runs.extend(run.take().map(RunBuilder::finish));
+                        run.insert(RunBuilder {
+                            trace_id,
+                            blob: Vec::new(),
+                            spans: Vec::new(),
+                        })
+                    }
+                };
+                let pending = pending(span, &source, &mut current.blob, &mut scratch)?;
+                current.spans.push(pending);
             }
         }
     }
-    Ok(out)
+    runs.extend(run.map(RunBuilder::finish));
+    Ok(runs)
 }
 
-fn stored(mut span: proto::Span, source: &Arc<Source>) -> Result<(TraceId, StoredSpan), String> {
-    let described =
-        |span: &proto::Span| format!("span {:?}", crate::text::one_line(&span.name, 80));
-    let trace_id: TraceId = span.trace_id.as_slice().try_into().map_err(|_| {
+fn described(span: &proto::Span) -> String {
+    format!("span {:?}", crate::text::one_line(&span.name, 80))
+}
+
+fn trace_id_of(span: &proto::Span) -> Result<TraceId, String> {
+    span.trace_id.as_slice().try_into().map_err(|_| {
         format!(
             "{}: trace id must be 16 bytes, got {}",
-            described(&span),
+            described(span),
             span.trace_id.len()
         )
-    })?;
+    })
+}
+
+fn pending(
+    mut span: proto::Span,
+    source: &Arc<Source>,
+    blob: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Result<Pending, String> {
     let span_id: SpanId = span.span_id.as_slice().try_into().map_err(|_| {
         format!(
             "{}: span id must be 8 bytes, got {}",
@@ -225,29 +369,27 @@ fn stored(mut span: proto::Span, source: &Arc<Source>) -> Result<(TraceId, Store
             ));
         }
     };
-    let details = proto::Span {
+    scratch.clear();
+    // Encoding into a Vec cannot fail.
+    let _ = proto::Span {
         attributes: std::mem::take(&mut span.attributes),
         events: std::mem::take(&mut span.events),
         ..Default::default()
     }
-    .encode_to_vec()
-    .into_boxed_slice();
+    .encode(scratch);
     let status = span.status.unwrap_or_default();
-    Ok((
-        trace_id,
-        StoredSpan {
-            span_id,
-            parent,
-            kind: SpanKind::from_otlp(span.kind),
-            status: StatusCode::from_otlp(status.code),
-            start: span.start_time_unix_nano,
-            end: span.end_time_unix_nano,
-            name: span.name.into_boxed_str(),
-            status_message: status.message.into_boxed_str(),
-            source: source.clone(),
-            details,
-        },
-    ))
+    Ok(Pending {
+        span_id,
+        parent,
+        kind: SpanKind::from_otlp(span.kind),
+        status: StatusCode::from_otlp(status.code),
+        start: span.start_time_unix_nano,
+        end: span.end_time_unix_nano,
+        source: source.clone(),
+        name: Slice::of(blob, span.name.as_bytes()),
+        status_message: Slice::of(blob, status.message.as_bytes()),
+        details: Slice::of(blob, scratch),
+    })
 }
 
 /// Every span of an export request as the API would show it: decoding and
@@ -257,10 +399,12 @@ pub fn spans(
     transport: Transport,
     path: &str,
 ) -> Result<Vec<Span>, String> {
-    Ok(convert(request, transport, path)?
-        .iter()
-        .map(|(trace_id, span)| span.to_span(&hex(trace_id)))
-        .collect())
+    let mut spans = Vec::new();
+    for (trace_id, run) in convert(request, transport, path)? {
+        let trace_id = hex(&trace_id);
+        spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
+    }
+    Ok(spans)
 }
 
 fn attributes_to_map(attributes: &[KeyValue]) -> Attributes {

@@ -186,6 +186,23 @@ impl Entry {
         if let Some((name, count)) = services {
             *self.services.entry(name).or_default() += count;
         }
+        // Spans skipped (retried, or past the cap) must not keep their
+        // run's buffer alive: when less than half of it is used, the spans
+        // kept move to a buffer of their own.
+        let new = &mut self.spans[base..];
+        if let Some(first) = new.first() {
+            let used: usize = new.iter().map(StoredSpan::blob_bytes).sum();
+            if used * 2 < first.blob.len() {
+                let mut blob = Vec::with_capacity(used);
+                for span in new.iter_mut() {
+                    span.move_to(&mut blob);
+                }
+                let blob: otlp::Blob = Arc::from(blob);
+                for span in new.iter_mut() {
+                    span.blob = blob.clone();
+                }
+            }
+        }
         // Children that were waiting for one of the new spans...
         if !self.waiting.is_empty() {
             for span in &self.spans[base..] {
@@ -226,7 +243,7 @@ impl Entry {
         let start = if self.spans.is_empty() { 0 } else { self.start };
         TraceSummary {
             trace_id: otlp::hex(trace_id),
-            root_name: root.map(|s| s.name.to_string()).unwrap_or_default(),
+            root_name: root.map(|s| s.name().to_owned()).unwrap_or_default(),
             root_service: root
                 .map(|s| s.source.service_name.to_string())
                 .unwrap_or_default(),
@@ -281,19 +298,13 @@ impl Store {
     /// Stores the spans of one request and logs the request. A span whose
     /// id its trace already has (an exporter's retry) is kept once: the
     /// first copy stays.
-    pub(crate) fn insert(&self, request: ReceivedRequest, spans: Vec<(TraceId, StoredSpan)>) {
+    pub(crate) fn insert(&self, request: ReceivedRequest, runs: Vec<otlp::Run>) {
         let now = Instant::now();
         let limits = self.inner.limits;
         {
             let mut guard = self.lock();
             let state = &mut *guard;
-            // Runs of spans of one trace (an SDK's batch has few) go in together.
-            let mut spans = spans.into_iter().peekable();
-            while let Some((trace_id, first)) = spans.next() {
-                let mut run = vec![first];
-                while let Some((_, span)) = spans.next_if(|(id, _)| *id == trace_id) {
-                    run.push(span);
-                }
+            for (trace_id, run) in runs {
                 state.insert_run(trace_id, run, now, limits);
             }
             if state.requests.len() >= limits.requests {
@@ -571,6 +582,8 @@ mod tests {
     }
 
     fn span(n: u64, parent: Option<u64>) -> StoredSpan {
+        let name = format!("s{n}");
+        let blob: otlp::Blob = Arc::from(name.as_bytes());
         StoredSpan {
             span_id: id(n),
             parent: parent.map(id),
@@ -578,13 +591,16 @@ mod tests {
             status: StatusCode::Unset,
             start: n,
             end: n + 1,
-            name: format!("s{n}").into(),
-            status_message: "".into(),
             source: source(),
-            details: Box::new([]),
+            name: otlp::Slice::whole(&blob),
+            blob,
+            status_message: otlp::Slice::default(),
+            details: otlp::Slice::default(),
         }
     }
 
+    /// One request; consecutive spans of a trace form a run, as `convert`
+    /// makes them.
     fn insert(store: &Store, spans: Vec<(TraceId, StoredSpan)>) {
         let request = ReceivedRequest {
             transport: Transport::Grpc,
@@ -592,7 +608,14 @@ mod tests {
             headers: BTreeMap::new(),
             span_count: spans.len(),
         };
-        store.insert(request, spans);
+        let mut runs: Vec<otlp::Run> = Vec::new();
+        for (trace_id, span) in spans {
+            match runs.last_mut() {
+                Some((id, run)) if *id == trace_id => run.push(span),
+                _ => runs.push((trace_id, vec![span])),
+            }
+        }
+        store.insert(request, runs);
     }
 
     fn store(traces: usize, spans: usize, per_trace: usize) -> Store {
@@ -625,6 +648,40 @@ mod tests {
             summary.complete,
             store.trace(&summary.trace_id).unwrap().is_complete()
         );
+    }
+
+    #[test]
+    fn a_mostly_retried_run_does_not_keep_its_whole_buffer() {
+        let store = store(10, 100, 100);
+        let t = trace_id(1);
+        // One buffer for a run of 11 spans, 10 of them already stored.
+        let names: Vec<String> = (1..=11).map(|n| format!("s{n}")).collect();
+        let blob: otlp::Blob = Arc::from(names.concat().as_bytes());
+        insert(&store, (1..=10).map(|n| (t, span(n, None))).collect());
+        let mut at = 0;
+        let run: Vec<StoredSpan> = (1..=11u64)
+            .map(|n| {
+                let mut s = span(n, None);
+                s.blob = blob.clone();
+                s.name = otlp::Slice::at(at, names[n as usize - 1].len());
+                at += names[n as usize - 1].len();
+                s
+            })
+            .collect();
+        store.insert(
+            ReceivedRequest {
+                transport: Transport::Grpc,
+                path: String::new(),
+                headers: BTreeMap::new(),
+                span_count: 11,
+            },
+            vec![(t, run)],
+        );
+        let state = store.lock();
+        let entry = &state.traces[&t];
+        let last = entry.spans.last().expect("the new span");
+        assert_eq!((last.name(), last.blob.len()), ("s11", 3), "compacted");
+        assert_eq!(entry.spans.len(), 11);
     }
 
     #[test]
