@@ -59,12 +59,18 @@ pub(crate) async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
         // Rendering a big trace takes a while: not on a runtime thread.
         let store = store.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            print(&store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK, false));
+            print(&store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK, false, SHOWN_ATTRIBUTES));
         })
         .await;
     }
     let printing = tokio::task::spawn_blocking(move || {
-        print(&store.take_printable(Duration::ZERO, Duration::ZERO, SHUTDOWN_SPANS, true));
+        print(&store.take_printable(
+            Duration::ZERO,
+            Duration::ZERO,
+            SHUTDOWN_SPANS,
+            true,
+            SHOWN_ATTRIBUTES,
+        ));
         store.unprinted()
     });
     let (traces, spans) = tokio::time::timeout(SHUTDOWN_BUDGET, printing)

@@ -257,10 +257,16 @@ impl Entry {
         }
     }
 
-    fn trace(&self, trace_id: &TraceId) -> Trace {
+    /// The trace as the API shows it; with `only`, each span with just
+    /// those attributes and no events (see [`StoredSpan::to_span_with`]).
+    fn trace(&self, trace_id: &TraceId, only: Option<&[&str]>) -> Trace {
         let hex = otlp::hex(trace_id);
         Trace {
-            spans: self.spans.iter().map(|s| s.to_span(&hex)).collect(),
+            spans: self
+                .spans
+                .iter()
+                .map(|s| s.to_span_with(&hex, only))
+                .collect(),
             trace_id: hex,
             dropped_spans: self.dropped,
         }
@@ -321,14 +327,14 @@ impl Store {
         state
             .order
             .values()
-            .filter_map(|id| state.traces.get(id).map(|e| e.trace(id)))
+            .filter_map(|id| state.traces.get(id).map(|e| e.trace(id, None)))
             .collect()
     }
 
     /// One trace by its hex id (either case).
     pub(crate) fn trace(&self, trace_id: &str) -> Option<Trace> {
         let id = otlp::parse_trace_id(trace_id)?;
-        self.lock().traces.get(&id).map(|e| e.trace(&id))
+        self.lock().traces.get(&id).map(|e| e.trace(&id, None))
     }
 
     /// The summary of every trace, oldest first; O(traces).
@@ -427,13 +433,15 @@ impl Store {
     /// is still given alone, or it would never be printed): traces not printed yet that have been quiet for
     /// `settle` and are complete, or quiet for `give_up` even if not; and
     /// spans that arrived after their trace was printed, once quiet for
-    /// `settle`. Marks them printed.
+    /// `settle`. Marks them printed. Spans carry only the `shown`
+    /// attributes and no events.
     pub(crate) fn take_printable(
         &self,
         settle: Duration,
         give_up: Duration,
         max_spans: usize,
         strict: bool,
+        shown: &[&str],
     ) -> Vec<Printable> {
         let now = Instant::now();
         let mut state = self.lock();
@@ -451,7 +459,7 @@ impl Store {
                     let hex = otlp::hex(id);
                     let spans = entry.spans[printed.spans..]
                         .iter()
-                        .map(|s| s.to_span(&hex))
+                        .map(|s| s.to_span_with(&hex, Some(shown)))
                         .collect();
                     due.push(Printable::Late {
                         trace_id: hex,
@@ -474,7 +482,7 @@ impl Store {
                         spans: entry.spans.len(),
                         at: now,
                     });
-                    due.push(Printable::Whole(entry.trace(id)));
+                    due.push(Printable::Whole(entry.trace(id, Some(shown))));
                 }
                 None => {}
             }
@@ -735,27 +743,27 @@ mod tests {
         insert(&store, vec![(t, span(2, Some(1)))]);
         assert!(
             store
-                .take_printable(Duration::ZERO, long, 100, true)
+                .take_printable(Duration::ZERO, long, 100, true, &[])
                 .is_empty(),
             "parent missing"
         );
 
         insert(&store, vec![(t, span(1, None))]);
-        let due = store.take_printable(Duration::ZERO, long, 100, true);
+        let due = store.take_printable(Duration::ZERO, long, 100, true, &[]);
         assert!(matches!(&due[..], [Printable::Whole(t)] if t.spans.len() == 2));
         assert!(
             store
-                .take_printable(Duration::ZERO, long, 100, true)
+                .take_printable(Duration::ZERO, long, 100, true, &[])
                 .is_empty(),
             "printed once"
         );
 
         insert(&store, vec![(t, span(3, Some(1)))]);
         assert!(
-            store.take_printable(long, long, 100, true).is_empty(),
+            store.take_printable(long, long, 100, true, &[]).is_empty(),
             "not quiet yet"
         );
-        let due = store.take_printable(Duration::ZERO, long, 100, true);
+        let due = store.take_printable(Duration::ZERO, long, 100, true, &[]);
         assert!(
             matches!(&due[..], [Printable::Late { spans, .. }] if spans.len() == 1 && spans[0].name == "s3"),
             "{due:?}"
@@ -773,7 +781,7 @@ mod tests {
                 (trace_id(2), span(2, Some(9))),
             ],
         );
-        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2, true);
+        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2, true, &[]);
         assert_eq!(due.len(), 1, "the second trace does not fit the budget");
         assert_eq!(store.unprinted(), (1, 2));
     }
