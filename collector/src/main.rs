@@ -24,6 +24,16 @@ use collector::{
     DEFAULT_UI_ADDR, TlsConfig,
 };
 
+/// A line on stderr. Unlike `eprintln!` it cannot panic: a collector whose
+/// stderr was closed (its terminal gone, a reader that stopped) keeps
+/// serving.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
 /// OTLP/HTTP, keeps them in memory, prints each finished trace as a tree and
 /// serves a web view of them.
@@ -126,44 +136,44 @@ async fn main() -> ExitCode {
     let collector = match Collector::start(config).await {
         Ok(collector) => collector,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             return ExitCode::FAILURE;
         }
     };
 
-    eprintln!("collector listening (Ctrl-C to stop)");
-    eprintln!("  OTLP/gRPC  {}", collector.grpc_endpoint());
-    eprintln!(
+    say!("collector listening (Ctrl-C to stop)");
+    say!("  OTLP/gRPC  {}", collector.grpc_endpoint());
+    say!(
         "  OTLP/HTTP  {}  (POST, any path, e.g. /v1/traces)",
         collector.http_endpoint()
     );
     if let Some(url) = collector.ui_url() {
-        eprintln!("  web view   {url}  (traces, waterfalls; JSON API under /api)");
+        say!("  web view   {url}  (traces, waterfalls; JSON API under /api)");
     }
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());
     if reachable_from_outside {
-        eprintln!(
+        say!(
             "  other hosts: requests must name this machine by IP or a loopback name (else 403); allow a host name with --allow-host NAME"
         );
     }
-    eprintln!("point an example at it with --endpoint, or:");
-    eprintln!(
+    say!("point an example at it with --endpoint, or:");
+    say!(
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # gRPC exporters",
         collector.grpc_endpoint()
     );
-    eprintln!(
+    say!(
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # HTTP exporters",
         collector.http_endpoint()
     );
     if let Some(tls) = &tls {
-        eprintln!(
+        say!(
             "  OTEL_EXPORTER_OTLP_CERTIFICATE=CA.pem   # the CA that signed {}",
             tls.cert.display()
         );
         if let Some(ca) = &tls.client_ca {
-            eprintln!(
+            say!(
                 "  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=.. OTEL_EXPORTER_OTLP_CLIENT_KEY=..   # signed by {}",
                 ca.display()
             );
@@ -171,7 +181,7 @@ async fn main() -> ExitCode {
     }
 
     wait_for_stop_signal().await;
-    eprintln!("collector: shutting down");
+    say!("collector: shutting down");
     collector.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -177,3 +177,38 @@ fn prints_a_finished_trace_as_a_tree() {
     assert_eq!(list.status, 200, "{}", list.text());
     assert!(list.text().contains(TRACE_ID_HEX), "{}", list.text());
 }
+
+#[test]
+fn a_closed_stderr_does_not_kill_the_collector() {
+    let mut child = Command::new(BIN)
+        .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the collector");
+    let pid = child.id().to_string();
+    let mut banner = std::io::BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut line = String::new();
+    while !line.contains("# HTTP exporters") {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut banner, &mut line).expect("the banner");
+        assert!(read > 0, "the banner ended early");
+    }
+    // Nobody reads stderr any more: the next line ("shutting down") fails.
+    drop(banner);
+    let mut running = Running(child);
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("running kill");
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = running.0.try_wait().expect("waiting") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}

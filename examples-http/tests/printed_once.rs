@@ -19,6 +19,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 struct PrintingCollector {
     child: Child,
     stdout: mpsc::Receiver<String>,
+    /// Kept open: with its reader gone, the collector's next line on
+    /// stderr would fail (`eprintln!` panics on a closed stderr).
+    _stderr: mpsc::Receiver<String>,
     http_endpoint: String,
 }
 
@@ -42,6 +45,7 @@ impl PrintingCollector {
         PrintingCollector {
             child,
             stdout,
+            _stderr: stderr,
             http_endpoint,
         }
     }
