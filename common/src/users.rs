@@ -6,12 +6,11 @@
 
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue, global};
+use opentelemetry_semantic_conventions::attribute::USER_ID;
 use serde::Serialize;
 
 /// Instrumentation scope of the user spans.
 const SCOPE: &str = "users";
-/// Span attribute naming the user a span is about.
-pub const USER_ID: &str = "user.id";
 
 /// A user: whichever parts were found, flattened into one JSON object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
