@@ -19,7 +19,7 @@ use opentelemetry_semantic_conventions::attribute::{
 pub use reqwest::Url;
 
 /// How to start the server every client of this workspace calls.
-pub const START_SERVER: &str = "cargo run -p examples-http --bin server";
+const START_SERVER: &str = "cargo run -p examples-http --bin server";
 
 /// The URL every client calls unless told otherwise (`--url`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8000/hello";
