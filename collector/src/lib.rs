@@ -42,7 +42,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 mod config;
-pub mod expect;
 mod grpc;
 mod host;
 mod http;
@@ -52,7 +51,6 @@ mod print;
 mod serve;
 mod server;
 mod store;
-pub mod testing;
 pub mod text;
 mod tls;
 mod ui;

@@ -24,8 +24,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use collector::testing;
 use collector::{Collector, CollectorConfig};
+use testkit::process;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 /// Spans the server records per `/hello` request.
@@ -94,7 +94,7 @@ async fn measure(mode: &str, env: Option<(&str, &str)>, options: &Options) -> an
         ..CollectorConfig::ephemeral()
     };
     let collector = Collector::start(config).await?;
-    let mut command = testing::example_command(SERVER);
+    let mut command = process::example_command(SERVER);
     command.args([
         "--listen",
         "127.0.0.1:0",
@@ -108,7 +108,7 @@ async fn measure(mode: &str, env: Option<(&str, &str)>, options: &Options) -> an
             command.env(name, value);
         }
     }
-    let server = testing::start_server(&mut command, Duration::from_secs(30)).await?;
+    let server = process::start_server(&mut command, Duration::from_secs(30)).await?;
     let url = server.url("/hello");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(options.connections)

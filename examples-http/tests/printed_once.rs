@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use collector::testing::{self, RunningServer};
+use testkit::process::{self, RunningServer};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_client");
@@ -27,7 +27,7 @@ struct PrintingCollector {
 
 impl PrintingCollector {
     fn start() -> PrintingCollector {
-        let bin = testing::workspace_binary("collector").unwrap();
+        let bin = process::workspace_binary("collector").unwrap();
         let mut child = Command::new(bin)
             .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
             .stdout(Stdio::piped())
@@ -82,7 +82,7 @@ fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> 
 /// The server exporting to the collector, with only `env` added to a clean
 /// environment (no `OTEL_BSP_SCHEDULE_DELAY`: the example's own default).
 async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningServer {
-    let mut command = testing::example_command(SERVER);
+    let mut command = process::example_command(SERVER);
     command
         .args([
             "--listen",
@@ -91,14 +91,14 @@ async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningS
             &collector.http_endpoint,
         ])
         .envs(env.iter().copied());
-    testing::start_server(&mut command, LIMIT).await.unwrap()
+    process::start_server(&mut command, LIMIT).await.unwrap()
 }
 
 /// The client's run; it fails (by design) on `/error`.
-async fn client(collector: &PrintingCollector, url: &str) -> testing::Finished {
-    let mut command = testing::example_command(CLIENT);
+async fn client(collector: &PrintingCollector, url: &str) -> process::Finished {
+    let mut command = process::example_command(CLIENT);
     command.args(["--url", url, "--endpoint", &collector.http_endpoint]);
-    testing::run(&mut command, LIMIT).await.unwrap()
+    process::run(&mut command, LIMIT).await.unwrap()
 }
 
 fn headers(printed: &[String]) -> Vec<&String> {

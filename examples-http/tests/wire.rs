@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::hash::BuildHasher as _;
 use std::time::Duration;
 
-use collector::testing::{self, Finished, RunningServer};
-use collector::{Collector, CollectorConfig, Trace, expect};
+use collector::{Collector, CollectorConfig, Trace};
+use testkit::expect;
+use testkit::process::{self, Finished, RunningServer};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_client");
@@ -23,7 +24,7 @@ async fn collector() -> Collector {
 /// The server on a free port, exporting to `collector`; `env` adds variables
 /// such as a short batch delay, so that spans arrive while it runs.
 async fn server(collector: &Collector, env: &[(&str, &str)]) -> RunningServer {
-    let mut command = testing::example_command(SERVER);
+    let mut command = process::example_command(SERVER);
     command
         .args([
             "--listen",
@@ -32,16 +33,16 @@ async fn server(collector: &Collector, env: &[(&str, &str)]) -> RunningServer {
             &collector.http_endpoint(),
         ])
         .envs(env.iter().copied());
-    testing::start_server(&mut command, LIMIT).await.unwrap()
+    process::start_server(&mut command, LIMIT).await.unwrap()
 }
 
 /// Exports every 100 ms instead of every 5 s.
 const QUICK_EXPORT: [(&str, &str); 1] = [("OTEL_BSP_SCHEDULE_DELAY", "100")];
 
 async fn client(collector: &Collector, url: &str) -> Finished {
-    let mut command = testing::example_command(CLIENT);
+    let mut command = process::example_command(CLIENT);
     command.args(["--url", url, "--endpoint", &collector.http_endpoint()]);
-    testing::run(&mut command, LIMIT).await.unwrap()
+    process::run(&mut command, LIMIT).await.unwrap()
 }
 
 async fn trace_of(collector: &Collector, spans: usize) -> Trace {
@@ -128,7 +129,7 @@ async fn concurrent_requests_keep_their_own_trace_and_baggage() {
             tokio::spawn(async move {
                 let traceparent = format!("00-{trace_id}-{parent_id}-01");
                 let baggage = format!("name=user-{i}");
-                let response = testing::http_get(
+                let response = process::http_get(
                     addr,
                     "/hello",
                     &[("traceparent", &traceparent), ("baggage", &baggage)],
@@ -192,7 +193,7 @@ async fn hostile_headers_are_served_as_a_new_root_trace() {
         (&[("baggage", "name")], "hello:"),
     ];
     for (headers, answer) in cases {
-        let response = testing::http_get(server.addr(), "/hello", headers)
+        let response = process::http_get(server.addr(), "/hello", headers)
             .await
             .unwrap();
         assert_eq!(response.status, 200, "{headers:?}");
@@ -238,7 +239,7 @@ async fn failing_route_gives_an_error_trace_on_both_sides() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_server_says_how_to_start_it_and_still_delivers_the_trace() {
     let collector = collector().await;
-    let url = format!("http://127.0.0.1:{}/hello", testing::closed_port().unwrap());
+    let url = format!("http://127.0.0.1:{}/hello", process::closed_port().unwrap());
     let out = client(&collector, &url).await;
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
@@ -276,7 +277,7 @@ async fn sigterm_flushes_the_spans_of_recent_requests() {
     let server = server(&collector, &[]).await;
     for i in 0..REQUESTS {
         let baggage = format!("name=n{i}");
-        let response = testing::http_get(server.addr(), "/hello", &[("baggage", &baggage)])
+        let response = process::http_get(server.addr(), "/hello", &[("baggage", &baggage)])
             .await
             .unwrap();
         assert_eq!(response.body, format!("hello:n{i}"));
@@ -310,7 +311,7 @@ async fn readme_sample_output_is_what_the_client_prints() {
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
     ] {
-        let sample = testing::readme_sample(readme, "<!-- sample stdout -->")
+        let sample = process::readme_sample(readme, "<!-- sample stdout -->")
             .expect("README has a sample stdout block");
         assert_eq!(sample.trim(), out.stdout.trim());
     }

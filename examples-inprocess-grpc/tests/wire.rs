@@ -3,17 +3,18 @@
 
 use std::time::Duration;
 
-use collector::testing::{self, BlackHole, Finished};
-use collector::{Collector, CollectorConfig, Transport, expect};
+use collector::{Collector, CollectorConfig, Transport};
+use testkit::expect;
+use testkit::process::{self, BlackHole, Finished};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-grpc");
 const LIMIT: Duration = Duration::from_secs(30);
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = testing::example_command(BIN);
+    let mut command = process::example_command(BIN);
     command.args(args).envs(env.iter().copied());
-    testing::run(&mut command, LIMIT).await.unwrap()
+    process::run(&mut command, LIMIT).await.unwrap()
 }
 
 async fn collector() -> Collector {
@@ -112,7 +113,7 @@ fn assert_failed_delivery(out: &Finished, url: &str, cause: &str) {
     if let Err(problems) = expect::inprocess_output(&out.stdout) {
         panic!("results not printed: {problems:#?}");
     }
-    let line = testing::delivery_failure(out, url).unwrap_or_else(|problem| panic!("{problem}"));
+    let line = process::delivery_failure(out, url).unwrap_or_else(|problem| panic!("{problem}"));
     assert!(line.contains(cause), "{line}");
     assert!(
         out.elapsed < Duration::from_secs(5),
@@ -123,7 +124,7 @@ fn assert_failed_delivery(out: &Finished, url: &str, cause: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn collector_down_fails_fast_and_clearly() {
-    let endpoint = format!("http://127.0.0.1:{}", testing::closed_port().unwrap());
+    let endpoint = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
     let out = run(&["--endpoint", &endpoint], &[]).await;
     assert_failed_delivery(&out, &endpoint, "nothing is listening");
 }
@@ -158,7 +159,7 @@ async fn readme_sample_output_is_what_the_example_prints() {
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
     ] {
-        let sample = testing::readme_sample(readme, "<!-- sample stdout -->")
+        let sample = process::readme_sample(readme, "<!-- sample stdout -->")
             .expect("README has a sample stdout block");
         assert_eq!(sample.trim(), out.stdout.trim());
     }

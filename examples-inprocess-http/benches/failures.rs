@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use collector::testing::{self, BlackHole};
 use collector::{Collector, CollectorConfig, TlsConfig};
 use testkit::exporter;
 use testkit::pki::Pki;
+use testkit::process::{self, BlackHole};
 use testkit::status::{HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
@@ -36,7 +36,7 @@ async fn main() {
     .await
     .unwrap();
     let hole = BlackHole::start().await.unwrap();
-    let closed = format!("http://127.0.0.1:{}", testing::closed_port().unwrap());
+    let closed = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
     let s401 = HttpStatusServer::start(vec![Reply::status(401).body("invalid token")])
         .await
         .unwrap();

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use collector::TlsConfig;
-use collector::testing;
 use testkit::exporter::{LIMIT, assert_delivery_failure, collector, report, run};
 use testkit::pki::Pki;
+use testkit::process;
 use testkit::status::{HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
@@ -98,7 +98,7 @@ async fn bad_values_exit_2_with_one_line_naming_the_variable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn traces_timeout_variable_bounds_an_export() {
-    let hole = testing::BlackHole::start().await.unwrap();
+    let hole = process::BlackHole::start().await.unwrap();
     let out = run(
         BIN,
         &["--endpoint", &hole.endpoint()],

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use collector::testing::{self, Finished, RunningServer};
-use collector::{Collector, CollectorConfig, GRPC_EXPORT_PATH, Trace, Transport, expect};
+use collector::{Collector, CollectorConfig, GRPC_EXPORT_PATH, Trace, Transport};
+use testkit::expect;
+use testkit::process::{self, Finished, RunningServer};
 
 const GRPC: &str = env!("CARGO_BIN_EXE_grpc");
 const HTTP: &str = env!("CARGO_BIN_EXE_http");
@@ -20,8 +21,8 @@ async fn collector() -> Collector {
 
 /// `examples-http`'s server, exporting every 100 ms to `collector`.
 async fn server(collector: &Collector) -> RunningServer {
-    let binary = testing::workspace_binary("server").unwrap();
-    let mut command = testing::example_command(binary.to_str().unwrap());
+    let binary = process::workspace_binary("server").unwrap();
+    let mut command = process::example_command(binary.to_str().unwrap());
     command
         .args([
             "--listen",
@@ -30,13 +31,13 @@ async fn server(collector: &Collector) -> RunningServer {
             &collector.http_endpoint(),
         ])
         .env("OTEL_BSP_SCHEDULE_DELAY", "100");
-    testing::start_server(&mut command, LIMIT).await.unwrap()
+    process::start_server(&mut command, LIMIT).await.unwrap()
 }
 
 async fn run(binary: &str, args: &[&str]) -> Finished {
-    let mut command = testing::example_command(binary);
+    let mut command = process::example_command(binary);
     command.args(args);
-    testing::run(&mut command, LIMIT).await.unwrap()
+    process::run(&mut command, LIMIT).await.unwrap()
 }
 
 async fn one_trace(collector: &Collector, client_service: &str) -> Trace {
@@ -148,7 +149,7 @@ async fn http_client_joins_the_server_trace_on_a_custom_path() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_server_says_how_to_start_it() {
     let collector = collector().await;
-    let url = format!("http://127.0.0.1:{}/hello", testing::closed_port().unwrap());
+    let url = format!("http://127.0.0.1:{}/hello", process::closed_port().unwrap());
     for (binary, endpoint) in [
         (GRPC, collector.grpc_endpoint()),
         (HTTP, collector.http_endpoint()),
@@ -174,10 +175,10 @@ async fn no_server_says_how_to_start_it() {
 async fn readme_sample_output_is_what_the_clients_print() {
     let collector = collector().await;
     let server = server(&collector).await;
-    let sample = testing::readme_sample(include_str!("../README.md"), "<!-- sample stdout -->")
+    let sample = process::readme_sample(include_str!("../README.md"), "<!-- sample stdout -->")
         .expect("README has a sample stdout block");
     let sample_zh =
-        testing::readme_sample(include_str!("../README.zh.md"), "<!-- sample stdout -->")
+        process::readme_sample(include_str!("../README.zh.md"), "<!-- sample stdout -->")
             .expect("README.zh has a sample stdout block");
     assert_eq!(sample, sample_zh);
     for (binary, endpoint) in [

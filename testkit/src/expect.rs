@@ -1,7 +1,7 @@
 //! The documented shape of each example's trace, checked by the tests and
 //! the tour. Each check returns every difference it found, in words.
 
-use crate::{Span, SpanKind, Trace};
+use collector::{Span, SpanKind, Trace};
 
 /// Attribute every user span carries.
 const USER_ID: &str = "user.id";

@@ -4,17 +4,18 @@
 
 use std::time::Duration;
 
-use collector::testing::{self, Finished};
 use collector::{Collector, CollectorConfig, TlsConfig};
+
+use crate::process::{self, Finished};
 
 /// How long one example run may take before the test gives up.
 pub const LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs `binary` once with `args` and `env` added to its environment.
 pub async fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = testing::example_command(binary);
+    let mut command = process::example_command(binary);
     command.args(args).envs(env.iter().copied());
-    testing::run(&mut command, LIMIT)
+    process::run(&mut command, LIMIT)
         .await
         .expect("the example ran")
 }

@@ -1,6 +1,13 @@
 //! Test support for the workspace: nothing here is built into a program a
 //! user runs.
 //!
+//! - [`process`]: example binaries run as real processes with a hard time
+//!   limit (one-shot runs and long-running servers), a workspace binary
+//!   located from a test, a raw HTTP/1.1 GET, a closed port, a "black hole"
+//!   server, the shared check of a delivery failure report, and a README's
+//!   sample output.
+//! - [`expect`]: the documented shape of each example's trace and output,
+//!   checked by the examples' tests and the tour.
 //! - [`exporter`]: one run of an example binary, a collector for it, and
 //!   the checks on its delivery report that the failure cases share.
 //! - [`pki`]: a CA with server and client certificates for loopback, as PEM
@@ -9,8 +16,10 @@
 //!   request from a script (statuses, successes, silence) and record when
 //!   each request came, for testing how exporters handle failures.
 
+pub mod expect;
 pub mod exporter;
 pub mod pki;
+pub mod process;
 pub mod status;
 
 pub use pki::Pki;

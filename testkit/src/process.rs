@@ -1,5 +1,5 @@
 //! Helpers for tests that run the example binaries as real processes against
-//! this collector: a runner with a hard time limit, a long-running server
+//! the collector: a runner with a hard time limit, a long-running server
 //! process whose port is read from its output, a raw HTTP/1.1 GET, a port
 //! nothing listens on, and a "black hole" that accepts connections and never
 //! answers.

@@ -35,8 +35,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use collector::testing::{self, Finished, RunningServer};
-use collector::{Collector, CollectorConfig, Trace, Transport, expect};
+use collector::{Collector, CollectorConfig, Trace, Transport};
+use testkit::expect;
+use testkit::process::{self, Finished, RunningServer};
 
 use crate::binaries::Binaries;
 use crate::waterfall::waterfall;
@@ -431,10 +432,10 @@ impl<'c> Tour<'c> {
     /// Runs one example, draws its trace, checks both.
     async fn run(&mut self, run: Run<'_>) {
         let mut problems = Vec::new();
-        let mut command = testing::example_command(&run.binary.to_string_lossy());
+        let mut command = process::example_command(&run.binary.to_string_lossy());
         command.args(&run.args);
         println!("$ {} {}", file_name(run.binary), run.args.join(" "));
-        match testing::run(&mut command, PROCESS_LIMIT).await {
+        match process::run(&mut command, PROCESS_LIMIT).await {
             Ok(out) => {
                 show_process(&out);
                 if out.status.success() != run.succeeds {
@@ -520,11 +521,11 @@ impl<'c> Tour<'c> {
             file_name(binary),
             args.join(" ")
         );
-        let mut command = testing::example_command(&binary.to_string_lossy());
+        let mut command = process::example_command(&binary.to_string_lossy());
         // Export every 100 ms instead of every 5 s, so that each trace is
         // complete as soon as its client has ended.
         command.args(args).env("OTEL_BSP_SCHEDULE_DELAY", "100");
-        match testing::start_server(&mut command, PROCESS_LIMIT).await {
+        match process::start_server(&mut command, PROCESS_LIMIT).await {
             Ok(server) => {
                 println!("   listening on {}", server.url(""));
                 Some(server)
