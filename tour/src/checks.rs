@@ -1,5 +1,5 @@
 //! What the tour checks beyond the documented span tree of
-//! `collector::expect`: how the spans reached the collector (transport, URL
+//! `testkit::expect`: how the spans reached the collector (transport, URL
 //! path, token), and a client's output when its call is meant to fail.
 
 use collector::{Collector, GRPC_EXPORT_PATH, Trace, Transport};

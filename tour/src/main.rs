@@ -12,7 +12,7 @@
 //!    and client; the otlp gRPC and HTTP clients against that server; and a
 //!    call of the server's failing route, `/error`.
 //! 4. After each one it draws the trace the collector received, and checks
-//!    the trace has the documented shape (`collector::expect`) and the
+//!    the trace has the documented shape (`testkit::expect`) and the
 //!    process its exit status and output.
 //! 5. It ends with a summary, and exits with status 0 only if all held.
 //!
