@@ -141,6 +141,7 @@ async fn main() -> ExitCode {
         }
     };
 
+    let stop = stop_signal();
     say!("collector listening (Ctrl-C to stop)");
     say!("  OTLP/gRPC  {}", collector.grpc_endpoint());
     say!(
@@ -180,7 +181,7 @@ async fn main() -> ExitCode {
         }
     }
 
-    wait_for_stop_signal().await;
+    stop.await;
     say!("collector: shutting down");
     collector.shutdown().await;
     ExitCode::SUCCESS
@@ -228,27 +229,35 @@ fn host_name(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// Ctrl-C, or SIGTERM on Unix (what `docker stop` and `kill` send).
-async fn wait_for_stop_signal() {
-    let ctrl_c = async {
+/// Ctrl-C, or SIGTERM on Unix (what `docker stop` and `kill` send), listened
+/// for from the moment this is called, so a signal that comes while the
+/// banner is printed is not lost (it would kill the process unhandled).
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            // Without a handler (cannot happen on Unix), wait for the other.
+            let received = |signal: std::io::Result<Signal>| async move {
+                match signal {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = received(interrupt) => {}
+                _ = received(terminate) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
-            // Without a Ctrl-C handler, wait for SIGTERM alone.
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
     }
 }
