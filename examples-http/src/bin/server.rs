@@ -183,3 +183,83 @@ async fn shutdown_signal() {
     }
     eprintln!("shutting down: finishing open requests, then flushing spans");
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router in memory: no socket, no process, no collector; the SDK's
+    //! in-memory exporter holds the spans. (tests/wire.rs runs the real
+    //! processes.)
+
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use opentelemetry::propagation::TextMapCompositePropagator;
+    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+    const CALLER_SPAN: &str = "b7ad6b7169203331";
+
+    /// One test: the provider and propagator are process-wide.
+    #[tokio::test]
+    async fn the_callers_trace_and_baggage_reach_the_spans_and_the_answer() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        global::set_tracer_provider(provider.clone());
+        global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]));
+
+        let request = Request::get("/hello")
+            .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
+            .header("baggage", "name=john")
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = app().oneshot(request).await.expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = to_bytes(response.into_body(), 1024)
+            .await
+            .expect("the body");
+        assert_eq!(&body[..], b"hello:john");
+
+        let failed = Request::get("/error")
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = app().oneshot(failed).await.expect("an answer");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+        provider
+            .force_flush()
+            .expect("flushing the in-memory exporter");
+        let spans = exporter.get_finished_spans().expect("the finished spans");
+        let named = |name: &str| {
+            spans
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+        };
+        let server = named("GET /hello");
+        assert_eq!(server.span_context.trace_id().to_string(), TRACE_ID);
+        assert_eq!(server.parent_span_id.to_string(), CALLER_SPAN);
+        let handler = named("HelloHandler");
+        assert_eq!(handler.parent_span_id, server.span_context.span_id());
+        assert_eq!(
+            handler.span_context.trace_id(),
+            server.span_context.trace_id()
+        );
+
+        // No traceparent: a new root trace, and its server span is an error.
+        let error = named("GET /error");
+        assert_ne!(error.span_context.trace_id().to_string(), TRACE_ID);
+        assert!(
+            matches!(error.status, opentelemetry::trace::Status::Error { .. }),
+            "{error:#?}"
+        );
+        let _ = provider.shutdown();
+    }
+}
