@@ -11,8 +11,6 @@ use collector::{Collector, CollectorConfig};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message as _;
 use support::*;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use tonic::transport::{Channel, Endpoint};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -53,40 +51,7 @@ async fn request(
         .as_bytes(),
     );
     head.extend_from_slice(body);
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connecting");
-        stream.write_all(&head).await.expect("writing");
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
-        raw
-    };
-    let raw = tokio::time::timeout(WAIT, exchange)
-        .await
-        .expect("an answer in time");
-    parse(&raw)
-}
-
-/// Status line, lowercased header names and the body (Content-Length only).
-fn parse(raw: &[u8]) -> HttpResponse {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    HttpResponse {
-        status,
-        headers: lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect(),
-        body: raw[end + 4..].to_vec(),
-    }
+    testkit::http::send_raw(addr, &head).await
 }
 
 /// The three places that answer data: the page, the API, the receiver.

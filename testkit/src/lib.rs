@@ -10,6 +10,8 @@
 //!   checked by the examples' tests and the tour.
 //! - [`exporter`]: one run of an example binary, a collector for it, and
 //!   the checks on its delivery report that the failure cases share.
+//! - [`http`]: a hand-written HTTP/1.1 client for tests that control every
+//!   byte they send (requests, raw bytes, chunked answers).
 //! - [`pki`]: a CA with server and client certificates for loopback, as PEM
 //!   files, for TLS and mutual-TLS tests.
 //! - [`status`]: fake OTLP collectors (HTTP and gRPC) that answer each
@@ -18,6 +20,7 @@
 
 pub mod expect;
 pub mod exporter;
+pub mod http;
 pub mod pki;
 pub mod process;
 pub mod status;
