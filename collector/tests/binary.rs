@@ -109,33 +109,8 @@ fn prints_a_finished_trace_as_a_tree() {
     let _running = Running(child);
 
     let timeout = Duration::from_secs(30);
-    let http_endpoint = loop {
-        let line = stderr.recv_timeout(timeout).expect("the startup banner");
-        if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("an endpoint")
-                .to_owned();
-        }
-    };
-    let addr = http_endpoint
-        .strip_prefix("http://")
-        .expect("an http:// endpoint")
-        .parse()
-        .expect("a socket address");
-    let web_view = loop {
-        let line = stderr.recv_timeout(timeout).expect("the web view line");
-        if let Some(rest) = line.trim().strip_prefix("web view") {
-            break rest.split_whitespace().next().expect("a URL").to_owned();
-        }
-    };
-    let ui_addr: std::net::SocketAddr = web_view
-        .strip_prefix("http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .expect("an http://ADDR/ URL")
-        .parse()
-        .expect("a socket address");
+    let addr = banner_addr(&stderr, "OTLP/HTTP", timeout);
+    let ui_addr = banner_addr(&stderr, "web view", timeout);
 
     let mut child_span = span(&TRACE_ID, &[2; 8], Some(&SPAN_ID), "GetUser");
     child_span.attributes.push(int_attr("user.id", 1));

@@ -737,19 +737,7 @@ async fn out_of_file_descriptors_the_accept_loop_waits_instead_of_spinning() {
         let pid = child.id();
         let stderr = lines(child.stderr.take().expect("piped stderr"));
         let _running = Running(child);
-        let http: SocketAddr = loop {
-            let line = stderr
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the startup banner");
-            if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
-                let endpoint = rest.split_whitespace().next().expect("an endpoint");
-                break endpoint
-                    .strip_prefix("http://")
-                    .expect("http://")
-                    .parse()
-                    .expect("an address");
-            }
-        };
+        let http = banner_addr(&stderr, "OTLP/HTTP", Duration::from_secs(30));
 
         // More connections than descriptors: accepting fails with EMFILE.
         let mut held = Vec::new();

@@ -53,17 +53,7 @@ fn a_deep_trace_prints_and_sigterm_exits_promptly_with_the_store_full() {
     let stdout = lines(child.stdout.take().expect("piped stdout"));
     let stderr = lines(child.stderr.take().expect("piped stderr"));
     let mut running = Running(child);
-    let addr: std::net::SocketAddr = loop {
-        let line = stderr.recv_timeout(WAIT).expect("the startup banner");
-        if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
-            let url = rest.split_whitespace().next().expect("an endpoint");
-            break url
-                .strip_prefix("http://")
-                .expect("http://")
-                .parse()
-                .expect("an address");
-        }
-    };
+    let addr = banner_addr(&stderr, "OTLP/HTTP", WAIT);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,7 +4,6 @@
 //! server whose batch comes later than the collector waits gets one line
 //! for its late spans, not a second tree.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -34,14 +33,12 @@ impl PrintingCollector {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting the collector");
-        let stdout = lines(child.stdout.take().expect("piped"));
-        let stderr = lines(child.stderr.take().expect("piped"));
-        let http_endpoint = loop {
-            let line = stderr.recv_timeout(LIMIT).expect("the collector's banner");
-            if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP") {
-                break rest.split_whitespace().next().expect("a URL").to_owned();
-            }
-        };
+        let stdout = process::lines(child.stdout.take().expect("piped"));
+        let stderr = process::lines(child.stderr.take().expect("piped"));
+        let http_endpoint = format!(
+            "http://{}",
+            process::banner_addr(&stderr, "OTLP/HTTP", LIMIT)
+        );
         PrintingCollector {
             child,
             stdout,
@@ -65,18 +62,6 @@ impl Drop for PrintingCollector {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// The server exporting to the collector, with only `env` added to a clean

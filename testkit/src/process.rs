@@ -353,3 +353,47 @@ pub async fn http_get(
         body: body.to_owned(),
     })
 }
+
+/// Forwards each line of `reader` (a child's piped stdout or stderr) into a
+/// channel, from a thread. Keep the receiver as long as the child runs: once
+/// it is dropped the pipe closes, and the child's next line fails.
+pub fn lines(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The address on the collector binary's startup line for `listener`
+/// (`OTLP/gRPC`, `OTLP/HTTP` or `web view`, as in `  OTLP/HTTP  http://ADDR
+/// ...`), read from its stderr `lines`; banner lines before it are skipped.
+pub fn banner_addr(
+    stderr: &std::sync::mpsc::Receiver<String>,
+    listener: &str,
+    limit: Duration,
+) -> SocketAddr {
+    loop {
+        let line = stderr
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("no `{listener}` line in the collector's banner"));
+        let Some(rest) = line.trim().strip_prefix(listener) else {
+            continue;
+        };
+        let url = rest.split_whitespace().next().unwrap_or_default();
+        let addr = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .map(|addr| addr.trim_end_matches('/'))
+            .and_then(|addr| addr.parse().ok());
+        return addr.unwrap_or_else(|| panic!("no address in the banner line {line:?}"));
+    }
+}

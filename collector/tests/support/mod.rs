@@ -4,9 +4,8 @@
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different subset
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::Child;
-use std::sync::mpsc;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -92,19 +91,7 @@ impl Drop for Running {
     }
 }
 
-/// Forwards each line of `reader` into a channel, from a thread.
-pub fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
+pub use testkit::process::{banner_addr, lines};
 
 /// The raw HTTP/1.1 client every test here uses.
 pub use testkit::http::{HttpResponse, http_request, post};
