@@ -4,8 +4,9 @@
 //! Only user 100 exists; any other id gives an empty user (`{}`), which shows
 //! in the trace (event `user not found`) without being an error.
 
+use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue, global};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::USER_ID;
 use serde::Serialize;
 
@@ -52,11 +53,14 @@ impl User {
 
 /// Span `GetUser`, with children `GetInfo`, `GetDetail`, `GetScores`.
 pub fn get_user(id: u64) -> User {
-    in_user_span("GetUser", id, |cx| {
+    // One tracer for the four spans: looking it up costs about as much as
+    // making a span.
+    let tracer = global::tracer(SCOPE);
+    in_user_span(&tracer, "GetUser", id, |cx| {
         let user = User {
-            info: get_info(id),
-            detail: get_detail(id),
-            scores: get_scores(id),
+            info: get_info(&tracer, id),
+            detail: get_detail(&tracer, id),
+            scores: get_scores(&tracer, id),
         };
         if user.is_empty() {
             cx.span()
@@ -67,8 +71,8 @@ pub fn get_user(id: u64) -> User {
 }
 
 /// Span `GetInfo`: id, name, gender, site.
-pub fn get_info(id: u64) -> Option<Info> {
-    in_user_span("GetInfo", id, |_| {
+fn get_info(tracer: &BoxedTracer, id: u64) -> Option<Info> {
+    in_user_span(tracer, "GetInfo", id, |_| {
         (id == 100).then(|| Info {
             id: 100,
             name: "john".to_owned(),
@@ -79,8 +83,8 @@ pub fn get_info(id: u64) -> Option<Info> {
 }
 
 /// Span `GetDetail`: email.
-pub fn get_detail(id: u64) -> Option<Detail> {
-    in_user_span("GetDetail", id, |_| {
+fn get_detail(tracer: &BoxedTracer, id: u64) -> Option<Detail> {
+    in_user_span(tracer, "GetDetail", id, |_| {
         (id == 100).then(|| Detail {
             email: "john@goframe.org".to_owned(),
         })
@@ -88,8 +92,8 @@ pub fn get_detail(id: u64) -> Option<Detail> {
 }
 
 /// Span `GetScores`: math, english, chinese.
-pub fn get_scores(id: u64) -> Option<Scores> {
-    in_user_span("GetScores", id, |_| {
+fn get_scores(tracer: &BoxedTracer, id: u64) -> Option<Scores> {
+    in_user_span(tracer, "GetScores", id, |_| {
         (id == 100).then_some(Scores {
             math: 100,
             english: 60,
@@ -100,11 +104,19 @@ pub fn get_scores(id: u64) -> Option<Scores> {
 
 /// Runs `f` in a child span of the current context named `name`, with the
 /// `user.id` attribute, and makes that span current while `f` runs.
-fn in_user_span<T>(name: &'static str, id: u64, f: impl FnOnce(&Context) -> T) -> T {
-    global::tracer(SCOPE).in_span(name, |cx| {
-        cx.span().set_attribute(KeyValue::new(USER_ID, id as i64));
-        f(&cx)
-    })
+fn in_user_span<T>(
+    tracer: &BoxedTracer,
+    name: &'static str,
+    id: u64,
+    f: impl FnOnce(&Context) -> T,
+) -> T {
+    let span = tracer
+        .span_builder(name)
+        .with_attributes([KeyValue::new(USER_ID, id as i64)])
+        .start(tracer);
+    let cx = Context::current_with_span(span);
+    let _current = cx.clone().attach();
+    f(&cx)
 }
 
 #[cfg(test)]
