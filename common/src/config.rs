@@ -17,24 +17,24 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use opentelemetry_sdk::trace::Sampler;
 
-pub use endpoint::{Endpoint, mask_userinfo};
+pub(crate) use endpoint::{Endpoint, mask_userinfo};
 use env::Env;
 
 /// Default collector base URL of the OTLP/HTTP exporter.
-pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
+pub(crate) const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 /// Default collector base URL of the OTLP/gRPC exporter.
-pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+pub(crate) const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// Default URL path of the OTLP/HTTP exporter.
-pub const DEFAULT_TRACES_PATH: &str = "/v1/traces";
+pub(crate) const DEFAULT_TRACES_PATH: &str = "/v1/traces";
 
 /// Options every example takes, whichever exporter it uses.
 #[derive(Debug, Clone, Args)]
-pub struct ExporterArgs {
+pub(crate) struct ExporterArgs {
     /// Collector base URL, with `http://` or `https://`
     /// [env: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), OTEL_EXPORTER_OTLP_ENDPOINT]
     /// [default: http://localhost:4318 for OTLP/HTTP, http://localhost:4317 for OTLP/gRPC]
     #[arg(long, value_name = "URL", verbatim_doc_comment)]
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
 
     /// Token sent as `authentication` header (HTTP) or metadata (gRPC); never printed
     #[arg(
@@ -43,11 +43,11 @@ pub struct ExporterArgs {
         hide_env_values = true,
         value_name = "TOKEN"
     )]
-    pub token: Option<Secret>,
+    pub(crate) token: Option<Secret>,
 
     /// Service name of this process's spans (resource `service.name`) [default: the example's own]
     #[arg(long, env = "OTEL_SERVICE_NAME", value_name = "NAME")]
-    pub service_name: Option<String>,
+    pub(crate) service_name: Option<String>,
 
     /// How long one export may take before it is given up, in milliseconds;
     /// shutdown waits this long plus half a second at most
@@ -58,31 +58,31 @@ pub struct ExporterArgs {
         verbatim_doc_comment,
         value_parser = clap::value_parser!(u64).range(1..=600_000)
     )]
-    pub export_timeout: Option<u64>,
+    pub(crate) export_timeout: Option<u64>,
 }
 
 /// Options of the examples that export over OTLP/HTTP.
 #[derive(Debug, Clone, Args)]
 pub struct HttpExporterArgs {
     #[command(flatten)]
-    pub common: ExporterArgs,
+    pub(crate) common: ExporterArgs,
 
     /// URL path the spans are posted to, appended to the endpoint
     /// (vendors use their own, e.g. /adapt_xxx/api/otlp/traces) [default: /v1/traces]
     #[arg(long, value_name = "PATH", verbatim_doc_comment)]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
 }
 
 /// Options of the examples that export over OTLP/gRPC.
 #[derive(Debug, Clone, Args)]
 pub struct GrpcExporterArgs {
     #[command(flatten)]
-    pub common: ExporterArgs,
+    pub(crate) common: ExporterArgs,
 }
 
 /// Wire protocol of the OTLP exporter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// OTLP over HTTP, protobuf bodies.
     Http,
     /// OTLP over gRPC.
@@ -100,11 +100,11 @@ impl fmt::Display for Protocol {
 
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -138,49 +138,49 @@ impl fmt::Display for Secret {
 /// defaults, and checked: nothing in it is left for the exporter to guess.
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {
-    pub protocol: Protocol,
+    pub(crate) protocol: Protocol,
     /// Full URL for OTLP/HTTP (base + path); the collector's base URL for gRPC.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// Headers (HTTP) or metadata (gRPC) sent with every export: those of
     /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, then the token as
     /// `authentication`, then the URL's credentials as `authorization`;
     /// every value is marked sensitive.
-    pub headers: http::HeaderMap,
-    pub service_name: String,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) service_name: String,
     /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
-    pub resource_attributes: Vec<(String, String)>,
-    pub gzip: bool,
-    pub export_timeout: Duration,
-    pub tls: TlsFiles,
-    pub sampler: Sampler,
-    pub batch: BatchSettings,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) gzip: bool,
+    pub(crate) export_timeout: Duration,
+    pub(crate) tls: TlsFiles,
+    pub(crate) sampler: Sampler,
+    pub(crate) batch: BatchSettings,
     /// Settings that are valid but have no effect here, said once at start.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl ExporterConfig {
     /// How long shutdown may wait for the last export before giving up.
-    pub fn shutdown_timeout(&self) -> Duration {
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
         self.export_timeout + Duration::from_millis(500)
     }
 
     /// Whether a token is sent (from `--token`, `TRACE_TOKEN` or the headers).
-    pub fn has_token(&self) -> bool {
+    pub(crate) fn has_token(&self) -> bool {
         self.headers.contains_key(TOKEN_HEADER)
     }
 }
 
 /// The header (HTTP) or metadata key (gRPC) that carries the token, as in
 /// GoFrame's `otlpgrpc.Init`.
-pub const TOKEN_HEADER: &str = "authentication";
+pub(crate) const TOKEN_HEADER: &str = "authentication";
 
 /// A PEM file named by a variable, read and checked at start.
 #[derive(Clone)]
-pub struct PemFile {
+pub(crate) struct PemFile {
     /// The variable that named it.
-    pub source: &'static str,
-    pub path: std::path::PathBuf,
-    pub pem: Vec<u8>,
+    pub(crate) source: &'static str,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) pem: Vec<u8>,
 }
 
 impl fmt::Debug for PemFile {
@@ -192,29 +192,60 @@ impl fmt::Debug for PemFile {
 
 /// TLS material beside the system's root certificates.
 #[derive(Debug, Clone, Default)]
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     /// Extra trusted CA certificates.
-    pub ca: Option<PemFile>,
+    pub(crate) ca: Option<PemFile>,
     /// Client certificate and key, for mutual TLS.
-    pub identity: Option<(PemFile, PemFile)>,
+    pub(crate) identity: Option<(PemFile, PemFile)>,
 }
 
-/// The batch span processor's settings from `OTEL_BSP_*`.
+/// The batch span processor's settings: each is taken from its `OTEL_BSP_*`
+/// variable when set, else from the example's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSettings {
+    /// How long spans wait in the queue before they are exported.
     pub schedule_delay: Duration,
+    /// Spans held between exports; what does not fit is dropped.
     pub max_queue_size: usize,
+    /// Spans per export request, at most.
     pub max_export_batch_size: usize,
 }
 
+impl BatchSettings {
+    /// The SDK's queue (2048) and batch (512) sizes with a 500 ms delay
+    /// instead of 5 s, so that a long-running process's spans reach the
+    /// collector well within the second it waits for a trace to go quiet,
+    /// and each trace is printed once, whole. A production service keeps the
+    /// 5 s default.
+    pub const TEACHING: BatchSettings = BatchSettings {
+        schedule_delay: Duration::from_millis(500),
+        max_queue_size: 2048,
+        max_export_batch_size: 512,
+    };
+}
+
 impl HttpExporterArgs {
-    /// Resolves the OTLP/HTTP settings; `service_name` is the example's default.
+    /// Resolves the OTLP/HTTP settings; `service_name` is the example's
+    /// default, the batch settings [`BatchSettings::TEACHING`].
     pub fn resolve(&self, service_name: &str) -> anyhow::Result<ExporterConfig> {
+        self.resolve_with_batch(service_name, BatchSettings::TEACHING)
+    }
+
+    /// [`Self::resolve`] with other batch defaults (still overridden by the
+    /// `OTEL_BSP_*` variables).
+    pub fn resolve_with_batch(
+        &self,
+        service_name: &str,
+        batch: BatchSettings,
+    ) -> anyhow::Result<ExporterConfig> {
         resolve(
             &self.common,
             Protocol::Http,
             self.path.as_deref(),
-            service_name,
+            Defaults {
+                service_name,
+                batch,
+            },
             &|name| std::env::var_os(name),
         )
     }
@@ -223,10 +254,21 @@ impl HttpExporterArgs {
 impl GrpcExporterArgs {
     /// Resolves the OTLP/gRPC settings; `service_name` is the example's default.
     pub fn resolve(&self, service_name: &str) -> anyhow::Result<ExporterConfig> {
-        resolve(&self.common, Protocol::Grpc, None, service_name, &|name| {
+        let defaults = Defaults {
+            service_name,
+            batch: BatchSettings::TEACHING,
+        };
+        resolve(&self.common, Protocol::Grpc, None, defaults, &|name| {
             std::env::var_os(name)
         })
     }
+}
+
+/// What an example uses when neither a flag nor a variable says otherwise.
+#[derive(Debug, Clone, Copy)]
+struct Defaults<'a> {
+    service_name: &'a str,
+    batch: BatchSettings,
 }
 
 /// The resolution itself, with the environment passed in so tests need not
@@ -235,7 +277,7 @@ fn resolve(
     args: &ExporterArgs,
     protocol: Protocol,
     path: Option<&str>,
-    default_service: &str,
+    defaults: Defaults<'_>,
     lookup: &dyn Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<ExporterConfig> {
     let env = Env::new(lookup);
@@ -278,7 +320,7 @@ fn resolve(
         .clone()
         .filter(|name| !name.trim().is_empty())
         .or(from_resource)
-        .unwrap_or_else(|| default_service.to_owned());
+        .unwrap_or_else(|| defaults.service_name.to_owned());
 
     let tls = resolve_tls(&env)?;
     if !endpoint.is_https() {
@@ -305,7 +347,7 @@ fn resolve(
         export_timeout,
         tls,
         sampler: resolve_sampler(&env, &mut notes)?,
-        batch: resolve_batch(&env, &mut notes)?,
+        batch: resolve_batch(&env, defaults.batch, &mut notes)?,
         notes,
     })
 }
@@ -568,19 +610,21 @@ fn resolve_sampler(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<Sam
 const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
                         parentbased_always_off, parentbased_traceidratio";
 
-/// The batch delay when `OTEL_BSP_SCHEDULE_DELAY` is not set: 500 ms, not
-/// the SDK's 5 s, so that a long-running server's spans reach the collector
-/// well within the second it waits for a trace to go quiet, and each trace
-/// is printed once, whole. A production service keeps the 5 s default.
-pub const TEACHING_SCHEDULE_DELAY: Duration = Duration::from_millis(500);
-
-fn resolve_batch(env: &Env<'_>, notes: &mut Vec<String>) -> anyhow::Result<BatchSettings> {
+fn resolve_batch(
+    env: &Env<'_>,
+    defaults: BatchSettings,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<BatchSettings> {
     let settings = BatchSettings {
         schedule_delay: env
             .millis(env::BSP_SCHEDULE_DELAY, 0..=600_000)?
-            .unwrap_or(TEACHING_SCHEDULE_DELAY),
-        max_queue_size: env.positive(env::BSP_MAX_QUEUE_SIZE)?.unwrap_or(2048),
-        max_export_batch_size: env.positive(env::BSP_MAX_EXPORT_BATCH_SIZE)?.unwrap_or(512),
+            .unwrap_or(defaults.schedule_delay),
+        max_queue_size: env
+            .positive(env::BSP_MAX_QUEUE_SIZE)?
+            .unwrap_or(defaults.max_queue_size),
+        max_export_batch_size: env
+            .positive(env::BSP_MAX_EXPORT_BATCH_SIZE)?
+            .unwrap_or(defaults.max_export_batch_size),
     };
     if settings.max_export_batch_size > settings.max_queue_size {
         bail!(
@@ -633,7 +677,13 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
-        resolve(args, protocol, path, "svc", &|name| env.get(name).cloned())
+        let defaults = Defaults {
+            service_name: "svc",
+            batch: BatchSettings::TEACHING,
+        };
+        resolve(args, protocol, path, defaults, &|name| {
+            env.get(name).cloned()
+        })
     }
 
     fn http(env: &[(&str, &str)]) -> anyhow::Result<ExporterConfig> {
@@ -937,6 +987,39 @@ mod tests {
         );
         let cfg = http(&[(BSP_EXPORT_TIMEOUT, "100")]).unwrap();
         assert!(cfg.notes[0].contains("has no effect"), "{:?}", cfg.notes);
+    }
+
+    #[test]
+    fn an_examples_batch_defaults_give_way_to_the_variables() {
+        let server = BatchSettings {
+            max_queue_size: 65_536,
+            max_export_batch_size: 2_048,
+            ..BatchSettings::TEACHING
+        };
+        let resolve_server = |env: &[(&str, &str)]| {
+            let env: HashMap<String, OsString> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect();
+            let defaults = Defaults {
+                service_name: "svc",
+                batch: server,
+            };
+            resolve(&args(None), Protocol::Http, None, defaults, &|name| {
+                env.get(name).cloned()
+            })
+            .unwrap()
+            .batch
+        };
+        assert_eq!(resolve_server(&[]), server);
+        assert_eq!(
+            resolve_server(&[(BSP_MAX_QUEUE_SIZE, "4096")]),
+            BatchSettings {
+                max_queue_size: 4096,
+                ..server
+            }
+        );
+        assert_eq!(http(&[]).unwrap().batch, BatchSettings::TEACHING);
     }
 
     #[test]

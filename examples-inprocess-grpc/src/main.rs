@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     let telemetry = match cli
         .otlp
         .resolve(SERVICE_NAME)
-        .and_then(|config| telemetry::init_grpc(&config))
+        .and_then(|config| telemetry::init(&config))
     {
         Ok(telemetry) => telemetry,
         Err(error) => {

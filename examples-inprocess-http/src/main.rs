@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     let telemetry = match cli
         .otlp
         .resolve(SERVICE_NAME)
-        .and_then(|config| telemetry::init_http(&config))
+        .and_then(|config| telemetry::init(&config))
     {
         Ok(telemetry) => telemetry,
         Err(error) => {

@@ -12,7 +12,7 @@ use super::Secret;
 /// A checked `http://` or `https://` URL without credentials. `Display`
 /// shows it; when the URL had credentials, they show as `[redacted]@`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     url: Url,
     /// `user:password` from the URL, sent as `Authorization: Basic`.
     credentials: Option<Secret>,
@@ -20,7 +20,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Checks `value`; `source` names the flag or variable it came from.
-    pub fn parse(value: &str, source: &str) -> anyhow::Result<Endpoint> {
+    pub(crate) fn parse(value: &str, source: &str) -> anyhow::Result<Endpoint> {
         let value = value.trim();
         let lower = value.to_ascii_lowercase();
         // Shown in messages; a password in it is masked.
@@ -74,12 +74,12 @@ impl Endpoint {
     }
 
     /// `http` or `https`.
-    pub fn is_https(&self) -> bool {
+    pub(crate) fn is_https(&self) -> bool {
         self.url.scheme() == "https"
     }
 
     /// The host as written (an IPv6 literal without brackets).
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         match self.url.host() {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             Some(host) => host.to_string(),
@@ -88,12 +88,12 @@ impl Endpoint {
     }
 
     /// The port, or the scheme's default one.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.url.port_or_known_default().unwrap_or(80)
     }
 
     /// `host:port` as it is shown in messages (`[::1]:4318` for IPv6).
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         match self.url.host() {
             Some(url::Host::Ipv6(ip)) => format!("[{ip}]:{}", self.port()),
             _ => format!("{}:{}", self.host(), self.port()),
@@ -101,26 +101,26 @@ impl Endpoint {
     }
 
     /// The URL path, `/` at least.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.url.path()
     }
 
     /// This endpoint with another path.
-    pub fn with_path(&self, path: &str) -> Endpoint {
+    pub(crate) fn with_path(&self, path: &str) -> Endpoint {
         let mut endpoint = self.clone();
         endpoint.url.set_path(path);
         endpoint
     }
 
     /// This endpoint with `path` appended to its own path (`/prefix` + `/v1/traces`).
-    pub fn join(&self, path: &str) -> Endpoint {
+    pub(crate) fn join(&self, path: &str) -> Endpoint {
         let base = self.url.path().trim_end_matches('/');
         self.with_path(&format!("{base}{path}"))
     }
 
     /// The URL to hand to the exporter: no credentials, and for a bare origin
     /// no trailing `/`.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         let url = self.url.as_str();
         if self.url.path() == "/" {
             url.trim_end_matches('/')
@@ -130,7 +130,7 @@ impl Endpoint {
     }
 
     /// `user:password` from the URL, if it had any.
-    pub fn credentials(&self) -> Option<&Secret> {
+    pub(crate) fn credentials(&self) -> Option<&Secret> {
         self.credentials.as_ref()
     }
 }
@@ -160,7 +160,7 @@ fn decode(part: &str) -> String {
 /// `scheme://[redacted]@host…` for any text holding a URL with credentials;
 /// other text unchanged. Used for messages and the command line that the
 /// resource carries.
-pub fn mask_userinfo(text: &str) -> String {
+pub(crate) fn mask_userinfo(text: &str) -> String {
     let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
         return text.to_owned();
     };

@@ -13,7 +13,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanExporter, SpanProcessor};
 
 use super::diagnose::{self, Failure, Target};
-use crate::config::{Protocol, env};
+use crate::config::{ExporterConfig, Protocol, env};
 
 #[derive(Debug, Clone, Default)]
 struct Stats {
@@ -57,9 +57,25 @@ impl Recorder {
 /// a failure, works out the cause (on the batch processor's thread).
 #[derive(Debug)]
 pub(super) struct CountingExporter<E> {
-    pub(super) inner: E,
-    pub(super) recorder: Recorder,
-    pub(super) target: Target,
+    inner: E,
+    recorder: Recorder,
+    target: Target,
+}
+
+impl<E> CountingExporter<E> {
+    pub(super) fn new(inner: E, config: &ExporterConfig, recorder: Recorder) -> Self {
+        CountingExporter {
+            inner,
+            recorder,
+            target: Target {
+                endpoint: config.endpoint.clone(),
+                protocol: config.protocol,
+                has_token: config.has_token(),
+                export_timeout: config.export_timeout,
+                max_export_batch_size: config.batch.max_export_batch_size,
+            },
+        }
+    }
 }
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {

@@ -25,11 +25,16 @@ pub(super) struct ObservedHttpClient {
 
 impl ObservedHttpClient {
     /// Must not run on an async runtime's thread (reqwest's blocking client
-    /// owns a runtime of its own); `init_http` builds it on a plain thread.
+    /// owns a runtime of its own); `init` builds it on a plain thread.
     pub(super) fn new(config: &ExporterConfig, recorder: Recorder) -> anyhow::Result<Self> {
         let mut builder = reqwest::blocking::Client::builder()
             .timeout(config.export_timeout)
             .redirect(reqwest::redirect::Policy::none());
+        if !config.endpoint.is_https() {
+            // Plain http:// (redirects are off, so it stays so): no TLS, and
+            // no reading of the system's certificate store at start-up.
+            builder = builder.tls_certs_only([]);
+        }
         if let Some(ca) = &config.tls.ca {
             let certs = reqwest::Certificate::from_pem_bundle(&ca.pem)
                 .map_err(|e| anyhow::anyhow!("invalid {}: {e}", ca.source))?;

@@ -45,7 +45,7 @@ async fn main() -> ExitCode {
     let telemetry = match cli
         .otlp
         .resolve(SERVICE_NAME)
-        .and_then(|config| telemetry::init_http(&config))
+        .and_then(|config| telemetry::init(&config))
     {
         Ok(telemetry) => telemetry,
         Err(error) => {
