@@ -42,13 +42,11 @@
 //! Only the flags every build has are passed (`--grpc`, `--http`, `--ui`), and
 //! every request stays under the 4 MiB body limit of older builds.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail, ensure};
@@ -61,6 +59,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message as _;
+use testkit::process;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tonic::transport::Channel;
@@ -446,14 +445,7 @@ impl Running {
             command.env("TOKIO_WORKER_THREADS", "1");
         }
         command
-            .args([
-                "--grpc",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--ui",
-                "127.0.0.1:0",
-            ])
+            .args(process::COLLECTOR_FREE_PORTS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -461,19 +453,18 @@ impl Running {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let stderr = child.stderr.take().context("the child's stderr")?;
-        // Guard first: a bad banner still ends the process.
+        // Guard first: a bad banner (a panic) still ends the process.
         let mut running = Running {
             child,
             grpc_url: String::new(),
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
             ui: SocketAddr::from(([0, 0, 0, 0], 0)),
         };
-        let lines = drain_lines(stderr);
-        let banner = read_banner(&lines, BANNER_TIMEOUT)
-            .with_context(|| format!("the startup banner of {}", bin.display()))?;
-        running.grpc_url = banner.grpc;
-        running.http = banner.http;
-        running.ui = banner.ui;
+        let lines = process::lines(stderr);
+        let grpc = process::banner_addr(&lines, "OTLP/gRPC", BANNER_TIMEOUT);
+        running.grpc_url = format!("http://{grpc}");
+        running.http = process::banner_addr(&lines, "OTLP/HTTP", BANNER_TIMEOUT);
+        running.ui = process::banner_addr(&lines, "web view", BANNER_TIMEOUT);
         Ok(running)
     }
 
@@ -493,15 +484,7 @@ impl Running {
     /// passed first (it is then killed).
     fn terminate(&mut self, cap: Duration) -> anyhow::Result<Option<Duration>> {
         let started = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .context("running kill -TERM")?;
-        ensure!(
-            status.success(),
-            "kill -TERM {} failed: {status}",
-            self.pid()
-        );
+        process::signal(self.pid(), process::Signal::TERM)?;
         loop {
             if self
                 .child
@@ -526,77 +509,6 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Forwards the lines of `reader` into a channel from a thread, and keeps
-/// reading once the receiver is gone, so the child never blocks on a full
-/// pipe.
-fn drain_lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut forward = true;
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if forward && tx.send(line).is_err() {
-                forward = false;
-            }
-        }
-    });
-    rx
-}
-
-struct Banner {
-    grpc: String,
-    http: SocketAddr,
-    ui: SocketAddr,
-}
-
-/// Reads the banner until the web view line.
-fn read_banner(lines: &mpsc::Receiver<String>, timeout: Duration) -> anyhow::Result<Banner> {
-    let deadline = Instant::now() + timeout;
-    let (mut grpc, mut http) = (None, None);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match lines.recv_timeout(left) {
-            Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                bail!("no banner within {timeout:?}; stderr so far: {seen:?}")
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                bail!("the collector closed stderr (exited?); it printed: {seen:?}")
-            }
-        };
-        let first_word = |prefix: &str| {
-            line.trim()
-                .strip_prefix(prefix)
-                .and_then(|rest| rest.split_whitespace().next())
-                .map(str::to_owned)
-        };
-        if let Some(url) = first_word("OTLP/gRPC") {
-            grpc = Some(url);
-        } else if let Some(url) = first_word("OTLP/HTTP") {
-            http = Some(socket_addr(&url)?);
-        } else if let Some(url) = first_word("web view") {
-            let (Some(grpc), Some(http)) = (grpc, http) else {
-                bail!("the web view line came before the OTLP lines: {seen:?}");
-            };
-            return Ok(Banner {
-                grpc,
-                http,
-                ui: socket_addr(&url)?,
-            });
-        }
-        seen.push(line);
-    }
-}
-
-/// `http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/`.
-fn socket_addr(url: &str) -> anyhow::Result<SocketAddr> {
-    url.strip_prefix("http://")
-        .map(|rest| rest.trim_end_matches('/'))
-        .and_then(|addr| addr.parse().ok())
-        .with_context(|| format!("`{url}` is no http://ADDR URL"))
 }
 
 // ---------------------------------------------------------------------------

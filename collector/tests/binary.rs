@@ -7,7 +7,6 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use prost::Message as _;
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_collector");
@@ -92,14 +91,7 @@ fn web_view_address_in_use_is_one_clear_error() {
 #[test]
 fn prints_a_finished_trace_as_a_tree() {
     let mut child = Command::new(BIN)
-        .args([
-            "--grpc",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--ui",
-            "127.0.0.1:0",
-        ])
+        .args(COLLECTOR_FREE_PORTS)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -114,22 +106,15 @@ fn prints_a_finished_trace_as_a_tree() {
 
     let mut child_span = span(&TRACE_ID, &[2; 8], Some(&SPAN_ID), "GetUser");
     child_span.attributes.push(int_attr("user.id", 1));
-    let body = export(
-        "printed-svc",
-        vec![child_span, span(&TRACE_ID, &SPAN_ID, None, "main")],
-    )
-    .encode_to_vec();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let response = runtime.block_on(post(
+    runtime.block_on(send(
         addr,
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
+        "printed-svc",
+        vec![child_span, span(&TRACE_ID, &SPAN_ID, None, "main")],
     ));
-    assert_eq!(response.status, 200);
 
     let header = stdout.recv_timeout(timeout).expect("the trace header");
     assert!(
@@ -148,7 +133,7 @@ fn prints_a_finished_trace_as_a_tree() {
     );
 
     // The same trace in the web view's API.
-    let list = runtime.block_on(http_request(ui_addr, "GET", "/api/traces", &[], b""));
+    let list = runtime.block_on(get(ui_addr, "/api/traces", &[]));
     assert_eq!(list.status, 200, "{}", list.text());
     assert!(list.text().contains(TRACE_ID_HEX), "{}", list.text());
 }
@@ -161,7 +146,7 @@ fn a_closed_stderr_does_not_kill_the_collector() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting the collector");
-    let pid = child.id().to_string();
+    let pid = child.id();
     let mut banner = std::io::BufReader::new(child.stderr.take().expect("piped stderr"));
     let mut line = String::new();
     while !line.contains("# HTTP exporters") {
@@ -172,11 +157,7 @@ fn a_closed_stderr_does_not_kill_the_collector() {
     // Nobody reads stderr any more: the next line ("shutting down") fails.
     drop(banner);
     let mut running = Running(child);
-    let kill = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("running kill");
-    assert!(kill.success());
+    signal(pid, Signal::TERM).expect("sending SIGTERM");
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(status) = running.0.try_wait().expect("waiting") {

@@ -5,7 +5,6 @@
 mod support;
 
 use collector::{Collector, CollectorConfig};
-use prost::Message as _;
 use serde_json::Value;
 use support::*;
 
@@ -41,21 +40,9 @@ fn spans(trace: u32, n: u64, chain: bool) -> Vec<opentelemetry_proto::tonic::tra
         .collect()
 }
 
-async fn send(collector: &Collector, spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>) {
-    let body = export("bounds-svc", spans).encode_to_vec();
-    let response = post(
-        collector.http_addr(),
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-}
-
 async fn api(collector: &Collector, path: &str) -> Value {
     let addr = collector.ui_addr().expect("the web view is on");
-    let response = http_request(addr, "GET", path, &[], b"").await;
+    let response = get(addr, path, &[]).await;
     assert_eq!(response.status, 200, "{}", response.text());
     serde_json::from_slice(&response.body).expect("JSON")
 }
@@ -63,7 +50,7 @@ async fn api(collector: &Collector, path: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_40k_span_chain_in_one_request_is_stored_whole() {
     let collector = start(CollectorConfig::ephemeral()).await;
-    send(&collector, spans(1, 40_000, true)).await;
+    send(collector.http_addr(), "bounds-svc", spans(1, 40_000, true)).await;
 
     let list = api(&collector, "/api/traces").await;
     let summary = &list["traces"][0];
@@ -89,7 +76,12 @@ async fn the_span_bound_evicts_the_oldest_traces_first() {
     })
     .await;
     for trace in 0..3 {
-        send(&collector, spans(trace, 400, false)).await;
+        send(
+            collector.http_addr(),
+            "bounds-svc",
+            spans(trace, 400, false),
+        )
+        .await;
     }
     assert_eq!(collector.span_count(), 800);
     let list = api(&collector, "/api/traces").await;
@@ -119,8 +111,8 @@ async fn a_trace_at_its_cap_says_what_it_dropped() {
     })
     .await;
     let all = spans(1, 150, false);
-    send(&collector, all[..120].to_vec()).await;
-    send(&collector, all[120..].to_vec()).await;
+    send(collector.http_addr(), "bounds-svc", all[..120].to_vec()).await;
+    send(collector.http_addr(), "bounds-svc", all[120..].to_vec()).await;
     assert_eq!(collector.span_count(), 100);
 
     let list = api(&collector, "/api/traces").await;

@@ -30,6 +30,14 @@ const TEST_LIMIT: Duration = Duration::from_secs(60);
 const SLACK: Duration = Duration::from_millis(2500);
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// Runs a test's body, failing the test after [`TEST_LIMIT`] whatever
+/// happens.
+async fn bounded(test: impl Future<Output = ()>) {
+    tokio::time::timeout(TEST_LIMIT, test)
+        .await
+        .expect("within the test's time limit");
+}
+
 /// Short limits; the ones a test is not about are long enough not to
 /// interfere.
 fn limits() -> ConnectionLimits {
@@ -41,6 +49,13 @@ fn limits() -> ConnectionLimits {
         keepalive_timeout: Duration::from_secs(60),
         ..ConnectionLimits::default()
     }
+}
+
+/// A collector with [`limits`], changed by `change`.
+async fn start_with(change: impl FnOnce(&mut ConnectionLimits)) -> Collector {
+    let mut limits = limits();
+    change(&mut limits);
+    start(limits).await
 }
 
 async fn start(limits: ConnectionLimits) -> Collector {
@@ -112,15 +127,27 @@ async fn read_response(stream: &mut TcpStream) -> Option<(u16, Vec<u8>)> {
     }
 }
 
-/// A keep-alive OTLP/HTTP export on `stream`.
-async fn keep_alive_export(stream: &mut TcpStream, addr: SocketAddr) -> u16 {
+/// The head of an OTLP/HTTP export to `addr` whose body is framed by
+/// `framing` (a `Content-Length` or `Transfer-Encoding` header).
+fn export_head(addr: SocketAddr, framing: &str) -> String {
+    format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\n{framing}\r\n\r\n"
+    )
+}
+
+const CHUNKED: &str = "Transfer-Encoding: chunked";
+
+/// Writes a whole OTLP/HTTP export (keep-alive) on `stream`.
+async fn write_export(stream: &mut TcpStream, addr: SocketAddr) {
     let body = export_body();
-    let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let head = export_head(addr, &format!("Content-Length: {}", body.len()));
     stream.write_all(head.as_bytes()).await.expect("writing");
     stream.write_all(&body).await.expect("writing");
+}
+
+/// A keep-alive OTLP/HTTP export on `stream`; the answer's status.
+async fn keep_alive_export(stream: &mut TcpStream, addr: SocketAddr) -> u16 {
+    write_export(stream, addr).await;
     read_response(stream).await.expect("an answer").0
 }
 
@@ -137,13 +164,9 @@ fn assert_fired(what: &str, elapsed: Duration, timeout: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_head_timeout_on_every_listener() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let head_timeout = Duration::from_secs(1);
-        let collector = start(ConnectionLimits {
-            head_timeout,
-            ..limits()
-        })
-        .await;
+        let collector = start_with(|limits| limits.head_timeout = head_timeout).await;
         let mut silent = JoinSet::new();
         for (name, addr) in listeners(&collector) {
             let mut stream = connect(addr).await;
@@ -157,13 +180,12 @@ async fn a_silent_connection_is_closed_after_the_head_timeout_on_every_listener(
             assert_fired(name, elapsed, head_timeout);
         }
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_tls_client_is_closed_after_the_head_timeout() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let pki = testkit::Pki::generate().expect("generating certificates");
         let head_timeout = Duration::from_secs(1);
         let collector = Collector::start(CollectorConfig {
@@ -193,19 +215,14 @@ async fn a_silent_tls_client_is_closed_after_the_head_timeout() {
             assert_fired(name, elapsed, head_timeout);
         }
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_head_sent_slowly_is_closed_at_the_head_timeout() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let head_timeout = Duration::from_secs(2);
-        let collector = start(ConnectionLimits {
-            head_timeout,
-            ..limits()
-        })
-        .await;
+        let collector = start_with(|limits| limits.head_timeout = head_timeout).await;
         let mut slow = JoinSet::new();
         for (name, addr, request_line) in [
             (
@@ -245,8 +262,7 @@ async fn a_request_head_sent_slowly_is_closed_at_the_head_timeout() {
         }
         assert!(collector.requests().is_empty());
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 /// Writes `first`, then `next(i)` every `every`, until the server closes
@@ -289,17 +305,11 @@ async fn slow_client(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_body_that_never_ends_is_answered_408_after_the_body_timeout() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let body_timeout = Duration::from_secs(2);
-        let collector = start(ConnectionLimits {
-            body_timeout,
-            ..limits()
-        })
-        .await;
+        let collector = start_with(|limits| limits.body_timeout = body_timeout).await;
         let addr = collector.http_addr();
-        let head = format!(
-            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n"
-        );
+        let head = export_head(addr, CHUNKED);
         // One byte of body every 500 ms, never the last chunk.
         let (data, elapsed) = slow_client(
             connect(addr).await,
@@ -316,19 +326,14 @@ async fn a_chunked_body_that_never_ends_is_answered_408_after_the_body_timeout()
         assert!(answer.contains("within 2 s"), "{answer}");
         assert!(collector.requests().is_empty());
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpc_message_that_never_arrives_is_deadline_exceeded_after_the_body_timeout() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let body_timeout = Duration::from_secs(2);
-        let collector = start(ConnectionLimits {
-            body_timeout,
-            ..limits()
-        })
-        .await;
+        let collector = start_with(|limits| limits.body_timeout = body_timeout).await;
         let channel = Channel::from_shared(collector.grpc_endpoint())
             .expect("an endpoint")
             .connect()
@@ -350,26 +355,22 @@ async fn a_grpc_message_that_never_arrives_is_deadline_exceeded_after_the_body_t
         assert_fired("the missing message", started.elapsed(), body_timeout);
         assert!(collector.requests().is_empty());
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_sent_slowly_within_the_body_timeout_is_not_idle() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         // Idle is shorter than the body takes: a request in flight must
         // not count as idle.
-        let collector = start(ConnectionLimits {
-            idle_timeout: Duration::from_secs(1),
-            body_timeout: Duration::from_secs(10),
-            ..limits()
+        let collector = start_with(|limits| {
+            limits.idle_timeout = Duration::from_secs(1);
+            limits.body_timeout = Duration::from_secs(10);
         })
         .await;
         let addr = collector.http_addr();
         let mut stream = connect(addr).await;
-        let head = format!(
-            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n"
-        );
+        let head = export_head(addr, CHUNKED);
         stream.write_all(head.as_bytes()).await.expect("writing");
         let body = export_body();
         let chunks: Vec<&[u8]> = body.chunks(body.len().div_ceil(8)).collect();
@@ -380,24 +381,22 @@ async fn a_body_sent_slowly_within_the_body_timeout_is_not_idle() {
             framed.extend_from_slice(b"\r\n");
             stream.write_all(&framed).await.expect("writing a chunk");
         }
-        stream.write_all(b"0\r\n\r\n").await.expect("writing the end");
+        stream
+            .write_all(b"0\r\n\r\n")
+            .await
+            .expect("writing the end");
         let (status, _) = read_response(&mut stream).await.expect("an answer");
         assert_eq!(status, 200);
         assert_eq!(collector.span_count(), 1);
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let idle_timeout = Duration::from_secs(1);
-        let collector = start(ConnectionLimits {
-            idle_timeout,
-            ..limits()
-        })
-        .await;
+        let collector = start_with(|limits| limits.idle_timeout = idle_timeout).await;
 
         // HTTP/1.1, after a served request: OTLP/HTTP and the web view.
         let addr = collector.http_addr();
@@ -424,8 +423,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         assert_fired("idle HTTP/2", elapsed, idle_timeout);
         assert!(frames.contains(&GOAWAY), "frames {frames:?}");
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 const PING: u8 = 6;
@@ -466,12 +464,8 @@ async fn h2_frames_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_max_connections_wait_until_one_is_freed() {
-    tokio::time::timeout(TEST_LIMIT, async {
-        let collector = start(ConnectionLimits {
-            max_connections: 50,
-            ..limits()
-        })
-        .await;
+    bounded(async {
+        let collector = start_with(|limits| limits.max_connections = 50).await;
         let addr = collector.http_addr();
         // 50 connections, each served once (so each holds a permit), then idle.
         let mut held = Vec::new();
@@ -483,13 +477,7 @@ async fn connections_beyond_max_connections_wait_until_one_is_freed() {
 
         // The 51st connects (the kernel's backlog) but is not served...
         let mut waiting = connect(addr).await;
-        let body = export_body();
-        let head = format!(
-            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        waiting.write_all(head.as_bytes()).await.expect("writing");
-        waiting.write_all(&body).await.expect("writing");
+        write_export(&mut waiting, addr).await;
         let mut answer = Box::pin(read_response(&mut waiting));
         assert!(
             tokio::time::timeout(Duration::from_secs(1), &mut answer)
@@ -508,8 +496,7 @@ async fn connections_beyond_max_connections_wait_until_one_is_freed() {
         assert_eq!(status, 200);
         assert_eq!(collector.requests().len(), 51);
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 /// How many file descriptors this process may open, where that is known.
@@ -531,7 +518,7 @@ async fn a_1000_idle_connections_and_20_slow_heads_do_not_delay_an_export() {
             "this test needs {needed} file descriptors, the limit is {limit} (raise it with ulimit -n)"
         );
     }
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         // The default limits: 10 s for a head, 60 s idle, 4096 connections.
         let collector = start(ConnectionLimits::default()).await;
         let (http, grpc) = (collector.http_addr(), collector.grpc_addr());
@@ -636,8 +623,7 @@ async fn a_1000_idle_connections_and_20_slow_heads_do_not_delay_an_export() {
         }
         assert!(started.elapsed() < Duration::from_secs(30));
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 #[test]
@@ -671,7 +657,7 @@ fn help_states_the_limits_and_their_defaults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_open_connections_within_the_grace() {
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         let collector = start(limits()).await;
         let addr = collector.http_addr();
         // A served keep-alive connection, a silent one, one on gRPC, and a
@@ -684,9 +670,7 @@ async fn shutdown_closes_open_connections_within_the_grace() {
             connect(collector.grpc_addr()).await,
         ];
         let mut busy = connect(addr).await;
-        let head = format!(
-            "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n\x0a\r\n"
-        );
+        let head = export_head(addr, CHUNKED) + "1\r\n\x0a\r\n";
         busy.write_all(head.as_bytes()).await.expect("writing");
         open.push(busy);
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -703,8 +687,7 @@ async fn shutdown_closes_open_connections_within_the_grace() {
             "still accepting after shutdown"
         );
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }
 
 /// User plus system CPU time of process `pid` so far, in clock ticks.
@@ -722,7 +705,7 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_file_descriptors_the_accept_loop_waits_instead_of_spinning() {
     use std::process::{Command, Stdio};
-    tokio::time::timeout(TEST_LIMIT, async {
+    bounded(async {
         // The binary with room for a few dozen connections only.
         let mut child = Command::new("sh")
             .arg("-c")
@@ -760,6 +743,5 @@ async fn out_of_file_descriptors_the_accept_loop_waits_instead_of_spinning() {
                 .expect("answered once descriptors were free");
         assert_eq!(status, 200);
     })
-    .await
-    .expect("within the test's time limit");
+    .await;
 }

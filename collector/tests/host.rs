@@ -252,14 +252,7 @@ fn banner(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_banner_says_how_to_allow_a_host_when_not_on_loopback() {
-    let loopback = banner(&[
-        "--grpc",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--ui",
-        "127.0.0.1:0",
-    ]);
+    let loopback = banner(&COLLECTOR_FREE_PORTS);
     assert!(
         !loopback.iter().any(|l| l.contains("--allow-host")),
         "{loopback:#?}"

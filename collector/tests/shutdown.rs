@@ -7,7 +7,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prost::Message as _;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_collector");
@@ -21,9 +21,9 @@ fn trace_id(n: u32) -> [u8; 16] {
 
 /// A chain of `n` spans; with `rooted` false its first span's parent is
 /// missing, so the trace is incomplete and waits to be printed.
-fn chain(trace: u32, n: u64, rooted: bool) -> Vec<u8> {
+fn chain(trace: u32, n: u64, rooted: bool) -> Vec<Span> {
     let id = trace_id(trace);
-    let spans = (0..n)
+    (0..n)
         .map(|i| {
             let parent = match (i, rooted) {
                 (0, true) => None,
@@ -37,8 +37,7 @@ fn chain(trace: u32, n: u64, rooted: bool) -> Vec<u8> {
                 "link",
             )
         })
-        .collect();
-    export("deep-svc", spans).encode_to_vec()
+        .collect()
 }
 
 #[test]
@@ -49,7 +48,7 @@ fn a_deep_trace_prints_and_sigterm_exits_promptly_with_the_store_full() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting the collector");
-    let pid = child.id().to_string();
+    let pid = child.id();
     let stdout = lines(child.stdout.take().expect("piped stdout"));
     let stderr = lines(child.stderr.take().expect("piped stderr"));
     let mut running = Running(child);
@@ -58,17 +57,9 @@ fn a_deep_trace_prints_and_sigterm_exits_promptly_with_the_store_full() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let send = |body: Vec<u8>| {
-        let response = runtime.block_on(post(
-            addr,
-            "/v1/traces",
-            &[("Content-Type", "application/x-protobuf")],
-            &body,
-        ));
-        assert_eq!(response.status, 200, "{}", response.text());
-    };
+    let deliver = |spans| runtime.block_on(send(addr, "deep-svc", spans));
 
-    send(chain(0, 40_000, true));
+    deliver(chain(0, 40_000, true));
     let header = stdout.recv_timeout(WAIT).expect("the deep trace printed");
     assert!(header.contains(" 40000 spans "), "{header}");
     let mut rows = 0;
@@ -85,14 +76,10 @@ fn a_deep_trace_prints_and_sigterm_exits_promptly_with_the_store_full() {
 
     // 30 incomplete traces of 5,000 spans: not due for printing yet.
     for trace in 1..=30 {
-        send(chain(trace, 5_000, false));
+        deliver(chain(trace, 5_000, false));
     }
     let signalled = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("running kill");
-    assert!(kill.success());
+    signal(pid, Signal::TERM).expect("sending SIGTERM");
     let status = loop {
         if let Some(status) = running.0.try_wait().expect("waiting for the collector") {
             break status;

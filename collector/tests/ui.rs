@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use collector::{Collector, CollectorConfig};
 use opentelemetry_proto::tonic::trace::v1::{Status, span::Event};
-use prost::Message as _;
 use serde_json::Value;
 use support::*;
 
@@ -23,38 +22,8 @@ async fn start() -> (Collector, SocketAddr) {
     (collector, ui)
 }
 
-async fn send(collector: &Collector, service: &str, spans: Vec<OtlpSpan>) {
-    let body = export(service, spans).encode_to_vec();
-    let response = post(
-        collector.http_addr(),
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-}
-
-type OtlpSpan = opentelemetry_proto::tonic::trace::v1::Span;
-
-/// A span starting `start_ms` and ending `end_ms` after second 1000 of the epoch.
-fn timed(
-    trace: &[u8],
-    id: u8,
-    parent: Option<u8>,
-    name: &str,
-    start_ms: u64,
-    end_ms: u64,
-) -> OtlpSpan {
-    let parent = parent.map(|p| [p; 8]);
-    let mut s = span(trace, &[id; 8], parent.as_ref().map(|p| &p[..]), name);
-    s.start_time_unix_nano = 1_000_000_000_000 + start_ms * 1_000_000;
-    s.end_time_unix_nano = 1_000_000_000_000 + end_ms * 1_000_000;
-    s
-}
-
 async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value, HttpResponse) {
-    let response = http_request(addr, "GET", path, &[], b"").await;
+    let response = get(addr, path, &[]).await;
     let json = serde_json::from_slice(&response.body)
         .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {}", response.text()));
     (response.status, json, response)
@@ -63,8 +32,9 @@ async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value, HttpResponse) {
 /// Two traces: `older` (one span of `svc-a`) and `newer` (`main` of `svc-a`
 /// calling `GetUser` of `svc-b`, which failed and logged an event).
 async fn two_traces(collector: &Collector) {
+    let otlp = collector.http_addr();
     send(
-        collector,
+        otlp,
         "svc-a",
         vec![timed(&[1; 16], 1, None, "older", 0, 100)],
     )
@@ -81,9 +51,9 @@ async fn two_traces(collector: &Collector) {
         attributes: vec![string_attr("cache", "users")],
         ..Default::default()
     });
-    send(collector, "svc-b", vec![get_user]).await;
+    send(otlp, "svc-b", vec![get_user]).await;
     send(
-        collector,
+        otlp,
         "svc-a",
         vec![timed(&[2; 16], 2, None, "main", 1000, 1050)],
     )
@@ -202,7 +172,7 @@ async fn unknown_ids_and_paths_are_json_404s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_is_self_contained_with_a_strict_policy() {
     let (collector, ui) = start().await;
-    let response = http_request(ui, "GET", "/", &[], b"").await;
+    let response = get(ui, "/", &[]).await;
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("content-type"),

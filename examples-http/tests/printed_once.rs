@@ -26,7 +26,8 @@ struct PrintingCollector {
 
 impl PrintingCollector {
     fn start() -> PrintingCollector {
-        let bin = process::workspace_binary("collector").unwrap();
+        let bin =
+            process::workspace_binary("collector", "collector").unwrap_or_else(|e| panic!("{e:#}"));
         let mut child = Command::new(bin)
             .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
             .stdout(Stdio::piped())

@@ -7,8 +7,8 @@ use std::hash::BuildHasher as _;
 use std::time::Duration;
 
 use collector::{Collector, CollectorConfig, Trace};
-use testkit::expect;
 use testkit::process::{self, Finished, RunningServer};
+use testkit::{expect, http};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_client");
@@ -129,13 +129,12 @@ async fn concurrent_requests_keep_their_own_trace_and_baggage() {
             tokio::spawn(async move {
                 let traceparent = format!("00-{trace_id}-{parent_id}-01");
                 let baggage = format!("name=user-{i}");
-                let response = process::http_get(
+                let response = http::get(
                     addr,
                     "/hello",
                     &[("traceparent", &traceparent), ("baggage", &baggage)],
                 )
-                .await
-                .unwrap();
+                .await;
                 (i, trace_id, parent_id, response)
             })
         })
@@ -144,7 +143,7 @@ async fn concurrent_requests_keep_their_own_trace_and_baggage() {
     for request in requests {
         let (i, trace_id, parent_id, response) = request.await.unwrap();
         assert_eq!(response.status, 200);
-        assert_eq!(response.body, format!("hello:user-{i}"));
+        assert_eq!(response.text(), format!("hello:user-{i}"));
         sent.push((trace_id, parent_id));
     }
 
@@ -193,11 +192,9 @@ async fn hostile_headers_are_served_as_a_new_root_trace() {
         (&[("baggage", "name")], "hello:"),
     ];
     for (headers, answer) in cases {
-        let response = process::http_get(server.addr(), "/hello", headers)
-            .await
-            .unwrap();
+        let response = http::get(server.addr(), "/hello", headers).await;
         assert_eq!(response.status, 200, "{headers:?}");
-        assert_eq!(response.body, answer, "{headers:?}");
+        assert_eq!(response.text(), answer, "{headers:?}");
     }
     collector
         .wait_for_spans(2 * cases.len(), WAIT)
@@ -277,10 +274,8 @@ async fn sigterm_flushes_the_spans_of_recent_requests() {
     let server = server(&collector, &[]).await;
     for i in 0..REQUESTS {
         let baggage = format!("name=n{i}");
-        let response = process::http_get(server.addr(), "/hello", &[("baggage", &baggage)])
-            .await
-            .unwrap();
-        assert_eq!(response.body, format!("hello:n{i}"));
+        let response = http::get(server.addr(), "/hello", &[("baggage", &baggage)]).await;
+        assert_eq!(response.text(), format!("hello:n{i}"));
     }
     let out = stop(server).await;
     assert!(out.elapsed < LIMIT);

@@ -21,7 +21,8 @@ async fn collector() -> Collector {
 
 /// `examples-http`'s server, exporting every 100 ms to `collector`.
 async fn server(collector: &Collector) -> RunningServer {
-    let binary = process::workspace_binary("server").unwrap();
+    let binary =
+        process::workspace_binary("examples-http", "server").unwrap_or_else(|e| panic!("{e:#}"));
     let mut command = process::example_command(binary.to_str().unwrap());
     command
         .args([

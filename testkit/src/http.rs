@@ -56,6 +56,11 @@ pub async fn http_request(
     send_raw(addr, &raw).await
 }
 
+/// A `GET` with the given extra headers: see [`http_request`].
+pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    http_request(addr, "GET", path, headers, b"").await
+}
+
 /// A `POST` of `body`: see [`http_request`].
 pub async fn post(
     addr: SocketAddr,

@@ -2,16 +2,20 @@
 //! user runs.
 //!
 //! - [`process`]: example binaries run as real processes with a hard time
-//!   limit (one-shot runs and long-running servers), a workspace binary
-//!   located from a test, a raw HTTP/1.1 GET, a closed port, a "black hole"
-//!   server, the shared check of a delivery failure report, and a README's
-//!   sample output.
+//!   limit (one-shot runs and long-running servers), signals, another
+//!   package's binary located from a test, a child's output line by line and
+//!   the collector's startup banner, a closed port, a "black hole" server,
+//!   the shared check of a delivery failure report, and a README's sample
+//!   output.
 //! - [`expect`]: the documented shape of each example's trace and output,
 //!   checked by the examples' tests and the tour.
 //! - [`exporter`]: one run of an example binary, a collector for it, and
-//!   the checks on its delivery report that the failure cases share.
+//!   the checks that the in-process examples' tests share (delivery, its
+//!   failure reports, token and TLS configuration, the README's sample).
 //! - [`http`]: a hand-written HTTP/1.1 client for tests that control every
 //!   byte they send (requests, raw bytes, chunked answers).
+//! - [`otlp`]: OTLP export requests built by hand (ids, attributes, spans)
+//!   and their POST to a collector.
 //! - [`pki`]: a CA with server and client certificates for loopback, as PEM
 //!   files, for TLS and mutual-TLS tests.
 //! - [`status`]: fake OTLP collectors (HTTP and gRPC) that answer each
@@ -21,6 +25,7 @@
 pub mod expect;
 pub mod exporter;
 pub mod http;
+pub mod otlp;
 pub mod pki;
 pub mod process;
 pub mod status;

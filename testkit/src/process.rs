@@ -1,19 +1,23 @@
 //! Helpers for tests that run the example binaries as real processes against
 //! the collector: a runner with a hard time limit, a long-running server
-//! process whose port is read from its output, a raw HTTP/1.1 GET, a port
-//! nothing listens on, and a "black hole" that accepts connections and never
-//! answers.
+//! process whose port is read from its output, signals, another package's
+//! binary located, a child's output line by line and the collector's
+//! startup banner, a port nothing listens on, and a "black hole" that
+//! accepts connections and never answers.
 
+use std::io::BufRead as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use tokio::io::{
-    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, BufReader,
-};
-use tokio::net::{TcpListener, TcpStream};
+pub use rustix::process::Signal;
+use rustix::process::{Pid, kill_process};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -62,24 +66,81 @@ pub async fn run(command: &mut Command, limit: Duration) -> anyhow::Result<Finis
     })
 }
 
-/// A binary of another workspace package, next to the running test's own
-/// executable (`target/<profile>/NAME`): Cargo gives a test only the paths
-/// of its own package's binaries. `cargo test --workspace` builds it.
-pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+/// The path of binary `bin` of workspace package `package`, for a test of
+/// another package: Cargo gives a test only its own package's binaries
+/// (`env!("CARGO_BIN_EXE_<name>")`, which a test uses for those). It is
+/// looked up in the target directory (`CARGO_TARGET_DIR`, else `cargo
+/// metadata`'s `target_directory`), in the profile the running test was
+/// built with (its executable is `target/<profile>/deps/<test>-<hash>`).
+/// When it is not there, the error names the missing file and the command
+/// that builds it.
+pub fn workspace_binary(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
     let test = std::env::current_exe().context("cannot locate the test executable")?;
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = test
+    // target/<profile>/deps/<test> -> target/<profile>
+    let profile_dir = test
         .parent()
-        .and_then(|deps| deps.parent())
-        .context("the test executable is not in target/<profile>/deps")?;
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        .and_then(Path::parent)
+        .with_context(|| format!("{} is not in <profile>/deps", test.display()))?;
+    let profile = profile_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .with_context(|| format!("no profile name in {}", profile_dir.display()))?;
+    let target = target_directory()?;
+    // Keep a `<triple>/` level (`--target`) when the test is under `target`.
+    let dir = match profile_dir.strip_prefix(&target) {
+        Ok(relative) => target.join(relative),
+        Err(_) => target.join(profile),
+    };
+    let path = dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     if !path.is_file() {
+        let profile_flag = match profile {
+            "debug" => String::new(),
+            "release" => " --release".to_owned(),
+            other => format!(" --profile {other}"),
+        };
         bail!(
-            "{} is not built: run `cargo test --workspace`, or build it first",
+            "{} is missing: build it with `cargo build{profile_flag} -p {package} --bin {bin}` \
+             (`cargo test --workspace` builds it as well)",
             path.display()
         );
     }
     Ok(path)
+}
+
+/// `CARGO_TARGET_DIR` when it is an absolute path, otherwise what `cargo
+/// metadata` says (it knows `.cargo/config.toml`'s `build.target-dir`).
+fn target_directory() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+        && dir.is_absolute()
+    {
+        return Ok(dir);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(&cargo);
+    command.args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run `{} metadata`", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        bail!(
+            "`cargo metadata` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
+    let dir = metadata["target_directory"]
+        .as_str()
+        .context("`cargo metadata` names no target_directory")?;
+    Ok(PathBuf::from(dir))
 }
 
 /// Spawns `command` with stdin closed and stdout/stderr captured; the child
@@ -268,18 +329,19 @@ impl RunningServer {
         locked(&self.stderr)
     }
 
-    /// Sends SIGTERM, as `docker stop` or Kubernetes do (through `kill`, so
-    /// the tests need no signal crate).
+    /// Sends SIGTERM, as `docker stop` or Kubernetes do.
     pub fn terminate(&self) -> anyhow::Result<()> {
+        self.signal(Signal::TERM)
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) -> anyhow::Result<()> {
+        self.signal(Signal::INT)
+    }
+
+    fn signal(&self, sent: Signal) -> anyhow::Result<()> {
         let pid = self.child.id().context("the server has exited already")?;
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .context("cannot run `kill`")?;
-        if !status.success() {
-            bail!("`kill -TERM {pid}` failed: {status}");
-        }
-        Ok(())
+        signal(pid, sent)
     }
 
     /// Waits for the process to exit (killing it after `limit`) and returns
@@ -307,85 +369,66 @@ impl RunningServer {
     }
 }
 
-/// A response read by [`http_get`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-/// One `GET path` over a fresh HTTP/1.1 connection with the given extra
-/// headers, written by hand so a test can send what no client library would
-/// (malformed or oversized headers). Gives up after 10 seconds.
-pub async fn http_get(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> anyhow::Result<HttpResponse> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        anyhow::Ok(raw)
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .with_context(|| format!("GET {path} on {addr}: no answer within 10s"))??;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .with_context(|| format!("not an HTTP response: {text:?}"))?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("no status code in {head:?}"))?;
-    Ok(HttpResponse {
-        status,
-        body: body.to_owned(),
-    })
+/// Sends `signal` to process `pid` (kill(2) through rustix: no `kill`
+/// binary, no unsafe code).
+pub fn signal(pid: u32, signal: Signal) -> anyhow::Result<()> {
+    let raw = i32::try_from(pid).with_context(|| format!("{pid} is no process id"))?;
+    let process = Pid::from_raw(raw).context("process id 0 is no single process")?;
+    kill_process(process, signal)
+        .with_context(|| format!("cannot send {signal:?} to process {pid}"))
 }
 
 /// Forwards each line of `reader` (a child's piped stdout or stderr) into a
-/// channel, from a thread. Keep the receiver as long as the child runs: once
-/// it is dropped the pipe closes, and the child's next line fails.
-pub fn lines(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead as _;
-    let (tx, rx) = std::sync::mpsc::channel();
+/// channel, from a thread. Once the receiver is dropped the thread goes on
+/// reading (and drops the lines), so the child never blocks on a full pipe
+/// nor fails on a closed one.
+pub fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut forward = true;
         for line in std::io::BufReader::new(reader)
             .lines()
             .map_while(Result::ok)
         {
-            if tx.send(line).is_err() {
-                break;
+            if forward && tx.send(line).is_err() {
+                forward = false;
             }
         }
     });
     rx
 }
 
+/// Flags that put each of the collector binary's listeners (OTLP/gRPC,
+/// OTLP/HTTP, web view) on a free loopback port.
+pub const COLLECTOR_FREE_PORTS: [&str; 6] = [
+    "--grpc",
+    "127.0.0.1:0",
+    "--http",
+    "127.0.0.1:0",
+    "--ui",
+    "127.0.0.1:0",
+];
+
 /// The address on the collector binary's startup line for `listener`
 /// (`OTLP/gRPC`, `OTLP/HTTP` or `web view`, as in `  OTLP/HTTP  http://ADDR
 /// ...`), read from its stderr `lines`; banner lines before it are skipped.
-pub fn banner_addr(
-    stderr: &std::sync::mpsc::Receiver<String>,
-    listener: &str,
-    limit: Duration,
-) -> SocketAddr {
+/// Panics, with the lines read, when there is none within `limit` a line.
+pub fn banner_addr(stderr: &mpsc::Receiver<String>, listener: &str, limit: Duration) -> SocketAddr {
+    let mut seen = Vec::new();
     loop {
-        let line = stderr
-            .recv_timeout(limit)
-            .unwrap_or_else(|_| panic!("no `{listener}` line in the collector's banner"));
+        let line = match stderr.recv_timeout(limit) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no `{listener}` line in the collector's banner within {limit:?}: {seen:#?}")
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!(
+                    "the collector closed stderr (exited?) before a `{listener}` line: {seen:#?}"
+                )
+            }
+        };
         let Some(rest) = line.trim().strip_prefix(listener) else {
+            seen.push(line);
             continue;
         };
         let url = rest.split_whitespace().next().unwrap_or_default();

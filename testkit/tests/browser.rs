@@ -2,65 +2,29 @@
 //! example (`examples-inprocess-http`) sent its trace: the healthy bar is not
 //! red and markup from span data never runs. It lives here, not in the
 //! collector's tests, because it runs an example binary; the collector's own
-//! tests need none. Screenshots and DOM dumps go to `target/ui-artifacts`;
-//! without Chromium the test is skipped, unless `REQUIRE_BROWSER_TEST=1`.
+//! tests need none. One Chromium runs for the whole test, driven over the
+//! DevTools protocol; each page is loaded in a tab of its own. Screenshots
+//! and DOM dumps go to `target/ui-artifacts`; without Chromium the test is
+//! skipped, unless `REQUIRE_BROWSER_TEST=1`.
 
-use std::net::SocketAddr;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use collector::{Collector, CollectorConfig};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Event};
-use prost::Message as _;
+use opentelemetry_proto::tonic::trace::v1::span::Event;
+use serde_json::{Value, json};
 use testkit::expect;
-use testkit::http::post;
-use testkit::process::{self, Finished};
+use testkit::otlp::{send, string_attr, timed};
+use testkit::process;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn start() -> (Collector, SocketAddr) {
-    let collector = Collector::start(CollectorConfig::ephemeral())
-        .await
-        .expect("starting the collector");
-    let ui = collector.ui_addr().expect("the web view is on");
-    (collector, ui)
-}
-
-async fn send(collector: &Collector, service: &str, spans: Vec<OtlpSpan>) {
-    let body = export(service, spans).encode_to_vec();
-    let response = post(
-        collector.http_addr(),
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-}
-
-type OtlpSpan = Span;
-
-/// A span starting `start_ms` and ending `end_ms` after second 1000 of the epoch.
-fn timed(
-    trace: &[u8],
-    id: u8,
-    parent: Option<u8>,
-    name: &str,
-    start_ms: u64,
-    end_ms: u64,
-) -> OtlpSpan {
-    let parent = parent.map(|p| [p; 8]);
-    let mut s = span(trace, &[id; 8], parent.as_ref().map(|p| &p[..]), name);
-    s.start_time_unix_nano = 1_000_000_000_000 + start_ms * 1_000_000;
-    s.end_time_unix_nano = 1_000_000_000_000 + end_ms * 1_000_000;
-    s
-}
-
-// ---- the rendered page, in headless Chromium ----
+/// How long Chromium may take to start, to answer a command, or to render a
+/// page.
+const BROWSER_LIMIT: Duration = Duration::from_secs(60);
 
 /// A span name that runs script if anything puts it into the page as markup.
 const EVIL_NAME: &str =
@@ -69,6 +33,11 @@ const EVIL_SERVICE: &str = r#"evil"><svg onload="window.__pwned=3">"#;
 const EVIL_VALUE: &str = r#"<img src=x onerror="window.__pwned=4">"#;
 const EVIL_TRACE: [u8; 16] = [0xe1; 16];
 const HEALTHY_TRACE: [u8; 16] = [0xe3; 16];
+
+/// Page states to wait for: the list has rendered its rows, a trace its
+/// waterfall (or that it is missing).
+const LIST_READY: &str = "document.body.dataset.traces !== undefined";
+const TRACE_READY: &str = "document.body.dataset.ready !== undefined";
 
 /// `chromium` on the `PATH` (Debian's package puts it in /usr/bin);
 /// `CHROMIUM` names another binary.
@@ -94,58 +63,228 @@ fn artifact_dir() -> PathBuf {
     dir
 }
 
-/// Loads `url` in headless Chromium with 5 s of virtual time (enough for
-/// the page's fetches and first render), then dumps the DOM or takes a
-/// screenshot.
-async fn chromium_run(browser: &Path, url: &str, output: &[&str]) -> Finished {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let profile = std::env::temp_dir().join(format!(
-        "collector-ui-test-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut command = tokio::process::Command::new(browser);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-breakpad",
-            "--no-pings",
-            "--hide-scrollbars",
-            "--mute-audio",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(output)
-        .arg(url);
-    let finished = process::run(&mut command, Duration::from_secs(120))
-        .await
-        .expect("running chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        finished.status.success(),
-        "chromium failed ({}):\n{}",
-        finished.status,
-        finished.stderr
-    );
-    finished
+/// One headless Chromium for the whole test, driven over the DevTools
+/// protocol on a pipe (`--remote-debugging-pipe`: JSON messages, each ended
+/// by a NUL byte). Killed, and its profile removed, when dropped.
+struct Browser {
+    child: Child,
+    commands: ChildStdin,
+    messages: Receiver<Value>,
+    stderr: Receiver<String>,
+    next_id: u64,
+    profile: PathBuf,
 }
 
-async fn dump_dom(browser: &Path, url: &str, save_as: &str) -> String {
-    let dom = chromium_run(browser, url, &["--dump-dom"]).await.stdout;
-    let path = artifact_dir().join(save_as);
-    std::fs::write(&path, &dom).expect("saving the DOM");
-    assert!(dom.contains("</body>"), "no DOM from {url}:\n{dom}");
-    dom
+/// A tab of the [`Browser`], attached in flat mode: commands for it carry
+/// its session id.
+struct Tab {
+    target_id: String,
+    session_id: String,
+}
+
+impl Browser {
+    fn launch(binary: &Path) -> Browser {
+        let profile =
+            std::env::temp_dir().join(format!("collector-ui-test-{}", std::process::id()));
+        // Chromium reads commands on fd 3 and writes answers on fd 4; std
+        // cannot hand a child extra descriptors without unsafe code, so sh
+        // moves our stdin and stdout pipes there.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$0" "$@" 3<&0 4>&1 </dev/null >/dev/null"#)
+            .arg(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-breakpad",
+                "--no-pings",
+                "--hide-scrollbars",
+                "--mute-audio",
+                "--window-size=1400,900",
+                "--remote-debugging-pipe",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let commands = child.stdin.take().expect("piped stdin");
+        let answers = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let stderr = process::lines(child.stderr.take().expect("piped stderr"));
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || {
+            for message in answers.split(0).map_while(Result::ok) {
+                let Ok(message) = serde_json::from_slice(&message) else {
+                    continue;
+                };
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        Browser {
+            child,
+            commands,
+            messages,
+            stderr,
+            next_id: 0,
+            profile,
+        }
+    }
+
+    /// Sends `method` (to `tab`, or to the browser itself) and returns its
+    /// result; events that come meanwhile are passed over.
+    fn call(&mut self, tab: Option<&Tab>, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut command = json!({"id": id, "method": method, "params": params});
+        if let Some(tab) = tab {
+            command["sessionId"] = json!(tab.session_id);
+        }
+        let mut bytes = serde_json::to_vec(&command).expect("a JSON command");
+        bytes.push(0);
+        if let Err(e) = self.commands.write_all(&bytes) {
+            panic!("chromium took no `{method}` ({e}):\n{}", self.stderr());
+        }
+        let deadline = Instant::now() + BROWSER_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = match self.messages.recv_timeout(left) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no answer to `{method}` within {BROWSER_LIMIT:?}:\n{}",
+                    self.stderr()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "chromium closed its pipe (exited?) before answering `{method}`:\n{}",
+                    self.stderr()
+                ),
+            };
+            if message["id"] != id {
+                continue;
+            }
+            if let Some(error) = message.get("error") {
+                panic!("`{method}` failed: {error}");
+            }
+            return message["result"].clone();
+        }
+    }
+
+    /// What Chromium printed on stderr (for a failure: waits until it has
+    /// been quiet for a moment, or has exited).
+    fn stderr(&self) -> String {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(500)) {
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+
+    /// Opens `url` in a new tab and waits until the JavaScript `ready` is
+    /// true there, then a little longer so that the page's 100 ms canary
+    /// has run a few times.
+    fn open(&mut self, url: &str, ready: &str) -> Tab {
+        let target = self.call(None, "Target.createTarget", json!({"url": "about:blank"}));
+        let target_id = target["targetId"].as_str().expect("a target id").to_owned();
+        let attached = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target_id, "flatten": true}),
+        );
+        let tab = Tab {
+            target_id,
+            session_id: attached["sessionId"]
+                .as_str()
+                .expect("a session id")
+                .to_owned(),
+        };
+        self.call(
+            Some(&tab),
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        self.call(Some(&tab), "Page.navigate", json!({"url": url}));
+        let started = Instant::now();
+        while self.evaluate(&tab, &format!("location.href === {url:?} && ({ready})")) != true {
+            assert!(
+                started.elapsed() < BROWSER_LIMIT,
+                "{url} was not ready ({ready}) within {BROWSER_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        tab
+    }
+
+    /// The value of the JavaScript `expression` in `tab`.
+    fn evaluate(&mut self, tab: &Tab, expression: &str) -> Value {
+        let result = self.call(
+            Some(tab),
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// The page of `url` as Chromium serializes it (what `--dump-dom`
+    /// prints), saved as `save_as` in `target/ui-artifacts`. Fails if
+    /// script from span data ran there.
+    fn dom(&mut self, url: &str, ready: &str, save_as: &str) -> String {
+        let tab = self.open(url, ready);
+        let dom = self.evaluate(&tab, "document.documentElement.outerHTML");
+        let pwned = self.evaluate(&tab, "String(window.__pwned)");
+        self.close(tab);
+        let dom = dom.as_str().expect("the DOM as a string").to_owned();
+        std::fs::write(artifact_dir().join(save_as), &dom).expect("saving the DOM");
+        assert!(dom.contains("</body>"), "no DOM from {url}:\n{dom}");
+        assert_eq!(pwned, "undefined", "injected script ran on {url}");
+        dom
+    }
+
+    /// Saves a 1400x900 screenshot of `url` in `target/ui-artifacts`.
+    fn screenshot(&mut self, url: &str, ready: &str, name: &str) -> PathBuf {
+        let tab = self.open(url, ready);
+        let shot = self.call(
+            Some(&tab),
+            "Page.captureScreenshot",
+            json!({"format": "png"}),
+        );
+        self.close(tab);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("a base64 screenshot");
+        assert!(png.len() > 10_000, "no screenshot of {url}");
+        let path = artifact_dir().join(name);
+        std::fs::write(&path, png).expect("saving the screenshot");
+        path
+    }
+
+    fn close(&mut self, tab: Tab) {
+        self.call(
+            None,
+            "Target.closeTarget",
+            json!({"targetId": tab.target_id}),
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 /// The text of every element whose class attribute is exactly `class`, in
@@ -196,7 +335,7 @@ fn assert_nothing_injected(dom: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
-    let Some(browser) = chromium() else {
+    let Some(chromium) = chromium() else {
         let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
              run `.ci/run` (it installs it), or `apt-get install chromium`";
         if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
@@ -205,10 +344,12 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         eprintln!("SKIPPED: {message}");
         return;
     };
-    let example = process::workspace_binary("examples-inprocess-http")
-        .expect("the example binary (run `cargo test --workspace`, which builds it)");
+    let example = process::workspace_binary("examples-inprocess-http", "examples-inprocess-http")
+        .unwrap_or_else(|e| panic!("the example binary: {e:#}"));
 
-    let (collector, _) = start().await;
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
     let base = collector.ui_url().expect("the web view is on");
 
     // A real trace: the in-process example over OTLP/HTTP.
@@ -235,15 +376,17 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         name: EVIL_VALUE.into(),
         ..Default::default()
     });
-    send(&collector, EVIL_SERVICE, vec![evil]).await;
+    send(collector.http_addr(), EVIL_SERVICE, vec![evil]).await;
     // A healthy server span of the service whose colour used to be red.
     let healthy = timed(&HEALTHY_TRACE, 0xe4, None, "GET /hello", 0, 5);
-    send(&collector, "otlp-http-server", vec![healthy]).await;
+    send(collector.http_addr(), "otlp-http-server", vec![healthy]).await;
     collector.wait_for_spans(11, WAIT).await.expect("11 spans");
     let evil_id = hex(&EVIL_TRACE);
 
+    let mut browser = Browser::launch(&chromium);
+
     // The list: both traces, the example's with its 9 spans.
-    let dom = dump_dom(&browser, &base, "list.html").await;
+    let dom = browser.dom(&base, LIST_READY, "list.html");
     assert_nothing_injected(&dom);
     let roots = texts_of(&dom, "root-name");
     assert!(
@@ -265,8 +408,8 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         .expect("GetUser(100)")
         .span_id
         .clone();
-    let url = format!("{base}#trace={}&span={get_user_100}", real.trace_id);
-    let dom = dump_dom(&browser, &url, "waterfall.html").await;
+    let waterfall = format!("{base}#trace={}&span={get_user_100}", real.trace_id);
+    let dom = browser.dom(&waterfall, TRACE_READY, "waterfall.html");
     assert_nothing_injected(&dom);
     assert!(dom.contains("data-ready=\"trace\""), "not rendered:\n{dom}");
     let names = texts_of(&dom, "span-name");
@@ -283,7 +426,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
 
     // The hostile trace, details open: all of it shown as text.
     let url = format!("{base}#trace={evil_id}&span={}", hex(&[0xe2; 8]));
-    let dom = dump_dom(&browser, &url, "escaped.html").await;
+    let dom = browser.dom(&url, TRACE_READY, "escaped.html");
     assert_nothing_injected(&dom);
     assert_eq!(texts_of(&dom, "span-name"), [EVIL_NAME]);
     assert_eq!(texts_of(&dom, "span-title"), [EVIL_NAME]);
@@ -296,7 +439,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
 
     // Red means error and nothing else: a healthy bar is never red.
     let url = format!("{base}#trace={}", hex(&HEALTHY_TRACE));
-    let dom = dump_dom(&browser, &url, "healthy.html").await;
+    let dom = browser.dom(&url, TRACE_READY, "healthy.html");
     let bar = dom.split("class=\"bar\"").nth(1).expect("a healthy bar");
     let colour = bar
         .split("background-color: rgb(")
@@ -314,79 +457,14 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     );
 
     // Pictures for people: the waterfall with GetUser(100) open, the list.
-    let url = format!("{base}#trace={}&span={get_user_100}", real.trace_id);
-    let waterfall = screenshot(&browser, &url, "waterfall.png").await;
-    eprintln!("screenshot of the waterfall: {}", waterfall.display());
-    let list = screenshot(&browser, &base, "list.png").await;
-    eprintln!("screenshot of the trace list: {}", list.display());
+    let shot = browser.screenshot(&waterfall, TRACE_READY, "waterfall.png");
+    eprintln!("screenshot of the waterfall: {}", shot.display());
+    let shot = browser.screenshot(&base, LIST_READY, "list.png");
+    eprintln!("screenshot of the trace list: {}", shot.display());
+    drop(browser);
     collector.shutdown().await;
-}
-
-/// Saves a 1400x900 screenshot of `url` in `target/ui-artifacts`.
-async fn screenshot(browser: &Path, url: &str, name: &str) -> PathBuf {
-    let path = artifact_dir().join(name);
-    let _ = std::fs::remove_file(&path);
-    chromium_run(
-        browser,
-        url,
-        &[
-            &format!("--screenshot={}", path.display()),
-            "--window-size=1400,900",
-        ],
-    )
-    .await;
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 10_000, "no screenshot at {}", path.display());
-    path
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-// ---- OTLP requests built by hand and a minimal HTTP/1.1 client (from the collector's tests/support) ----
-
-fn string_attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-/// A span of `service` with start 1 s and end 1.5 s after the epoch.
-fn span(trace_id: &[u8], span_id: &[u8], parent: Option<&[u8]>, name: &str) -> Span {
-    Span {
-        trace_id: trace_id.to_vec(),
-        span_id: span_id.to_vec(),
-        parent_span_id: parent.map(<[u8]>::to_vec).unwrap_or_default(),
-        name: name.into(),
-        kind: 1,
-        start_time_unix_nano: 1_000_000_000,
-        end_time_unix_nano: 1_500_000_000,
-        ..Default::default()
-    }
-}
-
-/// One resource (with `service.name`) and one scope holding `spans`.
-fn export(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![string_attr("service.name", service)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "test-scope".into(),
-                    ..Default::default()
-                }),
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
 }

@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use testkit::process::{Signal, signal};
+
 const TOUR: &str = env!("CARGO_BIN_EXE_tour");
 
 /// The example binaries the tour runs, next to its executable.
@@ -53,9 +55,7 @@ fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, St
     let out = match finished.recv_timeout(limit) {
         Ok(out) => out.expect("the tour's output"),
         Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+            let _ = signal(pid, Signal::KILL);
             panic!("the tour still ran after {limit:?}; killed");
         }
     };
@@ -160,7 +160,7 @@ fn serve_keeps_the_collector_until_ctrl_c() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the tour starts");
-    let pid = child.id().to_string();
+    let pid = child.id();
     let stdout = child.stdout.take().expect("stdout");
     let (line_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -188,11 +188,7 @@ fn serve_keeps_the_collector_until_ctrl_c() {
             .any(|l| l.contains("the collector keeps running (Ctrl-C to stop)"))
     );
     // Ctrl-C: SIGINT, as the terminal sends it.
-    let sent = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
+    signal(pid, Signal::INT).expect("sending SIGINT");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting") {
