@@ -34,7 +34,8 @@
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
 //! | `store` | the bounded, indexed in-memory store, and waiting for spans |
 //! | [`model`] | what is stored and shown: spans, traces, summaries |
-//! | `print` | a finished trace printed as a tree |
+//! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
+//! | `print` | a finished trace printed as a tree (a reader of that feed) |
 //! | `ui` | the web view and its JSON API |
 //! | [`text`] | making outside text safe to print |
 
@@ -50,6 +51,7 @@ pub mod otlp;
 mod print;
 mod serve;
 mod server;
+mod settled;
 mod store;
 pub mod text;
 mod tls;
@@ -70,6 +72,7 @@ pub use config::{CollectorConfig, ConnectionLimits};
 pub use model::{
     Event, ReceivedRequest, Span, SpanKind, StatusCode, Trace, TraceSummary, Transport, TreeRow,
 };
+pub use settled::SettledTraces;
 pub use store::WaitTimeout;
 pub use tls::TlsConfig;
 
@@ -193,6 +196,23 @@ impl Collector {
         timeout: Duration,
     ) -> Result<Trace, WaitTimeout> {
         self.store.wait_for_trace(predicate, timeout).await
+    }
+
+    /// Every trace once it has finished: complete and quiet for a second,
+    /// or quiet for five seconds (when the printer prints it). Each feed
+    /// starts with the traces already stored and keeps its own place; its
+    /// `next` returns `None` once the collector shuts down.
+    ///
+    /// ```no_run
+    /// # async fn demo(collector: collector::Collector) {
+    /// let mut finished = collector.settled_traces();
+    /// while let Some(trace) = finished.next().await {
+    ///     println!("{}: {} spans", trace.trace_id, trace.spans.len());
+    /// }
+    /// # }
+    /// ```
+    pub fn settled_traces(&self) -> SettledTraces {
+        SettledTraces::new(&self.store, self.servers.stopped())
     }
 
     /// Stops accepting, lets open requests finish (at most one second),

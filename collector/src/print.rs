@@ -1,7 +1,8 @@
 //! Prints each finished trace to stdout as an indented tree, once.
 //!
-//! A trace is printed when it is complete and has been quiet for
-//! [`SETTLE`] (or quiet for [`GIVE_UP`], complete or not). Spans that
+//! A trace is printed when it has settled (`settled`: complete and quiet
+//! for [`SETTLE`], or quiet for five seconds, complete or not); the printer
+//! is one reader of the same feed as [`crate::SettledTraces`]. Spans that
 //! arrive after their trace was printed get one compact line naming them,
 //! never a second tree. Every piece of outside text goes through
 //! [`crate::text`]; a deep trace is indented up to [`MAX_INDENT`] levels and
@@ -14,16 +15,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::model::{Span, Trace, Transport};
-use crate::store::{Printable, Store};
+use crate::settled::{Feed, SETTLE};
+use crate::store::{Settled, Store};
 use crate::text;
-
-/// A trace is printed once it has been quiet this long and is complete...
-pub(crate) const SETTLE: Duration = Duration::from_secs(1);
-/// ...or once it has been quiet this long, complete or not.
-const GIVE_UP: Duration = Duration::from_secs(5);
-const TICK: Duration = Duration::from_millis(250);
-/// Spans printed per tick, at most (a bigger trace is printed alone).
-const SPANS_PER_TICK: usize = 20_000;
 /// On shutdown, traces still pending are printed for at most this long and
 /// at most [`SHUTDOWN_SPANS`] spans; the rest are counted, not printed.
 pub(crate) const SHUTDOWN_BUDGET: Duration = Duration::from_millis(500);
@@ -43,35 +37,24 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
     "rpc.method",
 ];
 
-/// Prints due traces until `shutdown` turns true, then, within a budget,
-/// what is still pending.
+/// Prints traces as they settle until `shutdown` turns true, then, within
+/// a budget, what is still pending.
 pub(crate) async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let stopping = tokio::select! {
-            _ = tick.tick() => false,
-            _ = shutdown.wait_for(|stop| *stop) => true,
-        };
-        if stopping {
-            break;
-        }
+    let mut feed = Feed::new(&store, Some(SHOWN_ATTRIBUTES), true);
+    while feed.wait(&mut shutdown).await {
         // Rendering a big trace takes a while: not on a runtime thread.
-        let store = store.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            print(&store.take_printable(SETTLE, GIVE_UP, SPANS_PER_TICK, false, SHOWN_ATTRIBUTES));
-        })
-        .await;
+        let printing = tokio::task::spawn_blocking(move || {
+            print(&feed.take());
+            feed
+        });
+        match printing.await {
+            Ok(back) => feed = back,
+            Err(_) => return,
+        }
     }
     let printing = tokio::task::spawn_blocking(move || {
-        print(&store.take_printable(
-            Duration::ZERO,
-            Duration::ZERO,
-            SHUTDOWN_SPANS,
-            true,
-            SHOWN_ATTRIBUTES,
-        ));
-        store.unprinted()
+        print(&feed.take_all(SHUTDOWN_SPANS));
+        feed.ungiven()
     });
     let (traces, spans) = tokio::time::timeout(SHUTDOWN_BUDGET, printing)
         .await
@@ -89,13 +72,13 @@ pub(crate) async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-fn print(due: &[Printable]) {
+fn print(due: &[Settled]) {
     let mut stdout = std::io::stdout().lock();
-    for printable in due {
+    for settled in due {
         // Not `println!`: a closed stdout (`collector | head`) must not panic.
-        let _ = match printable {
-            Printable::Whole(trace) => writeln!(stdout, "{}\n", render(trace)),
-            Printable::Late {
+        let _ = match settled {
+            Settled::Whole(trace) => writeln!(stdout, "{}\n", render(trace)),
+            Settled::Late {
                 trace_id,
                 spans,
                 after,

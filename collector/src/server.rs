@@ -107,6 +107,11 @@ impl Servers {
         })
     }
 
+    /// Turns true when [`Servers::shutdown`] begins.
+    pub(crate) fn stopped(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     /// Stops accepting, gives open requests [`SHUTDOWN_GRACE`], then lets
     /// the printer finish (it has a budget of its own).
     pub(crate) async fn shutdown(mut self) {

@@ -8,6 +8,10 @@
 //! times: traces (`max_traces`), spans of all traces (`max_spans`), spans
 //! of one trace (`max_spans_per_trace`; later spans are dropped and
 //! counted). Eviction is oldest trace first.
+//!
+//! Traces are also indexed by their last update, oldest first, so that a
+//! [`Reader`] (the printer, [`crate::SettledTraces`]) finds the traces that
+//! have gone quiet by walking only what changed since it last looked.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -48,6 +52,11 @@ struct State {
     /// Arrival number of each trace's first span -> trace id: oldest first.
     order: BTreeMap<u64, TraceId>,
     next_seq: u64,
+    /// Update number of each trace's last change -> trace id: the quietest
+    /// first.
+    updates: BTreeMap<u64, TraceId>,
+    next_update: u64,
+    next_reader: u64,
     span_count: usize,
     evicted_traces: u64,
     requests: VecDeque<ReceivedRequest>,
@@ -73,12 +82,17 @@ struct Entry {
     services: BTreeMap<Arc<str>, usize>,
     dropped: u64,
     last_update: Instant,
-    printed: Option<Printed>,
+    /// Its key in [`State::updates`].
+    update: u64,
+    /// What each reader was given of this trace.
+    marks: Vec<Mark>,
 }
 
-/// When a trace was printed, and how many spans it had then.
+/// A reader was given a trace: at which update, with how many spans, when.
 #[derive(Debug, Clone, Copy)]
-struct Printed {
+struct Mark {
+    reader: u64,
+    update: u64,
     spans: usize,
     at: Instant,
 }
@@ -106,22 +120,41 @@ impl fmt::Display for WaitTimeout {
 
 impl std::error::Error for WaitTimeout {}
 
-/// What the printer is given.
+/// What a [`Reader`] is given.
 #[derive(Debug)]
-pub(crate) enum Printable {
-    /// A trace printed for the first time.
+pub(crate) enum Settled {
+    /// A trace given to this reader for the first time.
     Whole(Trace),
-    /// Spans that arrived after their trace was printed.
+    /// Spans that arrived after their trace was given.
     Late {
         trace_id: String,
         spans: Vec<Span>,
-        /// Since the trace was printed.
+        /// Since the trace was given.
         after: Duration,
     },
 }
 
+/// One reader of the traces that have gone quiet, with a place of its own
+/// in the update order: each trace is given to it once, whole, and spans
+/// that come later on their own (if it wants them). Made by
+/// [`Store::reader`]; dropping it forgets its marks.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    store: Store,
+    id: u64,
+    /// The first update not yet looked at by the give-up pass...
+    given_up: u64,
+    /// ...and by the settle pass (which skips incomplete traces: the
+    /// give-up pass takes them later).
+    settled: u64,
+    /// The attributes its spans carry (and no events); `None`: everything.
+    shown: Option<&'static [&'static str]>,
+    /// Whether it is given spans that came after their trace.
+    late: bool,
+}
+
 impl Entry {
-    fn new(seq: u64, now: Instant) -> Entry {
+    fn new(seq: u64, update: u64, now: Instant) -> Entry {
         Entry {
             seq,
             spans: Vec::new(),
@@ -135,7 +168,8 @@ impl Entry {
             services: BTreeMap::new(),
             dropped: 0,
             last_update: now,
-            printed: None,
+            update,
+            marks: Vec::new(),
         }
     }
 
@@ -305,11 +339,12 @@ impl Store {
     /// id its trace already has (an exporter's retry) is kept once: the
     /// first copy stays.
     pub(crate) fn insert(&self, request: ReceivedRequest, runs: Vec<otlp::Run>) {
-        let now = Instant::now();
         let limits = self.inner.limits;
         {
             let mut guard = self.lock();
             let state = &mut *guard;
+            // Taken under the lock, so update numbers and times agree.
+            let now = Instant::now();
             for (trace_id, run) in runs {
                 state.insert_run(trace_id, run, now, limits);
             }
@@ -428,76 +463,179 @@ impl Store {
         }
     }
 
-    /// Gives the printer what is due, at most `max_spans` spans of it (the
-    /// rest stays due; with `strict` off, a first trace larger than that
-    /// is still given alone, or it would never be printed): traces not printed yet that have been quiet for
-    /// `settle` and are complete, or quiet for `give_up` even if not; and
-    /// spans that arrived after their trace was printed, once quiet for
-    /// `settle`. Marks them printed. Spans carry only the `shown`
-    /// attributes and no events.
-    pub(crate) fn take_printable(
-        &self,
+    /// Change notifications: the version, bumped on every insert.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.version.subscribe()
+    }
+
+    /// A new reader of quiet traces; it starts at the oldest update, so
+    /// traces that went quiet before it was made are given to it too.
+    pub(crate) fn reader(&self, shown: Option<&'static [&'static str]>, late: bool) -> Reader {
+        let id = {
+            let mut state = self.lock();
+            state.next_reader += 1;
+            state.next_reader
+        };
+        Reader {
+            store: self.clone(),
+            id,
+            given_up: 0,
+            settled: 0,
+            shown,
+            late,
+        }
+    }
+}
+
+impl Reader {
+    /// What is due, at most `max_spans` spans of whole traces (the rest
+    /// stays due; with `strict` off, a first trace larger than that is
+    /// still given alone, or it would never be): traces not given yet that
+    /// have been quiet for `settle` and are complete, or quiet for
+    /// `give_up` even if not; and spans that arrived after their trace was
+    /// given, once quiet for `settle`. Walks only the updates since the
+    /// last call (and the traces still waiting to give up).
+    pub(crate) fn take(
+        &mut self,
         settle: Duration,
         give_up: Duration,
         max_spans: usize,
         strict: bool,
-        shown: &[&str],
-    ) -> Vec<Printable> {
+    ) -> Vec<Settled> {
         let now = Instant::now();
-        let mut state = self.lock();
-        let state = &mut *state;
         let mut due = Vec::new();
         let mut budget = max_spans;
-        for id in state.order.values() {
-            let Some(entry) = state.traces.get_mut(id) else {
-                continue;
-            };
-            let quiet = now.saturating_duration_since(entry.last_update);
-            match entry.printed {
-                Some(printed) if printed.spans >= entry.spans.len() => {}
-                Some(printed) if quiet >= settle => {
-                    let hex = otlp::hex(id);
-                    let spans = entry.spans[printed.spans..]
-                        .iter()
-                        .map(|s| s.to_span_with(&hex, Some(shown)))
-                        .collect();
-                    due.push(Printable::Late {
-                        trace_id: hex,
-                        spans,
-                        after: now.saturating_duration_since(printed.at),
-                    });
-                    entry.printed = Some(Printed {
-                        spans: entry.spans.len(),
-                        at: printed.at,
-                    });
+        let mut guard = self.store.lock();
+        let state = &mut *guard;
+        // First what has been quiet long enough to give up waiting, then
+        // what has been quiet long enough if it is complete.
+        let mut cursors = [self.given_up, self.settled.max(self.given_up)];
+        'passes: for (pass, quiet) in [give_up, settle].into_iter().enumerate() {
+            let any = pass == 0;
+            if !any {
+                cursors[1] = cursors[1].max(cursors[0]);
+            }
+            for (&update, id) in state.updates.range(cursors[pass]..) {
+                let Some(entry) = state.traces.get_mut(id) else {
+                    continue;
+                };
+                if now.saturating_duration_since(entry.last_update) < quiet {
+                    break;
                 }
-                Some(_) => {}
-                None if quiet >= give_up || (quiet >= settle && entry.is_complete()) => {
-                    let alone = !strict && due.is_empty();
-                    if entry.spans.len() > budget && !alone {
-                        break;
-                    }
-                    budget = budget.saturating_sub(entry.spans.len());
-                    entry.printed = Some(Printed {
-                        spans: entry.spans.len(),
-                        at: now,
-                    });
-                    due.push(Printable::Whole(entry.trace(id, Some(shown))));
+                let visit = Visit {
+                    reader: self.id,
+                    shown: self.shown,
+                    late: self.late,
+                    any,
+                    strict,
+                    now,
+                };
+                if !visit.trace(entry, id, &mut budget, &mut due) {
+                    break 'passes;
                 }
-                None => {}
+                cursors[pass] = update + 1;
             }
         }
+        drop(guard);
+        [self.given_up, self.settled] = cursors;
         due
     }
 
-    /// Traces never printed, and their spans.
-    pub(crate) fn unprinted(&self) -> (usize, usize) {
-        let state = self.lock();
+    /// When the next trace may be due under `settle` and `give_up`, if any
+    /// trace is left to look at.
+    pub(crate) fn next_due(&self, settle: Duration, give_up: Duration) -> Option<Instant> {
+        let state = self.store.lock();
+        let first = |from: u64, quiet: Duration| {
+            let (_, id) = state.updates.range(from..).next()?;
+            Some(state.traces.get(id)?.last_update + quiet)
+        };
+        [
+            first(self.given_up, give_up),
+            first(self.settled.max(self.given_up), settle),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Traces never given to this reader, and their spans; O(traces).
+    pub(crate) fn ungiven(&self) -> (usize, usize) {
+        let state = self.store.lock();
         state
             .traces
             .values()
-            .filter(|e| e.printed.is_none())
+            .filter(|e| !e.marks.iter().any(|m| m.reader == self.id))
             .fold((0, 0), |(t, s), e| (t + 1, s + e.spans.len()))
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        for entry in self.store.lock().traces.values_mut() {
+            entry.marks.retain(|m| m.reader != self.id);
+        }
+    }
+}
+
+/// One trace as a reader's pass meets it.
+struct Visit {
+    reader: u64,
+    shown: Option<&'static [&'static str]>,
+    late: bool,
+    /// The give-up pass: due complete or not.
+    any: bool,
+    strict: bool,
+    now: Instant,
+}
+
+impl Visit {
+    /// Adds what `entry` owes the reader to `due`; false if it does not
+    /// fit the span budget (the pass stops before it).
+    fn trace(
+        &self,
+        entry: &mut Entry,
+        id: &TraceId,
+        budget: &mut usize,
+        due: &mut Vec<Settled>,
+    ) -> bool {
+        let spans = entry.spans.len();
+        let complete = entry.is_complete();
+        match entry.marks.iter_mut().find(|m| m.reader == self.reader) {
+            // Given as it is now (this pass or the other one).
+            Some(mark) if mark.update == entry.update => {}
+            Some(mark) => {
+                if self.late && spans > mark.spans {
+                    let hex = otlp::hex(id);
+                    due.push(Settled::Late {
+                        spans: entry.spans[mark.spans..]
+                            .iter()
+                            .map(|s| s.to_span_with(&hex, self.shown))
+                            .collect(),
+                        trace_id: hex,
+                        after: self.now.saturating_duration_since(mark.at),
+                    });
+                }
+                mark.update = entry.update;
+                mark.spans = spans;
+            }
+            None if self.any || complete => {
+                let alone = !self.strict && due.is_empty();
+                if spans > *budget && !alone {
+                    return false;
+                }
+                *budget = budget.saturating_sub(spans);
+                entry.marks.push(Mark {
+                    reader: self.reader,
+                    update: entry.update,
+                    spans,
+                    at: self.now,
+                });
+                due.push(Settled::Whole(entry.trace(id, self.shown)));
+            }
+            // Incomplete: the give-up pass comes back for it.
+            None => {}
+        }
+        true
     }
 }
 
@@ -511,21 +649,30 @@ impl State {
         now: Instant,
         limits: Limits,
     ) {
-        if !self.traces.contains_key(&trace_id) {
-            while self.traces.len() >= limits.traces {
-                if !self.evict_oldest(None) {
-                    break;
-                }
+        let update = self.next_update;
+        self.next_update += 1;
+        match self.traces.get_mut(&trace_id) {
+            Some(entry) => {
+                self.updates.remove(&entry.update);
+                entry.update = update;
+                entry.last_update = now;
             }
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            self.order.insert(seq, trace_id);
-            self.traces.insert(trace_id, Entry::new(seq, now));
+            None => {
+                while self.traces.len() >= limits.traces {
+                    if !self.evict_oldest(None) {
+                        break;
+                    }
+                }
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.order.insert(seq, trace_id);
+                self.traces.insert(trace_id, Entry::new(seq, update, now));
+            }
         }
-        let Some(entry) = self.traces.get_mut(&trace_id) else {
+        self.updates.insert(update, trace_id);
+        let Some(entry) = self.traces.get(&trace_id) else {
             return;
         };
-        entry.last_update = now;
         // Room for the new spans (a retried span is not new) within the cap.
         let room = limits.spans_per_trace.saturating_sub(entry.spans.len());
         let new = run
@@ -556,6 +703,7 @@ impl State {
         self.order.remove(&seq);
         if let Some(evicted) = self.traces.remove(&id) {
             debug_assert_eq!(evicted.seq, seq);
+            self.updates.remove(&evicted.update);
             self.span_count -= evicted.spans.len();
             self.evicted_traces += 1;
         }
@@ -736,43 +884,46 @@ mod tests {
     }
 
     #[test]
-    fn a_trace_is_printed_when_complete_and_late_spans_on_their_own() {
+    fn a_trace_is_given_when_complete_and_late_spans_on_their_own() {
         let store = store(10, 100, 100);
+        let mut reader = store.reader(Some(&[]), true);
         let long = Duration::from_secs(3600);
         let t = trace_id(1);
         insert(&store, vec![(t, span(2, Some(1)))]);
         assert!(
-            store
-                .take_printable(Duration::ZERO, long, 100, true, &[])
-                .is_empty(),
+            reader.take(Duration::ZERO, long, 100, true).is_empty(),
             "parent missing"
         );
 
         insert(&store, vec![(t, span(1, None))]);
-        let due = store.take_printable(Duration::ZERO, long, 100, true, &[]);
-        assert!(matches!(&due[..], [Printable::Whole(t)] if t.spans.len() == 2));
+        let due = reader.take(Duration::ZERO, long, 100, true);
+        assert!(matches!(&due[..], [Settled::Whole(t)] if t.spans.len() == 2));
         assert!(
-            store
-                .take_printable(Duration::ZERO, long, 100, true, &[])
-                .is_empty(),
-            "printed once"
+            reader.take(Duration::ZERO, long, 100, true).is_empty(),
+            "given once"
         );
 
         insert(&store, vec![(t, span(3, Some(1)))]);
         assert!(
-            store.take_printable(long, long, 100, true, &[]).is_empty(),
+            reader.take(long, long, 100, true).is_empty(),
             "not quiet yet"
         );
-        let due = store.take_printable(Duration::ZERO, long, 100, true, &[]);
+        let due = reader.take(Duration::ZERO, long, 100, true);
         assert!(
-            matches!(&due[..], [Printable::Late { spans, .. }] if spans.len() == 1 && spans[0].name == "s3"),
+            matches!(&due[..], [Settled::Late { spans, .. }] if spans.len() == 1 && spans[0].name == "s3"),
             "{due:?}"
+        );
+        assert!(
+            reader
+                .take(Duration::ZERO, Duration::ZERO, 100, true)
+                .is_empty()
         );
     }
 
     #[test]
-    fn an_incomplete_trace_is_printed_after_giving_up_and_the_budget_holds() {
+    fn an_incomplete_trace_is_given_after_giving_up_and_the_budget_holds() {
         let store = store(10, 100, 100);
+        let mut reader = store.reader(Some(&[]), true);
         insert(&store, vec![(trace_id(1), span(1, Some(9)))]);
         insert(
             &store,
@@ -781,8 +932,85 @@ mod tests {
                 (trace_id(2), span(2, Some(9))),
             ],
         );
-        let due = store.take_printable(Duration::ZERO, Duration::ZERO, 2, true, &[]);
+        let long = Duration::from_secs(3600);
+        assert!(reader.take(Duration::ZERO, long, 100, true).is_empty());
+        let due = reader.take(Duration::ZERO, Duration::ZERO, 2, true);
         assert_eq!(due.len(), 1, "the second trace does not fit the budget");
-        assert_eq!(store.unprinted(), (1, 2));
+        assert_eq!(reader.ungiven(), (1, 2));
+        let due = reader.take(Duration::ZERO, Duration::ZERO, 2, true);
+        assert!(matches!(&due[..], [Settled::Whole(t)] if t.spans.len() == 2));
+        assert_eq!(reader.ungiven(), (0, 0));
+    }
+
+    #[test]
+    fn an_incomplete_trace_does_not_hold_back_a_complete_one() {
+        let store = store(10, 100, 100);
+        let mut reader = store.reader(None, true);
+        insert(&store, vec![(trace_id(1), span(1, Some(9)))]);
+        insert(&store, vec![(trace_id(2), span(1, None))]);
+        let long = Duration::from_secs(3600);
+        let due = reader.take(Duration::ZERO, long, 100, false);
+        assert!(
+            matches!(&due[..], [Settled::Whole(t)] if t.trace_id == otlp::hex(&trace_id(2))),
+            "{due:?}"
+        );
+        // The incomplete one still waits for the give-up time, then comes.
+        assert!(reader.next_due(Duration::ZERO, long).is_some());
+        assert!(reader.take(Duration::ZERO, long, 100, false).is_empty());
+        let due = reader.take(Duration::ZERO, Duration::ZERO, 100, false);
+        assert!(
+            matches!(&due[..], [Settled::Whole(t)] if t.trace_id == otlp::hex(&trace_id(1))),
+            "{due:?}"
+        );
+        assert_eq!(reader.next_due(Duration::ZERO, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn every_reader_is_given_each_trace_once() {
+        let store = store(10, 100, 100);
+        let mut printer = store.reader(Some(&[]), true);
+        let mut feed = store.reader(None, false);
+        let t = trace_id(1);
+        insert(&store, vec![(t, span(1, None))]);
+        let zero = Duration::ZERO;
+        assert_eq!(printer.take(zero, zero, 100, false).len(), 1);
+        // Made later, it is still given what settled before it.
+        let mut late_comer = store.reader(None, false);
+        assert_eq!(feed.take(zero, zero, 100, false).len(), 1);
+        assert_eq!(late_comer.take(zero, zero, 100, false).len(), 1);
+
+        // A late span: the printer is told, the others do not want it.
+        insert(&store, vec![(t, span(2, Some(1)))]);
+        assert_eq!(printer.take(zero, zero, 100, false).len(), 1);
+        assert!(feed.take(zero, zero, 100, false).is_empty());
+        assert!(late_comer.take(zero, zero, 100, false).is_empty());
+        assert_eq!(store.lock().traces[&t].marks.len(), 3);
+        drop(late_comer);
+        assert_eq!(
+            store.lock().traces[&t].marks.len(),
+            2,
+            "a dropped reader's marks go"
+        );
+    }
+
+    #[test]
+    fn evicted_traces_leave_the_update_index() {
+        let store = store(2, 100, 100);
+        let mut reader = store.reader(None, false);
+        for n in 1..=5u8 {
+            insert(&store, vec![(trace_id(n), span(1, None))]);
+            insert(&store, vec![(trace_id(n), span(2, Some(1)))]);
+        }
+        assert_eq!(store.lock().updates.len(), 2);
+        let zero = Duration::ZERO;
+        let given: Vec<String> = reader
+            .take(zero, zero, 100, false)
+            .into_iter()
+            .map(|s| match s {
+                Settled::Whole(t) => t.trace_id,
+                Settled::Late { trace_id, .. } => trace_id,
+            })
+            .collect();
+        assert_eq!(given, [otlp::hex(&trace_id(4)), otlp::hex(&trace_id(5))]);
     }
 }

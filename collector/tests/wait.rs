@@ -143,3 +143,84 @@ async fn shutdown_is_bounded_with_open_connections() {
     collector.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// Posts `spans` of service `svc` over OTLP/HTTP.
+async fn send_spans(
+    collector: &Collector,
+    spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
+) {
+    let body = export("svc", spans).encode_to_vec();
+    let response = post(
+        collector.http_addr(),
+        "/v1/traces",
+        &[("Content-Type", "application/x-protobuf")],
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_traces_come_once_complete_and_quiet_to_every_feed() {
+    let collector = start().await;
+    let mut first = collector.settled_traces();
+    let child_id = [9u8; 8];
+    send_spans(
+        &collector,
+        vec![span(&TRACE_ID, &child_id, Some(&SPAN_ID), "GetUser")],
+    )
+    .await;
+    // Incomplete (its parent is missing): not settled in a second and a
+    // half, while the feed waits (for it to give up, five seconds)...
+    let waiting = tokio::spawn(async move {
+        let trace = first.next().await;
+        (trace, first)
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!waiting.is_finished(), "an incomplete trace settled");
+
+    // ...and complete, it settles a second after its last span.
+    send_spans(&collector, vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).await;
+    let completed = Instant::now();
+    let (trace, mut first) = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the trace settles")
+        .expect("the feed's task");
+    let trace = trace.expect("the collector runs");
+    let after = completed.elapsed();
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(3),
+        "given {after:?} after it was complete, not once quiet for a second"
+    );
+    assert_eq!(
+        (trace.trace_id.as_str(), trace.spans.len()),
+        (TRACE_ID_HEX, 2)
+    );
+
+    // Another feed, made later, is given the same trace at once...
+    let mut second = collector.settled_traces();
+    let again = tokio::time::timeout(Duration::from_secs(1), second.next())
+        .await
+        .expect("already settled")
+        .expect("the collector runs");
+    assert_eq!(again.trace_id, TRACE_ID_HEX);
+    // ...and neither is given it twice, not even when a late span comes.
+    send_spans(
+        &collector,
+        vec![span(&TRACE_ID, &[7u8; 8], Some(&SPAN_ID), "late")],
+    )
+    .await;
+    let nothing = tokio::time::timeout(Duration::from_millis(1500), first.next()).await;
+    assert!(nothing.is_err(), "{nothing:?}");
+
+    // Shutdown ends a feed that is waiting.
+    let waiting = tokio::spawn(async move { second.next().await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    collector.shutdown().await;
+    let end = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the feed ends on shutdown")
+        .expect("the feed's task");
+    assert!(end.is_none(), "{end:?}");
+    assert!(first.next().await.is_none());
+}
