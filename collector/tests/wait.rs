@@ -6,7 +6,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use collector::{Collector, CollectorConfig};
-use prost::Message as _;
 use support::*;
 
 async fn start() -> Collector {
@@ -43,15 +42,8 @@ async fn waits_time_out_with_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_reports_what_did_arrive() {
     let collector = start().await;
-    let body = export("svc", vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).encode_to_vec();
-    let response = post(
-        collector.http_addr(),
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
-    )
-    .await;
-    assert_eq!(response.status, 200);
+    let main = span(&TRACE_ID, &SPAN_ID, None, "main");
+    send(collector.http_addr(), "svc", vec![main]).await;
     let err = collector
         .wait_for_spans(2, Duration::from_millis(100))
         .await
@@ -70,21 +62,11 @@ async fn waits_return_as_soon_as_spans_arrive() {
     let sender = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let child_id = [9u8; 8];
-        let body = export(
-            "svc",
-            vec![
-                span(&TRACE_ID, &child_id, Some(&SPAN_ID), "GetUser"),
-                span(&TRACE_ID, &SPAN_ID, None, "main"),
-            ],
-        )
-        .encode_to_vec();
-        post(
-            addr,
-            "/v1/traces",
-            &[("Content-Type", "application/x-protobuf")],
-            &body,
-        )
-        .await
+        let spans = vec![
+            span(&TRACE_ID, &child_id, Some(&SPAN_ID), "GetUser"),
+            span(&TRACE_ID, &SPAN_ID, None, "main"),
+        ];
+        send(addr, "svc", spans).await;
     });
 
     let started = Instant::now();
@@ -106,23 +88,18 @@ async fn waits_return_as_soon_as_spans_arrive() {
             .map(|s| s.name.as_str()),
         Some("main")
     );
-    assert_eq!(sender.await.expect("the sender task").status, 200);
+    sender
+        .await
+        .expect("the sender task (its export answered 200)");
     collector.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_spans_are_stored_once() {
     let collector = start().await;
-    let body = export("svc", vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).encode_to_vec();
     for _ in 0..2 {
-        let response = post(
-            collector.http_addr(),
-            "/v1/traces",
-            &[("Content-Type", "application/x-protobuf")],
-            &body,
-        )
-        .await;
-        assert_eq!(response.status, 200);
+        let main = span(&TRACE_ID, &SPAN_ID, None, "main");
+        send(collector.http_addr(), "svc", vec![main]).await;
     }
     assert_eq!(collector.spans().len(), 1);
     assert_eq!(collector.requests().len(), 2);
@@ -144,29 +121,14 @@ async fn shutdown_is_bounded_with_open_connections() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-/// Posts `spans` of service `svc` over OTLP/HTTP.
-async fn send_spans(
-    collector: &Collector,
-    spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
-) {
-    let body = export("svc", spans).encode_to_vec();
-    let response = post(
-        collector.http_addr(),
-        "/v1/traces",
-        &[("Content-Type", "application/x-protobuf")],
-        &body,
-    )
-    .await;
-    assert_eq!(response.status, 200);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settled_traces_come_once_complete_and_quiet_to_every_feed() {
     let collector = start().await;
     let mut first = collector.settled_traces();
     let child_id = [9u8; 8];
-    send_spans(
-        &collector,
+    send(
+        collector.http_addr(),
+        "svc",
         vec![span(&TRACE_ID, &child_id, Some(&SPAN_ID), "GetUser")],
     )
     .await;
@@ -180,7 +142,12 @@ async fn settled_traces_come_once_complete_and_quiet_to_every_feed() {
     assert!(!waiting.is_finished(), "an incomplete trace settled");
 
     // ...and complete, it settles a second after its last span.
-    send_spans(&collector, vec![span(&TRACE_ID, &SPAN_ID, None, "main")]).await;
+    send(
+        collector.http_addr(),
+        "svc",
+        vec![span(&TRACE_ID, &SPAN_ID, None, "main")],
+    )
+    .await;
     let completed = Instant::now();
     let (trace, mut first) = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
@@ -205,8 +172,9 @@ async fn settled_traces_come_once_complete_and_quiet_to_every_feed() {
         .expect("the collector runs");
     assert_eq!(again.trace_id, TRACE_ID_HEX);
     // ...and neither is given it twice, not even when a late span comes.
-    send_spans(
-        &collector,
+    send(
+        collector.http_addr(),
+        "svc",
         vec![span(&TRACE_ID, &[7u8; 8], Some(&SPAN_ID), "late")],
     )
     .await;

@@ -68,16 +68,9 @@ impl Drop for PrintingCollector {
 /// The server exporting to the collector, with only `env` added to a clean
 /// environment (no `OTEL_BSP_SCHEDULE_DELAY`: the example's own default).
 async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningServer {
-    let mut command = process::example_command(SERVER);
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--endpoint",
-            &collector.http_endpoint,
-        ])
-        .envs(env.iter().copied());
-    process::start_server(&mut command, LIMIT).await.unwrap()
+    process::example_server(SERVER, &collector.http_endpoint, env)
+        .await
+        .unwrap()
 }
 
 /// The client's run; it fails (by design) on `/error`.
@@ -115,8 +108,7 @@ async fn each_trace_is_printed_once_and_whole_with_the_default_batch_delay() {
         assert!(!header.contains("incomplete"), "{text}");
         assert!(!header.contains('+'), "a late-span line: {text}");
     }
-    server.terminate().unwrap();
-    server.wait(LIMIT).await.unwrap();
+    server.stop(LIMIT).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,6 +151,5 @@ async fn spans_after_the_print_get_one_line_not_a_second_tree() {
         .filter(|l| !l.is_empty())
         .collect();
     assert!(after.is_empty(), "{text}");
-    server.terminate().unwrap();
-    server.wait(LIMIT).await.unwrap();
+    server.stop(LIMIT).await.unwrap();
 }

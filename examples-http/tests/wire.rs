@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::hash::BuildHasher as _;
 use std::time::Duration;
 
-use collector::{Collector, CollectorConfig, Trace};
+use collector::{Collector, Trace};
+use testkit::exporter::collector;
 use testkit::process::{self, Finished, RunningServer};
 use testkit::{expect, http};
 
@@ -15,25 +16,12 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_client");
 const LIMIT: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn collector() -> Collector {
-    Collector::start(CollectorConfig::ephemeral())
-        .await
-        .unwrap()
-}
-
 /// The server on a free port, exporting to `collector`; `env` adds variables
 /// such as a short batch delay, so that spans arrive while it runs.
 async fn server(collector: &Collector, env: &[(&str, &str)]) -> RunningServer {
-    let mut command = process::example_command(SERVER);
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--endpoint",
-            &collector.http_endpoint(),
-        ])
-        .envs(env.iter().copied());
-    process::start_server(&mut command, LIMIT).await.unwrap()
+    process::example_server(SERVER, &collector.http_endpoint(), env)
+        .await
+        .unwrap()
 }
 
 /// Exports every 100 ms instead of every 5 s.
@@ -54,16 +42,12 @@ async fn trace_of(collector: &Collector, spans: usize) -> Trace {
 
 /// SIGTERM, then a clean exit within the limit.
 async fn stop(server: RunningServer) -> Finished {
-    server.terminate().unwrap();
-    let out = server.wait(LIMIT).await.unwrap();
-    assert!(out.status.success(), "{}", out.stderr);
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
+    server.stop(LIMIT).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_trace_across_client_and_server() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector, &QUICK_EXPORT).await;
     let out = client(&collector, &server.url("/hello")).await;
     assert!(out.status.success(), "{}", out.stderr);
@@ -119,7 +103,7 @@ fn ids(seed: usize) -> (String, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_keep_their_own_trace_and_baggage() {
     const REQUESTS: usize = 50;
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector, &QUICK_EXPORT).await;
     let addr = server.addr();
 
@@ -169,7 +153,7 @@ async fn concurrent_requests_keep_their_own_trace_and_baggage() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_headers_are_served_as_a_new_root_trace() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector, &QUICK_EXPORT).await;
     let oversized = format!("name={}", "x".repeat(16 * 1024));
     let cases: [(&[(&str, &str)], &str); 5] = [
@@ -214,7 +198,7 @@ async fn hostile_headers_are_served_as_a_new_root_trace() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failing_route_gives_an_error_trace_on_both_sides() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector, &QUICK_EXPORT).await;
     let out = client(&collector, &server.url("/error")).await;
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
@@ -235,7 +219,7 @@ async fn failing_route_gives_an_error_trace_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_server_says_how_to_start_it_and_still_delivers_the_trace() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let url = format!("http://127.0.0.1:{}/hello", process::closed_port().unwrap());
     let out = client(&collector, &url).await;
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
@@ -269,7 +253,7 @@ async fn no_server_says_how_to_start_it_and_still_delivers_the_trace() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_flushes_the_spans_of_recent_requests() {
     const REQUESTS: usize = 5;
-    let collector = collector().await;
+    let collector = collector(None).await;
     // The default batch delay (5 s): only the shutdown flush can deliver in time.
     let server = server(&collector, &[]).await;
     for i in 0..REQUESTS {
@@ -298,17 +282,14 @@ async fn sigterm_flushes_the_spans_of_recent_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_sample_output_is_what_the_client_prints() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector, &[]).await;
     let out = client(&collector, &server.url("/hello")).await;
     assert!(out.status.success(), "{}", out.stderr);
-    for readme in [
+    let readmes = [
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
-    ] {
-        let sample = process::readme_sample(readme, "<!-- sample stdout -->")
-            .expect("README has a sample stdout block");
-        assert_eq!(sample.trim(), out.stdout.trim());
-    }
+    ];
+    process::assert_readme_samples(&readmes, &out.stdout);
     stop(server).await;
 }

@@ -2,42 +2,25 @@
 //! the real binary against real sockets: the embedded collector (plain and
 //! TLS) and scripted gRPC status servers.
 
-use collector::TlsConfig;
-use testkit::exporter::{LIMIT, assert_delivery_failure, collector, report, run};
-use testkit::pki::Pki;
+use testkit::exporter::{
+    Protocol, assert_delivery_failure, assert_mutual_tls, assert_tls_faults_named,
+    assert_token_flag_replaces_header, collector, report, run,
+};
 use testkit::status::{GrpcReply, GrpcStatusServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-grpc");
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_flag_replaces_the_authentication_metadata_of_the_environment() {
-    let collector = collector(None).await;
-    let out = run(
+    assert_token_flag_replaces_header(
         BIN,
-        &[
-            "--endpoint",
-            &collector.grpc_endpoint(),
-            "--token",
-            "from-flag",
-        ],
+        Protocol::Grpc,
         &[(
             "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
             "authentication=from-env,x-team=dev%20ops",
         )],
     )
     .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    collector.wait_for_spans(9, LIMIT).await.unwrap();
-    for request in collector.requests() {
-        assert_eq!(
-            request.headers.get("authentication").map(String::as_str),
-            Some("from-flag")
-        );
-        assert_eq!(
-            request.headers.get("x-team").map(String::as_str),
-            Some("dev ops")
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,70 +85,10 @@ async fn http_port_is_named_as_a_protocol_mismatch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_with_the_ca_variable_and_faults_named() {
-    let pki = Pki::generate().unwrap();
-    let ca = pki.ca_cert().to_str().unwrap();
-    let tls_collector = collector(Some(TlsConfig::new(pki.server_cert(), pki.server_key()))).await;
-    let https = tls_collector.grpc_endpoint();
-    let out = run(
-        BIN,
-        &["--endpoint", &https],
-        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
-    )
-    .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    tls_collector.wait_for_spans(9, LIMIT).await.unwrap();
-
-    let out = run(BIN, &["--endpoint", &https], &[]).await;
-    assert_delivery_failure(
-        &out,
-        "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
-    );
-    let out = run(
-        BIN,
-        &["--endpoint", &https.replace("https://", "http://")],
-        &[],
-    )
-    .await;
-    assert_delivery_failure(
-        &out,
-        "speaks TLS, but the endpoint is http://: write https://",
-    );
-    let plain = collector(None).await;
-    let out = run(
-        BIN,
-        &[
-            "--endpoint",
-            &plain.grpc_endpoint().replace("http://", "https://"),
-        ],
-        &[],
-    )
-    .await;
-    assert_delivery_failure(&out, "does not speak TLS, but the endpoint is https://");
+    assert_tls_faults_named(BIN, Protocol::Grpc).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mutual_tls_with_the_client_certificate_variables() {
-    let pki = Pki::generate().unwrap();
-    let ca = pki.ca_cert().to_str().unwrap();
-    let mut tls = TlsConfig::new(pki.server_cert(), pki.server_key());
-    tls.client_ca = Some(pki.ca_cert().to_owned());
-    let collector = collector(Some(tls)).await;
-    let out = run(
-        BIN,
-        &["--endpoint", &collector.grpc_endpoint()],
-        &[
-            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca),
-            (
-                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-                pki.client_cert().to_str().unwrap(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-                pki.client_key().to_str().unwrap(),
-            ),
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    assert_mutual_tls(BIN, Protocol::Grpc, "OTEL_EXPORTER_OTLP_TRACES_").await;
 }

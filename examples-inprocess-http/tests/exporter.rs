@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use collector::TlsConfig;
-use testkit::exporter::{LIMIT, assert_delivery_failure, collector, report, run};
-use testkit::pki::Pki;
+use testkit::exporter::{
+    LIMIT, Protocol, assert_delivery_failure, assert_mutual_tls, assert_tls_faults_named,
+    assert_token_flag_replaces_header, collector, report, run,
+};
 use testkit::process;
 use testkit::status::{HttpStatusServer, Reply};
 
@@ -14,15 +16,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_flag_replaces_the_authentication_header_of_the_environment() {
-    let collector = collector(None).await;
-    let out = run(
+    assert_token_flag_replaces_header(
         BIN,
-        &[
-            "--endpoint",
-            &collector.http_endpoint(),
-            "--token",
-            "from-flag",
-        ],
+        Protocol::Http,
         &[
             (
                 "OTEL_EXPORTER_OTLP_HEADERS",
@@ -33,18 +29,6 @@ async fn token_flag_replaces_the_authentication_header_of_the_environment() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    collector.wait_for_spans(9, LIMIT).await.unwrap();
-    for request in collector.requests() {
-        assert_eq!(
-            request.headers.get("authentication").map(String::as_str),
-            Some("from-flag")
-        );
-        assert_eq!(
-            request.headers.get("x-team").map(String::as_str),
-            Some("dev ops")
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,33 +197,11 @@ async fn grpc_port_is_named_as_a_protocol_mismatch() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn https_to_a_plain_collector_is_named() {
-    let collector = collector(None).await;
-    let endpoint = collector.http_endpoint().replace("http://", "https://");
-    let out = run(BIN, &["--endpoint", &endpoint], &[]).await;
-    assert_delivery_failure(
-        &out,
-        "does not speak TLS, but the endpoint is https://: write http://",
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
-    let pki = Pki::generate().unwrap();
-    let ca = pki.ca_cert().to_str().unwrap();
-    let tls_collector = collector(Some(TlsConfig::new(pki.server_cert(), pki.server_key()))).await;
+    let (pki, tls_collector) = assert_tls_faults_named(BIN, Protocol::Http).await;
     let https = tls_collector.http_endpoint();
-    assert!(https.starts_with("https://"), "{https}");
-
-    let out = run(
-        BIN,
-        &["--endpoint", &https],
-        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
-    )
-    .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    tls_collector.wait_for_spans(9, LIMIT).await.unwrap();
     // The signal-specific variable works as well, and beats a wrong general one.
+    let ca = pki.ca_cert().to_str().unwrap();
     let out = run(
         BIN,
         &["--endpoint", &https],
@@ -253,18 +215,6 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
     )
     .await;
     assert!(out.status.success(), "{}", out.stderr);
-
-    let out = run(BIN, &["--endpoint", &https], &[]).await;
-    assert_delivery_failure(
-        &out,
-        "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
-    );
-    let plain = https.replace("https://", "http://");
-    let out = run(BIN, &["--endpoint", &plain], &[]).await;
-    assert_delivery_failure(
-        &out,
-        "speaks TLS, but the endpoint is http://: write https://",
-    );
 
     let wrong = collector(Some(TlsConfig::new(
         pki.wrong_name_cert(),
@@ -282,34 +232,14 @@ async fn tls_with_the_ca_variable_and_every_tls_fault_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mutual_tls_with_the_client_certificate_variables() {
-    let pki = Pki::generate().unwrap();
-    let ca = pki.ca_cert().to_str().unwrap();
-    let mut tls = TlsConfig::new(pki.server_cert(), pki.server_key());
-    tls.client_ca = Some(pki.ca_cert().to_owned());
-    let collector = collector(Some(tls)).await;
-    let https = collector.http_endpoint();
+    let (pki, collector) = assert_mutual_tls(BIN, Protocol::Http, "OTEL_EXPORTER_OTLP_").await;
     let out = run(
         BIN,
-        &["--endpoint", &https],
-        &[
-            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                pki.client_cert().to_str().unwrap(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-                pki.client_key().to_str().unwrap(),
-            ),
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", out.stderr);
-    collector.wait_for_spans(9, LIMIT).await.unwrap();
-    let out = run(
-        BIN,
-        &["--endpoint", &https],
-        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
+        &["--endpoint", &collector.http_endpoint()],
+        &[(
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            pki.ca_cert().to_str().unwrap(),
+        )],
     )
     .await;
     assert_delivery_failure(

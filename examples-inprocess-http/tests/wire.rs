@@ -3,46 +3,21 @@
 
 use std::time::Duration;
 
-use collector::{Collector, CollectorConfig, Transport};
-use testkit::expect;
+use collector::{Collector, Transport};
+use testkit::exporter::{
+    self, assert_not_delivered, assert_one_trace, assert_results, assert_token_hidden, collector,
+};
 use testkit::process::{self, BlackHole, Finished};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
-const LIMIT: Duration = Duration::from_secs(30);
 
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = process::example_command(BIN);
-    command.args(args).envs(env.iter().copied());
-    process::run(&mut command, LIMIT).await.unwrap()
-}
-
-async fn collector() -> Collector {
-    Collector::start(CollectorConfig::ephemeral())
-        .await
-        .unwrap()
-}
-
-/// Stdout carries exactly the two users, `{}` then user 100.
-fn assert_results(stdout: &str) {
-    if let Err(problems) = expect::inprocess_output(stdout) {
-        panic!("{problems:#?}\n{stdout}");
-    }
+    exporter::run(BIN, args, env).await
 }
 
 /// One trace of the documented shape arrived, on `path`, gzip-encoded.
 async fn assert_delivered(collector: &Collector, service: &str, path: &str) {
-    collector
-        .wait_for_spans(9, Duration::from_secs(10))
-        .await
-        .unwrap();
-    let traces = collector.traces();
-    assert_eq!(traces.len(), 1, "expected one trace: {traces:#?}");
-    if let Err(problems) = expect::inprocess(&traces[0], service) {
-        panic!("trace differs from the documented one: {problems:#?}");
-    }
-    let requests = collector.requests();
-    assert!(!requests.is_empty());
-    for request in &requests {
+    for request in &assert_one_trace(collector, service).await {
         assert_eq!(request.transport, Transport::HttpProtobuf);
         assert_eq!(request.path, path);
         assert_eq!(
@@ -54,7 +29,7 @@ async fn assert_delivered(collector: &Collector, service: &str, path: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_trace_of_nine_spans_on_the_default_path() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let endpoint = collector.http_endpoint();
     let out = run(&["--endpoint", &endpoint], &[]).await;
     assert!(out.status.success(), "{}", out.stderr);
@@ -78,7 +53,7 @@ async fn one_trace_of_nine_spans_on_the_default_path() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn custom_path_and_service_name_from_flags() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let out = run(
         &[
             "--endpoint",
@@ -97,7 +72,7 @@ async fn custom_path_and_service_name_from_flags() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn general_endpoint_variable_gets_the_signal_path_appended() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let out = run(
         &[],
         &[
@@ -112,7 +87,7 @@ async fn general_endpoint_variable_gets_the_signal_path_appended() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn traces_endpoint_variable_is_used_as_is() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let url = format!("{}/custom/traces", collector.http_endpoint());
     let out = run(
         &[],
@@ -133,7 +108,7 @@ async fn token_travels_as_header_and_is_never_shown() {
         (vec!["--token", "tok-from-flag-123"], vec![]),
         (vec![], vec![("TRACE_TOKEN", "tok-from-env-123")]),
     ] {
-        let collector = collector().await;
+        let collector = collector(None).await;
         let endpoint = collector.http_endpoint();
         let mut all_args = vec!["--endpoint", &endpoint];
         all_args.extend(args);
@@ -146,18 +121,13 @@ async fn token_travels_as_header_and_is_never_shown() {
             .cloned()
             .unwrap_or_default();
         assert!(token.starts_with("tok-from-") && token.ends_with("-123"));
-        let shown = format!("{}{}", out.stdout, out.stderr);
-        assert!(!shown.contains(&token), "token printed:\n{shown}");
-        // Nor does it travel in the resource's copy of the command line.
-        for span in collector.spans() {
-            assert!(!format!("{:?}", span.resource).contains(&token));
-        }
+        assert_token_hidden(&out, &collector, &token);
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn compression_can_be_turned_off() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let out = run(
         &["--endpoint", &collector.http_endpoint()],
         &[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")],
@@ -176,27 +146,11 @@ async fn compression_can_be_turned_off() {
     );
 }
 
-/// Results still printed, one clear line, non-zero exit, bounded time.
-fn assert_failed_delivery(out: &Finished, url: &str, cause: &str) {
-    assert_results(&out.stdout);
-    let line = process::delivery_failure(out, url).unwrap_or_else(|problem| panic!("{problem}"));
-    assert!(line.contains(cause), "{line}");
-    assert!(
-        line.starts_with("error: could not deliver 9 spans"),
-        "{line}"
-    );
-    assert!(
-        out.elapsed < Duration::from_secs(5),
-        "took {:?}",
-        out.elapsed
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn collector_down_fails_fast_and_clearly() {
     let endpoint = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
     let out = run(&["--endpoint", &endpoint], &[]).await;
-    assert_failed_delivery(
+    assert_not_delivered(
         &out,
         &format!("{endpoint}/v1/traces"),
         "nothing is listening",
@@ -207,7 +161,7 @@ async fn collector_down_fails_fast_and_clearly() {
 async fn black_hole_collector_does_not_hang() {
     let hole = BlackHole::start().await.unwrap();
     let out = run(&["--endpoint", &hole.endpoint()], &[]).await;
-    assert_failed_delivery(
+    assert_not_delivered(
         &out,
         &format!("{}/v1/traces", hole.endpoint()),
         "sent no answer",
@@ -234,16 +188,13 @@ async fn schemeless_endpoint_is_rejected_with_the_fix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_sample_output_is_what_the_example_prints() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let endpoint = collector.http_endpoint();
     let out = run(&["--endpoint", &endpoint], &[]).await;
     assert!(out.status.success(), "{}", out.stderr);
-    for readme in [
+    let readmes = [
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
-    ] {
-        let sample = process::readme_sample(readme, "<!-- sample stdout -->")
-            .expect("README has a sample stdout block");
-        assert_eq!(sample.trim(), out.stdout.trim());
-    }
+    ];
+    process::assert_readme_samples(&readmes, &out.stdout);
 }

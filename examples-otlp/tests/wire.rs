@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use collector::{Collector, CollectorConfig, GRPC_EXPORT_PATH, Trace, Transport};
+use collector::{Collector, Trace, Transport};
 use testkit::expect;
+use testkit::exporter::{assert_grpc_export, collector};
 use testkit::process::{self, Finished, RunningServer};
 
 const GRPC: &str = env!("CARGO_BIN_EXE_grpc");
@@ -13,26 +14,14 @@ const HTTP: &str = env!("CARGO_BIN_EXE_http");
 const LIMIT: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn collector() -> Collector {
-    Collector::start(CollectorConfig::ephemeral())
-        .await
-        .unwrap()
-}
-
 /// `examples-http`'s server, exporting every 100 ms to `collector`.
 async fn server(collector: &Collector) -> RunningServer {
     let binary =
         process::workspace_binary("examples-http", "server").unwrap_or_else(|e| panic!("{e:#}"));
-    let mut command = process::example_command(binary.to_str().unwrap());
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--endpoint",
-            &collector.http_endpoint(),
-        ])
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
-    process::start_server(&mut command, LIMIT).await.unwrap()
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    process::example_server(binary.to_str().unwrap(), &collector.http_endpoint(), &env)
+        .await
+        .unwrap()
 }
 
 async fn run(binary: &str, args: &[&str]) -> Finished {
@@ -53,14 +42,12 @@ async fn one_trace(collector: &Collector, client_service: &str) -> Trace {
 }
 
 async fn stop(server: RunningServer) {
-    server.terminate().unwrap();
-    let out = server.wait(LIMIT).await.unwrap();
-    assert!(out.status.success(), "{}", out.stderr);
+    server.stop(LIMIT).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn grpc_client_joins_the_server_trace_with_token_and_gzip() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector).await;
     let out = run(
         GRPC,
@@ -93,23 +80,15 @@ async fn grpc_client_joins_the_server_trace_with_token_and_gzip() {
         .filter(|r| r.transport == Transport::Grpc)
         .collect();
     assert!(!grpc.is_empty());
-    for request in grpc {
-        assert_eq!(request.path, GRPC_EXPORT_PATH);
-        assert_eq!(
-            request.headers.get("authentication").map(String::as_str),
-            Some("tok-grpc-123")
-        );
-        assert_eq!(
-            request.headers.get("grpc-encoding").map(String::as_str),
-            Some("gzip")
-        );
+    for request in &grpc {
+        assert_grpc_export(request, Some("tok-grpc-123"));
     }
     stop(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_client_joins_the_server_trace_on_a_custom_path() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector).await;
     let path = "/adapt_x/api/otlp/traces";
     let out = run(
@@ -149,7 +128,7 @@ async fn http_client_joins_the_server_trace_on_a_custom_path() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_server_says_how_to_start_it() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let url = format!("http://127.0.0.1:{}/hello", process::closed_port().unwrap());
     for (binary, endpoint) in [
         (GRPC, collector.grpc_endpoint()),
@@ -174,14 +153,12 @@ async fn no_server_says_how_to_start_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_sample_output_is_what_the_clients_print() {
-    let collector = collector().await;
+    let collector = collector(None).await;
     let server = server(&collector).await;
-    let sample = process::readme_sample(include_str!("../README.md"), "<!-- sample stdout -->")
-        .expect("README has a sample stdout block");
-    let sample_zh =
-        process::readme_sample(include_str!("../README.zh.md"), "<!-- sample stdout -->")
-            .expect("README.zh has a sample stdout block");
-    assert_eq!(sample, sample_zh);
+    let readmes = [
+        include_str!("../README.md"),
+        include_str!("../README.zh.md"),
+    ];
     for (binary, endpoint) in [
         (GRPC, collector.grpc_endpoint()),
         (HTTP, collector.http_endpoint()),
@@ -192,7 +169,7 @@ async fn readme_sample_output_is_what_the_clients_print() {
         )
         .await;
         assert!(out.status.success(), "{}", out.stderr);
-        assert_eq!(sample.trim(), out.stdout.trim());
+        process::assert_readme_samples(&readmes, &out.stdout);
     }
     stop(server).await;
 }

@@ -1,15 +1,40 @@
-//! Running an example binary for the exporter tests: one run with flags and
-//! environment, a collector (plain or TLS) on free ports, and the checks on
-//! the delivery report that every failure case shares.
+//! Running an in-process example binary for its tests: one run with flags
+//! and environment, a collector (plain or TLS) on free ports, and the checks
+//! that the OTLP/HTTP and the OTLP/gRPC example share, parameterized by the
+//! binary and its [`Protocol`]: the delivered trace, the failure reports, the
+//! token and the TLS configuration.
 
 use std::time::Duration;
 
-use collector::{Collector, CollectorConfig, TlsConfig};
+use collector::{
+    Collector, CollectorConfig, GRPC_EXPORT_PATH, ReceivedRequest, TlsConfig, Transport,
+};
 
+use crate::expect;
+use crate::pki::Pki;
 use crate::process::{self, Finished};
 
 /// How long one example run may take before the test gives up.
 pub const LIMIT: Duration = Duration::from_secs(30);
+
+/// The transport an example exports over, so the collector endpoint it is
+/// given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http,
+    Grpc,
+}
+
+impl Protocol {
+    /// The collector's endpoint for this protocol (`http://` or, with TLS,
+    /// `https://`).
+    pub fn endpoint(self, collector: &Collector) -> String {
+        match self {
+            Protocol::Http => collector.http_endpoint(),
+            Protocol::Grpc => collector.grpc_endpoint(),
+        }
+    }
+}
 
 /// Runs `binary` once with `args` and `env` added to its environment.
 pub async fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
@@ -36,6 +61,55 @@ pub fn report(out: &Finished) -> &str {
     out.stderr.lines().last().unwrap_or_default()
 }
 
+/// Stdout carries exactly the two users, `{}` then user 100.
+pub fn assert_results(stdout: &str) {
+    if let Err(problems) = expect::inprocess_output(stdout) {
+        panic!("results not printed: {problems:#?}\n{stdout}");
+    }
+}
+
+/// The in-process examples' one trace arrived, 9 spans of `service` in the
+/// documented shape; returns the requests that carried it (at least one).
+pub async fn assert_one_trace(collector: &Collector, service: &str) -> Vec<ReceivedRequest> {
+    collector
+        .wait_for_spans(9, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let traces = collector.traces();
+    assert_eq!(traces.len(), 1, "expected one trace: {traces:#?}");
+    if let Err(problems) = expect::inprocess(&traces[0], service) {
+        panic!("trace differs from the documented one: {problems:#?}");
+    }
+    let requests = collector.requests();
+    assert!(!requests.is_empty());
+    requests
+}
+
+/// An OTLP/gRPC export as the examples send it: the `Export` method,
+/// gzip-encoded, with `token` (if any) as `authentication` metadata.
+pub fn assert_grpc_export(request: &ReceivedRequest, token: Option<&str>) {
+    assert_eq!(request.transport, Transport::Grpc);
+    assert_eq!(request.path, GRPC_EXPORT_PATH);
+    assert_eq!(
+        request.headers.get("grpc-encoding").map(String::as_str),
+        Some("gzip")
+    );
+    assert_eq!(
+        request.headers.get("authentication").map(String::as_str),
+        token
+    );
+}
+
+/// `token` was neither printed nor copied into a span's resource (the
+/// resource holds the command line).
+pub fn assert_token_hidden(out: &Finished, collector: &Collector, token: &str) {
+    let shown = format!("{}{}", out.stdout, out.stderr);
+    assert!(!shown.contains(token), "token printed:\n{shown}");
+    for span in collector.spans() {
+        assert!(!format!("{:?}", span.resource).contains(token));
+    }
+}
+
 /// A failed delivery of the in-process examples' 9 spans: exit status 1, a
 /// report that names `cause`, no advice to start a collector (that is for
 /// "nothing is listening" alone), and a bounded run.
@@ -53,4 +127,122 @@ pub fn assert_delivery_failure(out: &Finished, cause: &str) {
         "took {:?}",
         out.elapsed
     );
+}
+
+/// A collector that is down or silent at `url`: the results still printed,
+/// the one report every example gives ([`process::delivery_failure`]) for
+/// the 9 spans, naming `cause`, and a bounded run.
+pub fn assert_not_delivered(out: &Finished, url: &str, cause: &str) {
+    assert_results(&out.stdout);
+    let line = process::delivery_failure(out, url).unwrap_or_else(|problem| panic!("{problem}"));
+    assert!(line.contains(cause), "{line}");
+    assert!(
+        line.starts_with("error: could not deliver 9 spans"),
+        "{line}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+/// `--token` replaces the `authentication` entry of the headers variable in
+/// `env`, whose other entries (URL-decoded) travel as well.
+pub async fn assert_token_flag_replaces_header(
+    binary: &str,
+    protocol: Protocol,
+    env: &[(&str, &str)],
+) {
+    let collector = collector(None).await;
+    let endpoint = protocol.endpoint(&collector);
+    let out = run(
+        binary,
+        &["--endpoint", &endpoint, "--token", "from-flag"],
+        env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    for request in collector.requests() {
+        assert_eq!(
+            request.headers.get("authentication").map(String::as_str),
+            Some("from-flag")
+        );
+        assert_eq!(
+            request.headers.get("x-team").map(String::as_str),
+            Some("dev ops")
+        );
+    }
+}
+
+/// A TLS collector is reached with the CA in `OTEL_EXPORTER_OTLP_CERTIFICATE`,
+/// and every mismatch is named with its fix: no CA, `http://` to TLS,
+/// `https://` to a plain collector. Returns the certificates and the TLS
+/// collector for a test's own further cases.
+pub async fn assert_tls_faults_named(binary: &str, protocol: Protocol) -> (Pki, Collector) {
+    let pki = Pki::generate().unwrap();
+    let ca = pki.ca_cert().to_str().unwrap();
+    let tls = collector(Some(TlsConfig::new(pki.server_cert(), pki.server_key()))).await;
+    let https = protocol.endpoint(&tls);
+    assert!(https.starts_with("https://"), "{https}");
+    let out = run(
+        binary,
+        &["--endpoint", &https],
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    tls.wait_for_spans(9, LIMIT).await.unwrap();
+
+    let out = run(binary, &["--endpoint", &https], &[]).await;
+    assert_delivery_failure(
+        &out,
+        "is not trusted (unknown issuer): set OTEL_EXPORTER_OTLP_CERTIFICATE",
+    );
+    let plain = https.replace("https://", "http://");
+    let out = run(binary, &["--endpoint", &plain], &[]).await;
+    assert_delivery_failure(
+        &out,
+        "speaks TLS, but the endpoint is http://: write https://",
+    );
+    let plain_collector = collector(None).await;
+    let https_to_plain = protocol
+        .endpoint(&plain_collector)
+        .replace("http://", "https://");
+    let out = run(binary, &["--endpoint", &https_to_plain], &[]).await;
+    assert_delivery_failure(
+        &out,
+        "does not speak TLS, but the endpoint is https://: write http://",
+    );
+    (pki, tls)
+}
+
+/// A collector that asks for a client certificate is reached with the
+/// `{prefix}CERTIFICATE`, `{prefix}CLIENT_CERTIFICATE` and
+/// `{prefix}CLIENT_KEY` variables (`OTEL_EXPORTER_OTLP_` or its
+/// `..._TRACES_` form). Returns the certificates and that collector for a
+/// test's own further cases.
+pub async fn assert_mutual_tls(binary: &str, protocol: Protocol, prefix: &str) -> (Pki, Collector) {
+    let pki = Pki::generate().unwrap();
+    let mut tls = TlsConfig::new(pki.server_cert(), pki.server_key());
+    tls.client_ca = Some(pki.ca_cert().to_owned());
+    let collector = collector(Some(tls)).await;
+    let variables =
+        ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"].map(|v| prefix.to_owned() + v);
+    let files = [pki.ca_cert(), pki.client_cert(), pki.client_key()];
+    let env: Vec<(&str, &str)> = variables
+        .iter()
+        .map(String::as_str)
+        .zip(files.map(|file| file.to_str().unwrap()))
+        .collect();
+    let out = run(
+        binary,
+        &["--endpoint", &protocol.endpoint(&collector)],
+        &env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    (pki, collector)
 }

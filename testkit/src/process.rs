@@ -233,6 +233,19 @@ pub fn readme_sample<'a>(readme: &'a str, marker: &str) -> Option<&'a str> {
     Some(&body[..body.find("```")?])
 }
 
+/// The marker before each README's sample output.
+pub const SAMPLE_STDOUT: &str = "<!-- sample stdout -->";
+
+/// Every README in `readmes` (their text, e.g. `include_str!`) shows exactly
+/// `stdout` as its sample output.
+pub fn assert_readme_samples(readmes: &[&str], stdout: &str) {
+    for readme in readmes {
+        let sample =
+            readme_sample(readme, SAMPLE_STDOUT).expect("README has a sample stdout block");
+        assert_eq!(sample.trim(), stdout.trim());
+    }
+}
+
 /// A server process started by a test, e.g. `examples-http`'s `server` with
 /// `--listen 127.0.0.1:0`. Its output is drained all along (so it never
 /// blocks on a full pipe) and kept; it is killed if dropped while running.
@@ -244,6 +257,20 @@ pub struct RunningServer {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     drains: Vec<JoinHandle<()>>,
+}
+
+/// `examples-http`'s `server` (at `binary`) on a free loopback port,
+/// exporting to `endpoint`, with `env` added to a clean environment.
+pub async fn example_server(
+    binary: &str,
+    endpoint: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<RunningServer> {
+    let mut command = example_command(binary);
+    command
+        .args(["--listen", "127.0.0.1:0", "--endpoint", endpoint])
+        .envs(env.iter().copied());
+    start_server(&mut command, Duration::from_secs(30)).await
 }
 
 /// Starts `command` and waits (at most `limit`) for the line
@@ -342,6 +369,21 @@ impl RunningServer {
     fn signal(&self, sent: Signal) -> anyhow::Result<()> {
         let pid = self.child.id().context("the server has exited already")?;
         signal(pid, sent)
+    }
+
+    /// SIGTERM, then the clean exit (status 0, no panic) it must lead to
+    /// within `limit`; everything the server printed.
+    pub async fn stop(self, limit: Duration) -> anyhow::Result<Finished> {
+        self.terminate()?;
+        let out = self.wait(limit).await?;
+        if !out.status.success() || out.stderr.contains("panicked") {
+            bail!(
+                "the server did not exit cleanly ({}):\n{}",
+                out.status,
+                out.stderr
+            );
+        }
+        Ok(out)
     }
 
     /// Waits for the process to exit (killing it after `limit`) and returns
