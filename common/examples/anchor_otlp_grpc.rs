@@ -26,7 +26,8 @@ async fn main() -> anyhow::Result<()> {
 
     let tracer = global::tracer("basic");
     tracer.in_span("Main operation", |cx| {
-        cx.span().set_attribute(KeyValue::new("my-attribute", "my-value"));
+        cx.span()
+            .set_attribute(KeyValue::new("my-attribute", "my-value"));
         tracer.in_span("Sub operation...", |cx| {
             cx.span().add_event("Sub span event", vec![]);
         });
