@@ -2,6 +2,8 @@
 //! line per span, children indented under their parent, and a bar per span
 //! on a common time axis (the trace's first start to its last end, scaled to
 //! `width` columns), then its duration and the attributes worth reading.
+//! Every line fits the screen's width: the bars get narrower to make room
+//! for the attributes, and what still does not fit is cut.
 //!
 //! ```text
 //! trace 5b8aa5a2d2c872e8321cf37308d69df2 · 4 spans · 2 services · 3.41 ms
@@ -13,8 +15,6 @@
 //! Span names, services and attributes come from whoever sent the spans, so
 //! every one of them goes through the collector's [`text`] sanitizer before
 //! it reaches the terminal; widths are terminal columns (CJK takes two).
-
-use std::fmt::Write as _;
 
 use collector::{Span, Trace, text};
 
@@ -31,36 +31,58 @@ const NAME_MAX: usize = 34;
 const SERVICE_MAX: usize = 20;
 /// Longest error message shown; the rest is in the collector.
 const MESSAGE_MAX: usize = 72;
+/// The bars give up columns for the attributes down to this width.
+const MIN_BAR: usize = 16;
+/// Columns of a span line besides its name, service, bar and notes: the
+/// gaps, the bar's two `│` and the duration.
+const FRAME: usize = 2 + 2 + 2 + 2 + 8;
 
-/// The waterfall of `trace`, `width` columns for the bars (at least 1).
-pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
+/// The waterfall of `trace` in lines of at most `total` columns: `width`
+/// columns for the bars (at least 1) when the attributes fit beside them,
+/// fewer (down to [`MIN_BAR`]) when they do not, and then attributes that
+/// do not fit go on lines of their own under the span's, cut (with `…`)
+/// if even that is too narrow.
+pub(crate) fn waterfall(trace: &Trace, width: usize, total: usize) -> String {
     let width = width.max(1);
     let rows = rows(trace);
     let (start, end) = trace.bounds();
-    let total = end.saturating_sub(start);
+    let span_time = end.saturating_sub(start);
 
     let services = trace.services();
-    let mut out = format!(
+    let header = format!(
         "trace {} · {} span{} · {} service{} · {}",
         text::escape(&trace.trace_id),
         trace.spans.len(),
         plural(trace.spans.len()),
         services.len(),
         plural(services.len()),
-        millis(total),
+        millis(span_time),
     );
-    if rows.is_empty() {
-        return out;
+    let mut lines = vec![header];
+    if !rows.is_empty() {
+        lines.extend(table(&rows, start, span_time, width, total));
     }
+    let fitted: Vec<String> = lines.iter().map(|l| text::fit(l, total)).collect();
+    fitted.join("\n")
+}
+
+/// The axis line and one line per span.
+fn table(rows: &[Row<'_>], start: u64, span_time: u64, width: usize, total: usize) -> Vec<String> {
+    // On a narrow screen the name and service columns shrink first, so that
+    // the bars keep their minimum.
+    let min_bar = width.min(MIN_BAR);
+    let room = total.saturating_sub(FRAME + min_bar);
+    let name_max = NAME_MAX.min(room * 3 / 5).max(4);
+    let service_max = SERVICE_MAX.min(room.saturating_sub(name_max)).max(4);
 
     let labels: Vec<String> = rows
         .iter()
         .map(|row| {
             // Never wider than the column, however deep the span.
-            let indent = " ".repeat(2 * row.depth.min(NAME_MAX / 2));
+            let indent = " ".repeat(2 * row.depth.min(name_max / 2));
             text::fit(
                 &format!("{indent}{}", text::escape(&row.span.name)),
-                NAME_MAX,
+                name_max,
             )
         })
         .collect();
@@ -70,43 +92,100 @@ pub(crate) fn waterfall(trace: &Trace, width: usize) -> String {
         .max()
         .unwrap_or(0)
         .max(4);
-    let service_width = rows
+    let service_names: Vec<String> = rows
         .iter()
-        .map(|row| text::width(&text::fit(&row.span.service_name, SERVICE_MAX)))
+        .map(|row| text::fit(&row.span.service_name, service_max))
+        .collect();
+    let service_width = service_names
+        .iter()
+        .map(|s| text::width(s))
         .max()
         .unwrap_or(0)
         .max(7);
+    let notes: Vec<Vec<String>> = rows.iter().map(|row| notes(row.span, row.note)).collect();
+    let joined =
+        |parts: &[String]| -> usize { parts.iter().map(|p| text::width(p) + 2).sum::<usize>() };
+    let widest_line = notes.iter().map(|n| joined(n)).max().unwrap_or(0);
+    let widest_part = notes
+        .iter()
+        .flatten()
+        .map(|p| text::width(p) + 2)
+        .max()
+        .unwrap_or(0);
+
+    // The bars at `width` when every span's notes fit on its line; else
+    // narrower, down to the minimum, and the notes go on as many lines as
+    // they take, each note whole if it can be.
+    let room = total.saturating_sub(name_width + service_width + FRAME);
+    let bar_width = if room.saturating_sub(widest_line) >= min_bar {
+        width.min(room - widest_line)
+    } else {
+        room.saturating_sub(widest_part).clamp(min_bar, width)
+    }
+    .min(room)
+    .max(1);
+    let notes_room = room.saturating_sub(bar_width + 2);
 
     // The axis: "0" over the bars' left edge, the total over the right one.
-    let (zero, full) = ("0", millis(total));
-    let gap = (width + 2)
+    let (zero, full) = ("0", millis(span_time));
+    let gap = (bar_width + 2)
         .saturating_sub(zero.len() + text::width(&full))
         .max(1);
-    let _ = write!(
-        out,
-        "\n{:<name_width$}  {:<service_width$}  {zero}{:gap$}{full}",
-        "span", "service", ""
+    let mut lines = vec![format!(
+        "{}  {}  {zero}{:gap$}{full}",
+        text::cell("span", name_width),
+        text::cell("service", service_width),
+        ""
+    )];
+    // A line that goes on with more notes: the columns blank, the bar's frame.
+    let more = format!(
+        "{}  {}  │{}│  {:>8}",
+        text::cell("", name_width),
+        text::cell("", service_width),
+        " ".repeat(bar_width),
+        ""
     );
-
-    for (row, label) in rows.iter().zip(&labels) {
+    for ((row, label), (service, notes)) in rows
+        .iter()
+        .zip(&labels)
+        .zip(service_names.iter().zip(&notes))
+    {
         let span = row.span;
-        let service = text::fit(&span.service_name, SERVICE_MAX);
-        let _ = write!(
-            out,
-            "\n{label}{:pad_name$}  {service}{:pad_service$}  │{}│  {:>8}",
-            "",
-            "",
-            bar(span, start, total, width),
+        let line = format!(
+            "{}  {}  │{}│  {:>8}",
+            text::cell(label, name_width),
+            text::cell(service, service_width),
+            bar(span, start, span_time, bar_width),
             millis(span.duration().as_nanos() as u64),
-            pad_name = name_width - text::width(label),
-            pad_service = service_width - text::width(&service),
         );
-        let notes = notes(span, row.note);
-        if !notes.is_empty() {
-            let _ = write!(out, "  {notes}");
+        let mut groups = group(notes, notes_room).into_iter();
+        match groups.next() {
+            Some(notes) => lines.push(format!("{line}  {notes}")),
+            None => lines.push(line),
+        }
+        lines.extend(groups.map(|notes| format!("{more}  {notes}")));
+    }
+    lines
+}
+
+/// `notes` joined two spaces apart in lines of at most `room` columns; a
+/// note wider than that is cut.
+fn group(notes: &[String], room: usize) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    if room == 0 {
+        return groups;
+    }
+    for note in notes {
+        let note = text::fit(note, room);
+        match groups.last_mut() {
+            Some(last) if text::width(last) + 2 + text::width(&note) <= room => {
+                last.push_str("  ");
+                last.push_str(&note);
+            }
+            _ => groups.push(note),
         }
     }
-    out
+    groups
 }
 
 /// One line of the waterfall: a span, its depth, and why it is not where
@@ -165,18 +244,11 @@ fn bar(span: &Span, start: u64, total: u64, width: usize) -> String {
     bar
 }
 
-/// The attributes worth reading, and the error, if any.
-fn notes(span: &Span, note: Option<&str>) -> String {
+/// The error, if any, how the span sits in the tree, if oddly, then the
+/// attributes worth reading: the most telling first, as a line too long
+/// for the screen is cut at its end.
+fn notes(span: &Span, note: Option<&str>) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
-    for key in SHOWN_ATTRIBUTES {
-        if let Some(value) = span.attributes.get(*key) {
-            let value = match value.as_str() {
-                Some(s) => s.to_owned(),
-                None => value.to_string(),
-            };
-            parts.push(format!("{key}={}", text::escape(&value)));
-        }
-    }
     if span.is_error() {
         let mut error = "✗ error".to_owned();
         if !span.status_message.is_empty() {
@@ -199,7 +271,16 @@ fn notes(span: &Span, note: Option<&str>) -> String {
     if let Some(note) = note {
         parts.push(note.to_owned());
     }
-    parts.join("  ")
+    for key in SHOWN_ATTRIBUTES {
+        if let Some(value) = span.attributes.get(*key) {
+            let value = match value.as_str() {
+                Some(s) => s.to_owned(),
+                None => value.to_string(),
+            };
+            parts.push(format!("{key}={}", text::escape(&value)));
+        }
+    }
+    parts
 }
 
 /// A duration for people: `3.50 ms`, `38 µs` or `450 ns` (the in-process
@@ -224,6 +305,8 @@ mod tests {
     use collector::{SpanKind, StatusCode, Transport};
 
     const MS: u64 = 1_000_000;
+    /// A screen wide enough for every line.
+    const WIDE: usize = 300;
 
     fn span(id: &str, parent: Option<&str>, name: &str, start_ms: u64, end_ms: u64) -> Span {
         Span {
@@ -279,6 +362,7 @@ mod tests {
                 span("m", None, "main", 0, 10),
             ]),
             10,
+            WIDE,
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -318,6 +402,7 @@ mod tests {
                 span("x", Some("m"), "x", 500, 501),
             ]),
             20,
+            WIDE,
         );
         assert_eq!(
             bars(&text)[1],
@@ -327,10 +412,10 @@ mod tests {
 
     #[test]
     fn a_zero_length_trace_has_no_division_by_zero() {
-        let text = waterfall(&trace(vec![span("m", None, "main", 3, 3)]), 8);
+        let text = waterfall(&trace(vec![span("m", None, "main", 3, 3)]), 8, WIDE);
         assert!(text.lines().next().unwrap().ends_with("· 0 ns"), "{text}");
         assert_eq!(bars(&text), [format!("▏{}", " ".repeat(7))]);
-        assert_eq!(waterfall(&trace(vec![]), 8).lines().count(), 1);
+        assert_eq!(waterfall(&trace(vec![]), 8, WIDE).lines().count(), 1);
     }
 
     #[test]
@@ -342,6 +427,7 @@ mod tests {
                 span("c", Some("o"), "child", 1, 2),
             ]),
             4,
+            WIDE,
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
@@ -358,6 +444,7 @@ mod tests {
                 span("b", Some("a"), "B", 0, 1),
             ]),
             4,
+            WIDE,
         );
         // Each span once: the cycle from its first span, marked, the other
         // indented under it.
@@ -385,7 +472,7 @@ mod tests {
             .insert("http.route".into(), serde_json::json!("/a\u{1b}[31m"));
         evil.status_code = StatusCode::Error;
         evil.status_message = "bad\u{9b}31m".into();
-        let text = waterfall(&trace(vec![evil]), 4);
+        let text = waterfall(&trace(vec![evil]), 4, WIDE);
         assert!(
             !text.chars().any(|c| c.is_control() && c != '\n'),
             "{text:?}"
@@ -407,12 +494,107 @@ mod tests {
             time_unix_nano: 0,
             attributes: [("exception.message".to_owned(), serde_json::json!("boom"))].into(),
         });
-        let text = waterfall(&trace(vec![failed]), 4);
+        let text = waterfall(&trace(vec![failed]), 4, WIDE);
         let line = text.lines().nth(2).unwrap();
         assert!(
             line.starts_with(&format!("{}…  svc", "x".repeat(NAME_MAX - 1))),
             "{text}"
         );
         assert!(line.ends_with("✗ error · exception: boom"), "{text}");
+    }
+
+    /// The display column of each span line's bar.
+    fn bar_columns(text: &str) -> Vec<usize> {
+        text.lines()
+            .skip(2)
+            .map(|line| text::width(&line[..line.find('│').expect("a bar")]))
+            .collect()
+    }
+
+    #[test]
+    fn cjk_names_keep_the_bars_aligned() {
+        let mut child = span("c", Some("m"), "获取用户", 2, 6);
+        child.service_name = "用户服务".into();
+        let text = waterfall(
+            &trace(vec![
+                span("m", None, "main", 0, 10),
+                child,
+                span("d", Some("m"), "GetDetail", 6, 8),
+            ]),
+            10,
+            WIDE,
+        );
+        let columns = bar_columns(&text);
+        assert_eq!(columns.len(), 3, "{text}");
+        assert!(
+            columns.iter().all(|c| *c == columns[0]),
+            "{columns:?}\n{text}"
+        );
+        // The axis's "0" stands over the bars' left edge.
+        let axis = text.lines().nth(1).unwrap();
+        assert_eq!(
+            text::width(&axis[..axis.find('0').unwrap()]),
+            columns[0],
+            "{text}"
+        );
+        assert!(bars(&text).iter().all(|b| text::width(b) == 10), "{text}");
+    }
+
+    #[test]
+    fn long_attributes_fit_the_screen() {
+        let mut failed = span("e", Some("m"), "GET /error", 1, 9);
+        failed.service_name = "otlp-http-server".into();
+        failed.attributes.insert(
+            "http.route".into(),
+            serde_json::json!(format!("/{}", "segment/".repeat(30))),
+        );
+        failed
+            .attributes
+            .insert("http.response.status_code".into(), serde_json::json!(500));
+        failed.status_code = StatusCode::Error;
+        failed.status_message = "the stock service did not answer ".repeat(5);
+        let deep = span("x", Some("e"), "获取用户", 2, 3);
+        let mut long_name = span("y", Some("m"), &"获取".repeat(40), 3, 4);
+        long_name.service_name = "a-service-with-a-very-long-name".into();
+        let spans = vec![span("m", None, "main", 0, 10), failed, deep];
+        let text = waterfall(&trace(spans.clone()), 40, 100);
+        for line in text.lines() {
+            assert!(
+                text::width(line) <= 100,
+                "{} columns: {line}",
+                text::width(line)
+            );
+        }
+        let columns = bar_columns(&text);
+        assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+        // The bars gave up columns for the attributes, down to the minimum.
+        assert!(
+            bars(&text).iter().all(|b| text::width(b) == MIN_BAR),
+            "{text}"
+        );
+        assert!(text.contains("✗ error: the stock"), "{text}");
+        // A note that does not fit beside another goes on a line of its
+        // own, whole, under the bar's frame.
+        let own = text
+            .lines()
+            .find(|l| l.ends_with("  http.response.status_code=500"))
+            .unwrap_or_else(|| panic!("no whole status code line:\n{text}"));
+        assert!(own.trim_start().starts_with('│'), "{text}");
+        assert!(text.contains('…'), "{text}");
+
+        // Where everything fits, the bars keep the width asked for.
+        let short = waterfall(&trace(vec![span("m", None, "main", 0, 10)]), 40, 100);
+        assert_eq!(text::width(&bars(&short)[0]), 40, "{short}");
+        // Long names and a narrow screen: still never overrun.
+        let mut spans = spans;
+        spans.push(long_name);
+        for total in [100, 50] {
+            let text = waterfall(&trace(spans.clone()), 40, total);
+            for line in text.lines() {
+                assert!(text::width(line) <= total, "{line}");
+            }
+            let columns = bar_columns(&text);
+            assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+        }
     }
 }

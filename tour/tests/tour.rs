@@ -1,23 +1,32 @@
 //! The real tour binary, end to end: every example runs against the tour's
-//! collector, and the tour says all held.
+//! collector, and the tour says all held. One run, with `--step` and stdin
+//! closed, covers both modes: what `--step` adds (what to read, how to run
+//! an example alone) and what every run prints (the README's sample).
 //!
 //! It runs with `--no-build` when the example binaries are already next to
 //! it (`cargo test --workspace` builds them for their own tests), so that no
 //! second cargo runs inside the test; with `cargo test -p tour` alone it
 //! lets the tour build them. `--ephemeral-ports` keeps it off 4317/4318.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use testkit::process::{Signal, signal};
+use collector::text;
 
 const TOUR: &str = env!("CARGO_BIN_EXE_tour");
+/// The width the tour is run at, as the README's sample was.
+const COLUMNS: usize = 100;
 
-/// The example binaries the tour runs, next to its executable.
-fn examples_built() -> bool {
+/// An example binary, next to the tour's executable.
+fn example_binary(name: &str) -> PathBuf {
     let dir = Path::new(TOUR).parent().expect("target/<profile>");
+    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The example binaries the tour runs.
+fn examples_built() -> bool {
     [
         "examples-inprocess-http",
         "examples-inprocess-grpc",
@@ -27,20 +36,33 @@ fn examples_built() -> bool {
         "http",
     ]
     .iter()
-    .all(|name| {
-        dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-            .is_file()
-    })
+    .all(|name| example_binary(name).is_file())
+}
+
+/// The tour with `args`, on free ports, `COLUMNS` wide.
+fn tour_command(args: &[&str]) -> Command {
+    let mut command = Command::new(TOUR);
+    command
+        .arg("--ephemeral-ports")
+        .args(args)
+        .env("COLUMNS", COLUMNS.to_string());
+    if examples_built() {
+        command.arg("--no-build");
+    }
+    command
+}
+
+/// Sends `signal` (`INT`, `KILL`) to `pid`.
+fn kill(signal: &str, pid: u32) -> bool {
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Runs the tour with `args`, stdin closed, killing it after `limit`.
 fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, String) {
-    let mut command = Command::new(TOUR);
-    command.arg("--ephemeral-ports").args(args);
-    if examples_built() {
-        command.arg("--no-build");
-    }
-    let child = command
+    let child = tour_command(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -55,7 +77,7 @@ fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, St
     let out = match finished.recv_timeout(limit) {
         Ok(out) => out.expect("the tour's output"),
         Err(_) => {
-            let _ = signal(pid, Signal::KILL);
+            kill("KILL", pid);
             panic!("the tour still ran after {limit:?}; killed");
         }
     };
@@ -66,16 +88,24 @@ fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, St
     )
 }
 
+/// The lines that are the same in every run: headings, checks, the
+/// verdict (trace ids, ports and durations change).
+fn stable(line: &&str) -> bool {
+    line.starts_with("━━") || line.starts_with("   ✓") || line.contains("examples run,")
+}
+
 #[test]
-fn the_tour_runs_every_example_and_all_hold() {
+fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     let limit = if examples_built() { 60 } else { 600 };
     let (status, stdout, stderr) = tour(&["--step"], Duration::from_secs(limit));
     assert!(status.success(), "{status}\n{stdout}\n{stderr}");
-    let last = stdout.lines().last().unwrap_or_default();
-    assert_eq!(
-        last, "6 examples run, 6 traces, 33 spans: all as expected",
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.contains(&"6 examples run, 6 traces, 33 spans: all as expected"),
         "{stdout}"
     );
+
     // Every example in the documentation's order, each with its waterfall.
     let order = [
         "1/6 · In-process spans, exported over OTLP/HTTP",
@@ -93,18 +123,54 @@ fn the_tour_runs_every_example_and_all_hold() {
     }
     assert_eq!(stdout.matches("\n   trace ").count(), 6, "{stdout}");
     assert_eq!(stdout.matches("✓ as documented").count(), 6, "{stdout}");
-    // --step with stdin closed: it says what to read and how to run each
-    // example alone, and does not wait for an Enter that never comes.
-    assert_eq!(stdout.matches("   read:").count(), 6, "{stdout}");
     assert!(
-        stdout.contains("(no input: not pausing any more)"),
+        stdout.contains("collector (inside the tour, free ports)"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("run alone:  cargo run -p collector")
-            && stdout.contains("cargo run -p examples-otlp --bin grpc"),
-        "{stdout}"
+
+    // Every line fits the terminal, whatever the traces hold.
+    for line in &lines {
+        assert!(
+            text::width(line) <= COLUMNS,
+            "{} columns: {line}\n{stdout}",
+            text::width(line)
+        );
+    }
+
+    // Commands as a user types them: the cargo command that does the same.
+    let commands: Vec<&&str> = lines.iter().filter(|l| l.starts_with("$ ")).collect();
+    assert_eq!(
+        commands.len(),
+        6 + 1,
+        "six examples and the server:\n{stdout}"
     );
+    for command in commands {
+        assert!(
+            command.starts_with("$ cargo run -p "),
+            "{command}\n{stdout}"
+        );
+    }
+    for shown in [
+        "$ cargo run -p examples-inprocess-http -- --endpoint http://127.0.0.1:",
+        "$ cargo run -p examples-http --bin server -- --listen 127.0.0.1:0",
+        "$ cargo run -p examples-otlp --bin http -- --url http://127.0.0.1:",
+    ] {
+        assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
+    }
+
+    // Stdout as the example printed it: the in-process examples' users as
+    // pretty JSON, `id` first, once per example.
+    let ids = lines
+        .iter()
+        .filter(|l| l.ends_with("│   \"id\": 100,"))
+        .count();
+    assert_eq!(ids, 2, "{stdout}");
+    assert_eq!(stdout.matches("   stdout │ {}\n          │ {\n").count(), 2);
+    assert!(
+        !stdout.contains("{\"chinese\""),
+        "re-serialized JSON:\n{stdout}"
+    );
+
     // The key attributes, and the error, are on the waterfall lines.
     for shown in [
         "user.id=100",
@@ -117,25 +183,43 @@ fn the_tour_runs_every_example_and_all_hold() {
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
+
+    // The server's stop: the time from SIGTERM to its exit.
     assert!(
-        stdout.contains("collector (inside the tour, free ports)"),
+        lines
+            .iter()
+            .any(|l| l.starts_with("   exit status 0, ") && l.ends_with(" s after SIGTERM")),
         "{stdout}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-#[test]
-fn the_readme_sample_is_what_the_tour_prints() {
-    let (status, stdout, stderr) = tour(
-        &[],
-        Duration::from_secs(if examples_built() { 60 } else { 600 }),
+    // A plain run ends saying how to keep the collector.
+    assert!(
+        stdout.contains("run with --serve to keep the collector and web view running"),
+        "{stdout}"
     );
-    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
-    // Trace ids, ports and durations change; headings, titles and verdicts do not.
-    let stable = |line: &&str| {
-        line.starts_with("━━") || line.starts_with("   ✓") || line.contains("examples run,")
-    };
-    let printed: Vec<&str> = stdout.lines().filter(stable).collect();
+
+    // --step with stdin closed: it says what to read and how to run each
+    // example alone, with the tokens and paths the run used, and does not
+    // wait for an Enter that never comes.
+    assert_eq!(stdout.matches("   read:").count(), 6, "{stdout}");
+    assert_eq!(
+        stdout.matches("(no input: not pausing any more)").count(),
+        1,
+        "{stdout}"
+    );
+    for hint in [
+        "run alone:  cargo run -p collector   # in another terminal",
+        "   cargo run -p examples-http --bin server   # in another terminal",
+        "   cargo run -p examples-inprocess-grpc -- --token demo-token-inprocess",
+        "   cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp",
+        "   cargo run -p examples-otlp --bin http -- --path /adapt_x/api/otlp/traces",
+        "   cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error",
+    ] {
+        assert!(stdout.contains(hint), "`{hint}` missing:\n{stdout}");
+    }
+
+    // The lines every run prints the same equal the README's sample (a
+    // plain run: --step adds none of them).
+    let printed: Vec<&str> = lines.iter().copied().filter(stable).collect();
     // 6 examples and 2 more headings, 6 checks and 6 summary lines, the verdict.
     assert_eq!(printed.len(), 6 + 2 + 6 + 6 + 1, "{stdout}");
     for readme in [
@@ -149,12 +233,11 @@ fn the_readme_sample_is_what_the_tour_prints() {
 }
 
 #[test]
-fn serve_keeps_the_collector_until_ctrl_c() {
+fn serve_draws_new_traces_until_ctrl_c() {
     if !examples_built() {
         return; // the first test builds them; this one only checks --serve
     }
-    let mut child = Command::new(TOUR)
-        .args(["--ephemeral-ports", "--no-build", "--serve"])
+    let mut child = tour_command(&["--serve"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -173,22 +256,61 @@ fn serve_keeps_the_collector_until_ctrl_c() {
         }
     });
     let mut seen = Vec::new();
-    loop {
+    let mut next_line = |what: &str| -> String {
         match lines.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) if line.starts_with("   OTLP/HTTP  http://127.0.0.1:") => break,
-            Ok(line) => seen.push(line),
+            Ok(line) => {
+                seen.push(line.clone());
+                line
+            }
             Err(_) => {
                 let _ = child.kill();
-                panic!("no OTLP/HTTP address printed:\n{}", seen.join("\n"));
+                panic!("no {what}:\n{}", seen.join("\n"));
             }
         }
+    };
+    // The tour's own traces, drawn during the walkthrough.
+    let trace_id = |line: &str| -> Option<String> {
+        let rest = line.strip_prefix("   trace ")?;
+        Some(rest.split(' ').next()?.to_owned())
+    };
+    let mut walkthrough = std::collections::HashSet::new();
+    loop {
+        let line = next_line("--serve heading");
+        if line.contains("the collector keeps running (Ctrl-C to stop)") {
+            break;
+        }
+        walkthrough.extend(trace_id(&line));
     }
-    assert!(
-        seen.iter()
-            .any(|l| l.contains("the collector keeps running (Ctrl-C to stop)"))
-    );
+    assert_eq!(walkthrough.len(), 6, "{walkthrough:?}");
+    let endpoint = loop {
+        let line = next_line("OTLP/HTTP address");
+        if let Some(url) = line.strip_prefix("   OTLP/HTTP  ") {
+            break url.to_owned();
+        }
+    };
+
+    // A trace of our own: drawn once it has settled. The tour's own six
+    // settle before it (their last spans came before the heading), and
+    // are not drawn again.
+    let example = Command::new(example_binary("examples-inprocess-http"))
+        .args(["--endpoint", &endpoint])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the example runs");
+    assert!(example.success(), "{example}");
+    loop {
+        let line = next_line("drawn trace");
+        if let Some(id) = trace_id(&line) {
+            assert!(!walkthrough.contains(&id), "drawn again: {line}");
+            break;
+        }
+    }
+    let drawn = next_line("waterfall");
+    assert!(drawn.starts_with("   span "), "{drawn}");
+
     // Ctrl-C: SIGINT, as the terminal sends it.
-    signal(pid, Signal::INT).expect("sending SIGINT");
+    assert!(kill("INT", pid));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting") {
@@ -201,4 +323,16 @@ fn serve_keeps_the_collector_until_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+    // The rest of its output, to the end (the reader stops at end of file).
+    let rest: Vec<String> =
+        std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(10)).ok()).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l == "the collector and its web view have stopped with the tour"),
+        "{rest:?}"
+    );
+    assert!(
+        !rest.iter().any(|l| l.contains("run with --serve")),
+        "{rest:?}"
+    );
 }

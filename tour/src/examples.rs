@@ -1,0 +1,379 @@
+//! Every example the tour runs, in the order of the GoFrame documentation,
+//! as data: what it shows, what to read, how it runs, and what it must
+//! produce. `main.rs` walks the table; adding an example is adding an entry.
+
+use collector::{Collector, Trace, Transport};
+use testkit::expect;
+
+use crate::checks;
+
+/// Demo tokens: the collector accepts any, the tour checks they arrive.
+const INPROCESS_TOKEN: &str = "demo-token-inprocess";
+const OTLP_TOKEN: &str = "demo-token-otlp";
+/// A hosted backend's URL path, as in GoFrame's `otlphttp.Init(name, endpoint, path)`.
+const CUSTOM_PATH: &str = "/adapt_x/api/otlp/traces";
+const SERVER_SERVICE: &str = "otlp-http-server";
+
+/// One example: a process of its own, and the trace it must leave.
+pub(crate) struct Example {
+    pub(crate) title: &'static str,
+    /// What it shows, said before it runs.
+    pub(crate) shows: &'static str,
+    /// The files to read (`--step`).
+    pub(crate) read: &'static [&'static str],
+    pub(crate) program: Program,
+    /// Its flags, given where the collector and the server listen.
+    pub(crate) args: fn(&Endpoints) -> Vec<Flag>,
+    /// Whether it calls examples-http's server ([`SERVER`]): the tour starts
+    /// it before the first example that does and stops it at the end.
+    pub(crate) needs_server: bool,
+    /// Whether the process should exit with status 0.
+    pub(crate) succeeds: bool,
+    /// A check of its stdout: every problem found.
+    pub(crate) stdout: fn(&str) -> Result<(), Vec<String>>,
+    /// Its trace is the first new one with at least `spans` spans whose
+    /// root span belongs to `root_service`.
+    pub(crate) root_service: &'static str,
+    pub(crate) spans: usize,
+    /// The documented shape of that trace.
+    pub(crate) shape: fn(&Trace, &Collector) -> Result<(), Vec<String>>,
+}
+
+/// A binary of a workspace package.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Program {
+    pub(crate) package: &'static str,
+    /// `None`: the package's only binary, named after the package.
+    pub(crate) bin: Option<&'static str>,
+}
+
+/// A flag and its value.
+pub(crate) type Flag = (&'static str, String);
+
+/// Where the collector and the server listen.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    pub(crate) grpc: String,
+    pub(crate) http: String,
+    /// The server's base URL, once it runs.
+    pub(crate) server: Option<String>,
+}
+
+/// examples-http's server, which the client examples call.
+pub(crate) const SERVER: Program = Program {
+    package: "examples-http",
+    bin: Some("server"),
+};
+
+/// The server's flags: a free port, spans to the tour's collector.
+pub(crate) fn server_args(at: &Endpoints) -> Vec<Flag> {
+    vec![
+        ("--listen", "127.0.0.1:0".to_owned()),
+        ("--endpoint", at.http.clone()),
+    ]
+}
+
+pub(crate) const EXAMPLES: &[Example] = &[
+    Example {
+        title: "In-process spans, exported over OTLP/HTTP",
+        shows: "One process traces its own function calls: main -> GetUser(1), GetUser(100) -> \
+                GetInfo, GetDetail, GetScores, one trace of 9 spans, exported over OTLP/HTTP \
+                (protobuf, gzip). User 1 does not exist: visible in the trace, not an error.",
+        read: &["examples-inprocess-http/src/main.rs", "common/src/users.rs"],
+        program: Program {
+            package: "examples-inprocess-http",
+            bin: None,
+        },
+        args: |at| vec![("--endpoint", at.http.clone())],
+        needs_server: false,
+        succeeds: true,
+        stdout: expect::inprocess_output,
+        root_service: "inprocess",
+        spans: 9,
+        shape: |trace, _| {
+            checks::all([
+                expect::inprocess(trace, "inprocess"),
+                checks::arrived_via(trace, "inprocess", Transport::HttpProtobuf, "/v1/traces"),
+            ])
+        },
+    },
+    Example {
+        title: "In-process spans, exported over OTLP/gRPC with a token",
+        shows: "The same 9 spans, exported over OTLP/gRPC with gzip and a token sent as \
+                `authentication` metadata (GoFrame: otlpgrpc.Init(name, endpoint, token)).",
+        read: &[
+            "examples-inprocess-grpc/src/main.rs",
+            "common/src/telemetry.rs",
+        ],
+        program: Program {
+            package: "examples-inprocess-grpc",
+            bin: None,
+        },
+        args: |at| {
+            vec![
+                ("--endpoint", at.grpc.clone()),
+                ("--token", INPROCESS_TOKEN.to_owned()),
+            ]
+        },
+        needs_server: false,
+        succeeds: true,
+        stdout: expect::inprocess_output,
+        root_service: "inprocess-grpc",
+        spans: 9,
+        shape: |trace, collector| {
+            checks::all([
+                expect::inprocess(trace, "inprocess-grpc"),
+                checks::arrived_via_grpc(trace, "inprocess-grpc"),
+                checks::token_arrived(collector, INPROCESS_TOKEN),
+            ])
+        },
+    },
+    Example {
+        title: "HTTP server and client: one trace across two processes",
+        shows: "The client opens StartRequests, puts the baggage name=GoFrame and calls /hello; \
+                the traceparent and baggage headers carry both to the server, whose spans join \
+                the same trace, and which answers hello:GoFrame from the baggage.",
+        read: &[
+            "examples-http/src/bin/client.rs",
+            "examples-http/src/bin/server.rs",
+            "common/src/client.rs",
+        ],
+        program: Program {
+            package: "examples-http",
+            bin: Some("client"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("/hello")),
+                ("--endpoint", at.http.clone()),
+            ]
+        },
+        needs_server: true,
+        succeeds: true,
+        stdout: |out| expect::http_output(out, "hello:GoFrame"),
+        root_service: "otlp-http-client",
+        spans: 4,
+        shape: |trace, _| expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
+    },
+    Example {
+        title: "The same call, exported over OTLP/gRPC with a token",
+        shows: "The client call again (baggage name=john, answer hello:john), its spans sent \
+                over OTLP/gRPC with a token, the server's over OTLP/HTTP: one trace all the same.",
+        read: &["examples-otlp/src/bin/grpc.rs"],
+        program: Program {
+            package: "examples-otlp",
+            bin: Some("grpc"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("/hello")),
+                ("--endpoint", at.grpc.clone()),
+                ("--token", OTLP_TOKEN.to_owned()),
+            ]
+        },
+        needs_server: true,
+        succeeds: true,
+        stdout: |out| expect::http_output(out, "hello:john"),
+        root_service: "otlp-grpc-client",
+        spans: 4,
+        shape: |trace, collector| {
+            checks::all([
+                expect::http_request(trace, "otlp-grpc-client", SERVER_SERVICE),
+                checks::arrived_via_grpc(trace, "otlp-grpc-client"),
+                checks::token_arrived(collector, OTLP_TOKEN),
+            ])
+        },
+    },
+    Example {
+        title: "The same call, exported over OTLP/HTTP to a custom path",
+        shows: "The client call again, its spans sent over OTLP/HTTP to the URL path a hosted \
+                backend asks for (GoFrame: otlphttp.Init(name, endpoint, path)).",
+        read: &["examples-otlp/src/bin/http.rs"],
+        program: Program {
+            package: "examples-otlp",
+            bin: Some("http"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("/hello")),
+                ("--endpoint", at.http.clone()),
+                ("--path", CUSTOM_PATH.to_owned()),
+            ]
+        },
+        needs_server: true,
+        succeeds: true,
+        stdout: |out| expect::http_output(out, "hello:john"),
+        root_service: "otlp-http-client",
+        spans: 4,
+        shape: |trace, _| {
+            checks::all([
+                expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
+                checks::arrived_via(
+                    trace,
+                    "otlp-http-client",
+                    Transport::HttpProtobuf,
+                    CUSTOM_PATH,
+                ),
+            ])
+        },
+    },
+    Example {
+        title: "A failing call: the server's /error route (expected to fail)",
+        shows: "/error always answers 500. The client exits with status 1, as it should, and \
+                the trace shows the failure on both sides: status Error, status code 500, the \
+                cause as an exception event on the server span.",
+        read: &["examples-http/src/bin/server.rs (error_handler)"],
+        program: Program {
+            package: "examples-http",
+            bin: Some("client"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("/error")),
+                ("--endpoint", at.http.clone()),
+            ]
+        },
+        needs_server: true,
+        // Meant to fail: the client exits with status 1.
+        succeeds: false,
+        stdout: checks::no_output,
+        root_service: "otlp-http-client",
+        spans: 3,
+        shape: |trace, _| expect::http_error(trace, "otlp-http-client", SERVER_SERVICE),
+    },
+];
+
+impl Program {
+    /// The executable's file name.
+    pub(crate) fn binary(&self) -> &'static str {
+        self.bin.unwrap_or(self.package)
+    }
+
+    /// The command a user types to run it with `flags`: `cargo run -p
+    /// PACKAGE [--bin BIN] [-- FLAGS]`, split into words (a flag and its
+    /// value are one word, so that a line is never broken between them).
+    pub(crate) fn cargo_run(&self, flags: &[Flag]) -> Vec<String> {
+        let mut words = vec![format!("cargo run -p {}", self.package)];
+        if let Some(bin) = self.bin {
+            words.push(format!("--bin {bin}"));
+        }
+        // The tour runs the binaries of its own profile.
+        if cfg!(not(debug_assertions)) {
+            words.push("--release".to_owned());
+        }
+        if !flags.is_empty() {
+            words.push("--".to_owned());
+        }
+        words.extend(flags.iter().map(|(flag, value)| format!("{flag} {value}")));
+        words
+    }
+}
+
+impl Endpoints {
+    /// Where everything listens when each program runs with its defaults
+    /// (`cargo run -p collector`, the server on 127.0.0.1:8000): what the
+    /// `--step` hints assume.
+    pub(crate) fn standard() -> Endpoints {
+        Endpoints {
+            grpc: "http://localhost:4317".to_owned(),
+            http: "http://localhost:4318".to_owned(),
+            server: Some("http://127.0.0.1:8000".to_owned()),
+        }
+    }
+
+    /// `path` on the server (on its default address until it runs).
+    pub(crate) fn server_url(&self, path: &str) -> String {
+        let base = self.server.as_deref().unwrap_or("http://127.0.0.1:8000");
+        format!("{base}{path}")
+    }
+}
+
+impl Example {
+    /// How to run it alone, in terminals of its own: the collector, the
+    /// server if it calls it, then the example with the flags that differ
+    /// from its defaults (its tokens and paths: the ones the tour used).
+    pub(crate) fn alone(&self) -> Vec<(Vec<String>, Option<&'static str>)> {
+        let standard = Endpoints::standard();
+        let defaults = [
+            standard.grpc.clone(),
+            standard.http.clone(),
+            standard.server_url("/hello"),
+        ];
+        let flags: Vec<Flag> = (self.args)(&standard)
+            .into_iter()
+            .filter(|(_, value)| !defaults.contains(value))
+            .collect();
+        let collector = Program {
+            package: "collector",
+            bin: None,
+        };
+        let mut commands = vec![(collector.cargo_run(&[]), Some("in another terminal"))];
+        if self.needs_server {
+            commands.push((SERVER.cargo_run(&[]), Some("in another terminal")));
+        }
+        commands.push((self.program.cargo_run(&flags), None));
+        commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_what_a_user_types() {
+        let at = Endpoints {
+            grpc: "http://127.0.0.1:1".into(),
+            http: "http://127.0.0.1:2".into(),
+            server: Some("http://127.0.0.1:3".into()),
+        };
+        let otlp_http = &EXAMPLES[4];
+        assert_eq!(
+            otlp_http
+                .program
+                .cargo_run(&(otlp_http.args)(&at))
+                .join(" "),
+            "cargo run -p examples-otlp --bin http -- --url http://127.0.0.1:3/hello \
+             --endpoint http://127.0.0.1:2 --path /adapt_x/api/otlp/traces"
+        );
+        assert_eq!(
+            EXAMPLES[0]
+                .program
+                .cargo_run(&(EXAMPLES[0].args)(&at))
+                .join(" "),
+            "cargo run -p examples-inprocess-http -- --endpoint http://127.0.0.1:2"
+        );
+    }
+
+    #[test]
+    fn run_alone_hints_keep_the_tokens_and_paths_the_tour_used() {
+        let last = |example: &Example| example.alone().pop().unwrap().0.join(" ");
+        assert_eq!(last(&EXAMPLES[0]), "cargo run -p examples-inprocess-http");
+        assert_eq!(
+            last(&EXAMPLES[1]),
+            "cargo run -p examples-inprocess-grpc -- --token demo-token-inprocess"
+        );
+        assert_eq!(
+            last(&EXAMPLES[2]),
+            "cargo run -p examples-http --bin client"
+        );
+        assert_eq!(
+            last(&EXAMPLES[3]),
+            "cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp"
+        );
+        assert_eq!(
+            last(&EXAMPLES[4]),
+            "cargo run -p examples-otlp --bin http -- --path /adapt_x/api/otlp/traces"
+        );
+        assert_eq!(
+            last(&EXAMPLES[5]),
+            "cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error"
+        );
+        let first = EXAMPLES[3].alone();
+        assert_eq!(first[0].0.join(" "), "cargo run -p collector");
+        assert_eq!(
+            first[1].0.join(" "),
+            "cargo run -p examples-http --bin server"
+        );
+    }
+}

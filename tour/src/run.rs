@@ -1,0 +1,330 @@
+//! Running the examples: the embedded collector, each example as a
+//! process of its own, examples-http's server for the examples that call
+//! it, and what each one left: exit status, output, trace, checks.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use collector::{Collector, CollectorConfig, Trace};
+use testkit::process::{self, RunningServer};
+
+use crate::binaries::Binaries;
+use crate::examples::{Endpoints, Example, SERVER, server_args};
+use crate::show::Screen;
+use crate::waterfall::waterfall;
+
+/// Longest an example process may run before it is killed.
+const PROCESS_LIMIT: Duration = Duration::from_secs(30);
+/// Longest to wait for an example's trace once its process has ended.
+const TRACE_WAIT: Duration = Duration::from_secs(10);
+/// A waterfall is indented this much under its example.
+const INDENT: &str = "   ";
+
+/// The embedded collector, on the standard ports if they are free (and
+/// `ephemeral` is off), free ports otherwise.
+pub(crate) async fn start_collector(screen: &Screen, ephemeral: bool) -> anyhow::Result<Collector> {
+    if !ephemeral {
+        let standard = CollectorConfig {
+            print_traces: false,
+            ..CollectorConfig::default()
+        };
+        match Collector::start(standard).await {
+            Ok(collector) => {
+                screen.collector("collector (inside the tour, the standard ports):", &collector);
+                return Ok(collector);
+            }
+            Err(_) => screen.line(
+                "127.0.0.1:4317/4318/16686 are taken (another collector, or Jaeger?): using free ports",
+            ),
+        }
+    }
+    let collector = Collector::start(CollectorConfig::ephemeral()).await?;
+    screen.collector("collector (inside the tour, free ports):", &collector);
+    Ok(collector)
+}
+
+/// How one example went.
+pub(crate) struct Outcome {
+    pub(crate) title: &'static str,
+    /// The spans of its trace, if one came.
+    pub(crate) spans: Option<usize>,
+    pub(crate) problems: Vec<String>,
+}
+
+/// examples-http's server, from the first example that calls it to the end.
+enum Server {
+    NotStarted,
+    Running(Box<RunningServer>),
+    /// It did not start: the examples that call it are not run.
+    Failed,
+}
+
+/// The walk through the examples, and what it found.
+pub(crate) struct Tour<'a> {
+    collector: &'a Collector,
+    binaries: &'a Binaries,
+    screen: &'a Screen,
+    /// `--step`, until stdin is closed.
+    pause: bool,
+    step: bool,
+    /// Columns of the waterfall's time axis.
+    bar_width: usize,
+    endpoints: Endpoints,
+    server: Server,
+    outcomes: Vec<Outcome>,
+    /// Problems that belong to no one example (the server's own exit).
+    other_problems: Vec<String>,
+    /// Trace ids drawn already.
+    drawn: HashSet<String>,
+}
+
+impl<'a> Tour<'a> {
+    pub(crate) fn new(
+        collector: &'a Collector,
+        binaries: &'a Binaries,
+        screen: &'a Screen,
+        step: bool,
+        bar_width: usize,
+    ) -> Tour<'a> {
+        Tour {
+            collector,
+            binaries,
+            screen,
+            pause: step,
+            step,
+            bar_width: bar_width.clamp(10, 200),
+            endpoints: Endpoints {
+                grpc: collector.grpc_endpoint(),
+                http: collector.http_endpoint(),
+                server: None,
+            },
+            server: Server::NotStarted,
+            outcomes: Vec::new(),
+            other_problems: Vec::new(),
+            drawn: HashSet::new(),
+        }
+    }
+
+    /// Example `number` of `total`: introduced, run, its trace drawn, both
+    /// checked.
+    pub(crate) async fn example(&mut self, number: usize, total: usize, example: &Example) {
+        let screen = self.screen;
+        screen.heading(&format!("{number}/{total} · {}", example.title));
+        screen.paragraph(example.shows);
+        if self.step {
+            self.hints(example).await;
+        }
+        if example.needs_server && !self.server_running().await {
+            let problems = vec!["not run: the server did not start".to_owned()];
+            screen.problems(&problems);
+            self.outcomes.push(Outcome {
+                title: example.title,
+                spans: None,
+                problems,
+            });
+            return;
+        }
+
+        let mut problems = Vec::new();
+        let args = (example.args)(&self.endpoints);
+        screen.command("$ ", &example.program.cargo_run(&args), None);
+        let binary = self.binaries.path(&example.program);
+        let mut command = process::example_command(&binary.to_string_lossy());
+        command.args(
+            args.iter()
+                .flat_map(|(flag, value)| [*flag, value.as_str()]),
+        );
+        match process::run(&mut command, PROCESS_LIMIT).await {
+            Ok(out) => {
+                let status = format!(
+                    "exit status {} after {:.1} s",
+                    exit_code(out.status),
+                    out.elapsed.as_secs_f64()
+                );
+                screen.process(&status, &out);
+                if out.status.success() != example.succeeds {
+                    problems.push(format!(
+                        "the process exited with {}, expected {}; its stderr:\n{}",
+                        out.status,
+                        if example.succeeds {
+                            "success"
+                        } else {
+                            "a failure"
+                        },
+                        out.stderr.trim_end()
+                    ));
+                }
+                if let Err(found) = (example.stdout)(&out.stdout) {
+                    problems.extend(found);
+                }
+            }
+            Err(error) => problems.push(format!("{error:#}")),
+        }
+
+        let mut spans = None;
+        match self.trace_of(example).await {
+            Some(trace) => {
+                screen.blank();
+                self.draw(&trace);
+                spans = Some(trace.spans.len());
+                if let Err(found) = (example.shape)(&trace, self.collector) {
+                    problems.extend(found);
+                }
+            }
+            None => problems.push(format!(
+                "no new trace from {} reached the collector within {TRACE_WAIT:?}",
+                example.root_service
+            )),
+        }
+
+        screen.blank();
+        if problems.is_empty() {
+            screen.line("   ✓ as documented");
+        } else {
+            screen.problems(&problems);
+        }
+        self.outcomes.push(Outcome {
+            title: example.title,
+            spans,
+            problems,
+        });
+    }
+
+    /// `--step`: what to read and how to run it alone, then a pause until
+    /// Enter (none once stdin is closed).
+    async fn hints(&mut self, example: &Example) {
+        let screen = self.screen;
+        screen.line(&format!("   read:       {}", example.read.join(", ")));
+        for (i, (words, note)) in example.alone().iter().enumerate() {
+            let label = if i == 0 { "run alone:" } else { "" };
+            screen.command(&format!("   {label:<10}  "), words, *note);
+        }
+        if self.pause {
+            self.pause = screen.press_enter().await;
+        }
+    }
+
+    /// The waterfall of `trace`, fitted to the screen.
+    pub(crate) fn draw(&mut self, trace: &Trace) {
+        let total = self.screen.cols().saturating_sub(INDENT.len());
+        self.screen
+            .block(&waterfall(trace, self.bar_width, total), INDENT);
+        self.drawn.insert(trace.trace_id.clone());
+    }
+
+    /// The example's trace: the first new one from its root service with
+    /// enough spans; failing that, after the wait, any new one from it, so
+    /// that a trace of the wrong shape is still drawn.
+    async fn trace_of(&self, example: &Example) -> Option<Trace> {
+        let is_new = |trace: &Trace| {
+            !self.drawn.contains(&trace.trace_id)
+                && trace
+                    .root()
+                    .is_some_and(|root| root.service_name == example.root_service)
+        };
+        let found = self
+            .collector
+            .wait_for_trace(|t| is_new(t) && t.spans.len() >= example.spans, TRACE_WAIT)
+            .await;
+        match found {
+            Ok(trace) => Some(trace),
+            Err(_) => self.collector.traces().into_iter().find(|t| is_new(t)),
+        }
+    }
+
+    /// Whether the server runs, starting it the first time it is needed.
+    async fn server_running(&mut self) -> bool {
+        if matches!(self.server, Server::NotStarted) {
+            self.server = self.start_server().await;
+        }
+        matches!(self.server, Server::Running(_))
+    }
+
+    /// examples-http's server on a free port, exporting to the collector.
+    async fn start_server(&mut self) -> Server {
+        let screen = self.screen;
+        let args = server_args(&self.endpoints);
+        screen.command(
+            "$ ",
+            &SERVER.cargo_run(&args),
+            Some("runs until the tour ends"),
+        );
+        // Export every 100 ms instead of every 5 s, so that each trace is
+        // complete as soon as its client has ended.
+        screen
+            .line("   (with OTEL_BSP_SCHEDULE_DELAY=100: it exports every 100 ms, not every 5 s)");
+        let binary = self.binaries.path(&SERVER);
+        let mut command = process::example_command(&binary.to_string_lossy());
+        command
+            .args(
+                args.iter()
+                    .flat_map(|(flag, value)| [*flag, value.as_str()]),
+            )
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+        match process::start_server(&mut command, PROCESS_LIMIT).await {
+            Ok(server) => {
+                screen.line(&format!("   listening on {}", server.url("")));
+                self.endpoints.server = Some(server.url(""));
+                Server::Running(Box::new(server))
+            }
+            Err(error) => {
+                let problem = format!("the server did not start: {error:#}");
+                screen.problems(std::slice::from_ref(&problem));
+                self.other_problems.push(problem);
+                Server::Failed
+            }
+        }
+    }
+
+    /// SIGTERM, as `docker stop` sends: the server finishes, flushes its
+    /// spans, says where they went and exits with status 0; the time it
+    /// took is from the signal to its exit.
+    pub(crate) async fn stop_server(&mut self) {
+        let Server::Running(server) = std::mem::replace(&mut self.server, Server::NotStarted)
+        else {
+            return;
+        };
+        self.screen
+            .heading("stopping the server (SIGTERM): it flushes its last spans and exits");
+        let signalled = Instant::now();
+        let stopped = match server.terminate() {
+            Ok(()) => server.wait(PROCESS_LIMIT).await,
+            Err(error) => Err(error),
+        };
+        match stopped {
+            Ok(out) => {
+                let status = format!(
+                    "exit status {}, {:.2} s after SIGTERM",
+                    exit_code(out.status),
+                    signalled.elapsed().as_secs_f64()
+                );
+                self.screen.process(&status, &out);
+                if !out.status.success() {
+                    self.other_problems.push(format!(
+                        "the server exited with {}:\n{}",
+                        out.status,
+                        out.stderr.trim_end()
+                    ));
+                }
+            }
+            Err(error) => self
+                .other_problems
+                .push(format!("stopping the server: {error:#}")),
+        }
+    }
+
+    /// The summary; `true` if everything held.
+    pub(crate) fn summary(&self) -> bool {
+        self.screen.summary(&self.outcomes, &self.other_problems)
+    }
+
+    /// Whether the trace was drawn already.
+    pub(crate) fn has_drawn(&self, trace_id: &str) -> bool {
+        self.drawn.contains(trace_id)
+    }
+}
+
+/// An exit code, or `none` (killed by a signal).
+fn exit_code(status: std::process::ExitStatus) -> String {
+    status.code().map_or("none".to_owned(), |c| c.to_string())
+}
