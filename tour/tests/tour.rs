@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use collector::text;
+use testkit::process::{Signal, signal};
 
 const TOUR: &str = env!("CARGO_BIN_EXE_tour");
 /// The width the tour is run at, as the README's sample was.
@@ -52,14 +53,6 @@ fn tour_command(args: &[&str]) -> Command {
     command
 }
 
-/// Sends `signal` (`INT`, `KILL`) to `pid`.
-fn kill(signal: &str, pid: u32) -> bool {
-    Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Runs the tour with `args`, stdin closed, killing it after `limit`.
 fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, String) {
     let child = tour_command(args)
@@ -77,7 +70,7 @@ fn tour(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String, St
     let out = match finished.recv_timeout(limit) {
         Ok(out) => out.expect("the tour's output"),
         Err(_) => {
-            kill("KILL", pid);
+            let _ = signal(pid, Signal::KILL);
             panic!("the tour still ran after {limit:?}; killed");
         }
     };
@@ -310,7 +303,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
     assert!(drawn.starts_with("   span "), "{drawn}");
 
     // Ctrl-C: SIGINT, as the terminal sends it.
-    assert!(kill("INT", pid));
+    signal(pid, Signal::INT).expect("sending SIGINT");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting") {
