@@ -26,6 +26,12 @@ pub struct CollectorConfig {
     /// Spans kept of one trace; later ones are dropped and counted, and the
     /// trace says so (API, web view, print). At most `max_spans`.
     pub max_spans_per_trace: usize,
+    /// Log records kept in memory, of all traces and those of no trace
+    /// together; the oldest record is evicted first (and counted).
+    pub max_logs: usize,
+    /// Log records kept of one trace; later ones are dropped and counted,
+    /// and the trace says so. At most `max_logs`.
+    pub max_logs_per_trace: usize,
     /// Requests kept in the request log ([`crate::Collector::requests`]).
     pub max_requests: usize,
     /// Largest OTLP/HTTP body, before and after gzip (413 beyond). The
@@ -108,6 +114,8 @@ impl Default for CollectorConfig {
             max_traces: 1000,
             max_spans: 1_000_000,
             max_spans_per_trace: 100_000,
+            max_logs: 100_000,
+            max_logs_per_trace: 10_000,
             max_requests: 1000,
             max_http_body_bytes: 20 * 1024 * 1024,
             max_grpc_message_bytes: 4 * 1024 * 1024,

@@ -1,62 +1,91 @@
-//! OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//! OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`
+//! and `opentelemetry.proto.collector.logs.v1.LogsService/Export`, on one
+//! port.
 //!
-//! Written by hand instead of using the generated `TraceServiceServer`,
-//! which is the same code with one difference: the generated server decodes
-//! with `tonic_prost::ProstCodec`, and that reports malformed protobuf as
-//! INTERNAL. A client sending bad bytes should get INVALID_ARGUMENT.
+//! Written by hand instead of using the generated `TraceServiceServer` and
+//! `LogsServiceServer`, which are the same code with one difference: the
+//! generated servers decode with `tonic_prost::ProstCodec`, and that
+//! reports malformed protobuf as INTERNAL. A client sending bad bytes
+//! should get INVALID_ARGUMENT.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{BoxFuture, Service, http};
-use tonic::metadata::KeyAndValueRef;
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
 use tonic::server::{Grpc, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
-use crate::model::{ReceivedRequest, Transport};
+use crate::model::{ReceivedRequest, Signal, Transport};
 use crate::otlp;
 use crate::store::Store;
 
 pub(crate) const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+pub(crate) const LOGS_EXPORT_PATH: &str =
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/// An export request message, and the name its errors use.
+trait Named {
+    const NAME: &'static str;
+}
+
+impl Named for ExportTraceServiceRequest {
+    const NAME: &'static str = "ExportTraceServiceRequest";
+}
+
+impl Named for ExportLogsServiceRequest {
+    const NAME: &'static str = "ExportLogsServiceRequest";
+}
 
 /// `ProstCodec`, except that undecodable messages are INVALID_ARGUMENT.
-#[derive(Debug, Default)]
-pub(crate) struct ExportCodec(ProstCodec<ExportTraceServiceResponse, ExportTraceServiceRequest>);
+#[derive(Debug)]
+struct ExportCodec<Req, Resp>(ProstCodec<Resp, Req>);
 
-impl Codec for ExportCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = ExportTraceServiceRequest;
-    type Encoder = ProstEncoder<ExportTraceServiceResponse>;
-    type Decoder = InvalidArgumentDecoder;
+impl<Req, Resp> Default for ExportCodec<Req, Resp> {
+    fn default() -> Self {
+        ExportCodec(ProstCodec::default())
+    }
+}
+
+impl<Req, Resp> Codec for ExportCodec<Req, Resp>
+where
+    Req: prost::Message + Default + Named + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+{
+    type Encode = Resp;
+    type Decode = Req;
+    type Encoder = ProstEncoder<Resp>;
+    type Decoder = InvalidArgumentDecoder<Req>;
 
     fn encoder(&mut self) -> Self::Encoder {
         self.0.encoder()
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        InvalidArgumentDecoder(self.0.decoder())
+        InvalidArgumentDecoder(self.0.decoder(), PhantomData)
     }
 }
 
 #[derive(Debug)]
-pub(crate) struct InvalidArgumentDecoder(ProstDecoder<ExportTraceServiceRequest>);
+struct InvalidArgumentDecoder<Req>(ProstDecoder<Req>, PhantomData<Req>);
 
-impl Decoder for InvalidArgumentDecoder {
-    type Item = ExportTraceServiceRequest;
+impl<Req: prost::Message + Default + Named> Decoder for InvalidArgumentDecoder<Req> {
+    type Item = Req;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
         self.0.decode(buf).map_err(|status| {
-            Status::invalid_argument(format!(
-                "malformed ExportTraceServiceRequest: {}",
-                status.message()
-            ))
+            Status::invalid_argument(format!("malformed {}: {}", Req::NAME, status.message()))
         })
     }
 }
@@ -64,21 +93,21 @@ impl Decoder for InvalidArgumentDecoder {
 /// The tower service the gRPC listener's accept loop (`serve`) runs for
 /// every request (any other path gets UNIMPLEMENTED).
 #[derive(Debug, Clone)]
-pub(crate) struct TraceServer {
+pub(crate) struct GrpcServer {
     store: Store,
     max_message_bytes: usize,
 }
 
-impl TraceServer {
+impl GrpcServer {
     pub(crate) fn new(store: Store, max_message_bytes: usize) -> Self {
-        TraceServer {
+        GrpcServer {
             store,
             max_message_bytes,
         }
     }
 }
 
-impl<B> Service<http::Request<B>> for TraceServer
+impl<B> Service<http::Request<B>> for GrpcServer
 where
     B: tonic::codegen::Body + Send + 'static,
     B::Error: Into<tonic::codegen::StdError> + Send + 'static,
@@ -92,71 +121,136 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() != EXPORT_PATH {
-            let status = Status::unimplemented(format!(
-                "{} is not served here; only {EXPORT_PATH}",
-                req.uri().path()
-            ));
-            return Box::pin(async move { Ok(status.into_http()) });
-        }
-        let export = Export {
-            store: self.store.clone(),
-        };
+        let store = self.store.clone();
         let limit = self.max_message_bytes;
-        Box::pin(async move {
-            let mut grpc = Grpc::new(ExportCodec::default())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(limit);
-            let mut response = grpc.unary(export, req).await;
-            // tonic reports a frame over the limit as OUT_OF_RANGE; the gRPC
-            // spec (and every OTLP client) expects RESOURCE_EXHAUSTED. Export
-            // itself never answers OUT_OF_RANGE, so this is unambiguous.
-            let headers = response.headers_mut();
-            let out_of_range = headers
-                .get(Status::GRPC_STATUS)
-                .is_some_and(|v| Code::from_bytes(v.as_bytes()) == Code::OutOfRange);
-            if out_of_range {
-                headers.insert(Status::GRPC_STATUS, (Code::ResourceExhausted as i32).into());
+        match req.uri().path() {
+            EXPORT_PATH => unary(ExportTraces { store }, req, limit),
+            LOGS_EXPORT_PATH => unary(ExportLogs { store }, req, limit),
+            other => {
+                let status = Status::unimplemented(format!(
+                    "{other} is not served here; only {EXPORT_PATH} and {LOGS_EXPORT_PATH}"
+                ));
+                Box::pin(async move { Ok(status.into_http()) })
             }
-            Ok(response)
-        })
+        }
     }
 }
 
-/// One call of Export.
-struct Export {
+/// One unary call of `service`, with gzip and the message size limit.
+fn unary<S, Req, Resp, B>(
+    service: S,
+    req: http::Request<B>,
+    limit: usize,
+) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
+where
+    S: UnaryService<Req, Response = Resp> + Send + 'static,
+    S::Future: Send,
+    Req: prost::Message + Default + Named + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+    B: tonic::codegen::Body + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    Box::pin(async move {
+        let mut grpc = Grpc::new(ExportCodec::<Req, Resp>::default())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(limit);
+        let mut response = grpc.unary(service, req).await;
+        // tonic reports a frame over the limit as OUT_OF_RANGE; the gRPC
+        // spec (and every OTLP client) expects RESOURCE_EXHAUSTED. Export
+        // itself never answers OUT_OF_RANGE, so this is unambiguous.
+        let headers = response.headers_mut();
+        let out_of_range = headers
+            .get(Status::GRPC_STATUS)
+            .is_some_and(|v| Code::from_bytes(v.as_bytes()) == Code::OutOfRange);
+        if out_of_range {
+            headers.insert(Status::GRPC_STATUS, (Code::ResourceExhausted as i32).into());
+        }
+        Ok(response)
+    })
+}
+
+/// One call of `TraceService/Export`.
+struct ExportTraces {
     store: Store,
 }
 
-impl UnaryService<ExportTraceServiceRequest> for Export {
+impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
     type Response = ExportTraceServiceResponse;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
     fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
         let store = self.store.clone();
         Box::pin(async move {
-            let headers: BTreeMap<String, String> = request
-                .metadata()
-                .iter()
-                .filter_map(|entry| match entry {
-                    KeyAndValueRef::Ascii(key, value) => Some((
-                        key.as_str().to_ascii_lowercase(),
-                        value.to_str().ok()?.to_owned(),
-                    )),
-                    KeyAndValueRef::Binary(..) => None,
-                })
-                .collect();
+            let headers = headers(request.metadata());
             let runs = otlp::convert(request.into_inner(), Transport::Grpc, EXPORT_PATH)
                 .map_err(Status::invalid_argument)?;
             let received = ReceivedRequest {
                 transport: Transport::Grpc,
+                signal: Signal::Traces,
                 path: EXPORT_PATH.to_owned(),
                 headers,
                 span_count: runs.iter().map(|(_, run)| run.len()).sum(),
+                log_record_count: 0,
             };
             store.insert(received, runs);
             Ok(Response::new(ExportTraceServiceResponse::default()))
         })
     }
+}
+
+/// One call of `LogsService/Export`.
+struct ExportLogs {
+    store: Store,
+}
+
+impl UnaryService<ExportLogsServiceRequest> for ExportLogs {
+    type Response = ExportLogsServiceResponse;
+    type Future = BoxFuture<Response<Self::Response>, Status>;
+
+    fn call(&mut self, request: Request<ExportLogsServiceRequest>) -> Self::Future {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let headers = headers(request.metadata());
+            let runs = otlp::convert_logs(request.into_inner(), Transport::Grpc, LOGS_EXPORT_PATH);
+            let received = ReceivedRequest {
+                transport: Transport::Grpc,
+                signal: Signal::Logs,
+                path: LOGS_EXPORT_PATH.to_owned(),
+                headers,
+                span_count: 0,
+                log_record_count: runs.iter().map(|(_, run)| run.len()).sum(),
+            };
+            let dropped = store.insert_logs(received, runs);
+            Ok(Response::new(logs_response(dropped)))
+        })
+    }
+}
+
+/// The answer to a logs export of which `dropped` records were not kept:
+/// empty when all were, else a partial success that says why.
+pub(crate) fn logs_response(dropped: u64) -> ExportLogsServiceResponse {
+    ExportLogsServiceResponse {
+        partial_success: (dropped > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: i64::try_from(dropped).unwrap_or(i64::MAX),
+            error_message: format!(
+                "{dropped} log record(s) not kept: their trace reached the collector's \
+                 per-trace limit of log records (--max-logs-per-trace)"
+            ),
+        }),
+    }
+}
+
+/// ASCII metadata, names lowercased.
+fn headers(metadata: &MetadataMap) -> BTreeMap<String, String> {
+    metadata
+        .iter()
+        .filter_map(|entry| match entry {
+            KeyAndValueRef::Ascii(key, value) => Some((
+                key.as_str().to_ascii_lowercase(),
+                value.to_str().ok()?.to_owned(),
+            )),
+            KeyAndValueRef::Binary(..) => None,
+        })
+        .collect()
 }

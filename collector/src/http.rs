@@ -1,6 +1,8 @@
 //! OTLP/HTTP receiver: POST on any path (exporters may be configured with
 //! vendor paths such as `/adapt_x/api/otlp/traces`), protobuf or JSON,
-//! optionally gzip-compressed.
+//! optionally gzip-compressed. A path ending in `/v1/logs` (what an OTLP
+//! log exporter appends to its endpoint) carries logs, any other path
+//! traces.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,12 +12,24 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
-use crate::model::{ReceivedRequest, Transport};
+use crate::grpc::logs_response;
+use crate::model::{ReceivedRequest, Signal, Transport};
 use crate::otlp::{self, DecodeError, Encoding};
 use crate::store::Store;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
+/// The path suffix that makes a request a logs export.
+pub(crate) const LOGS_SUFFIX: &str = "/v1/logs";
+
+/// What a POST to `path` carries.
+fn signal_of(path: &str) -> Signal {
+    if path.ends_with(LOGS_SUFFIX) {
+        Signal::Logs
+    } else {
+        Signal::Traces
+    }
+}
 
 #[derive(Debug, Clone)]
 struct HttpState {
@@ -66,6 +80,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         return Ok(response);
     }
     let path = request.uri().path().to_owned();
+    let signal = signal_of(&path);
     let headers = request.headers().clone();
 
     let transport = match media_type(&headers).as_deref() {
@@ -119,13 +134,9 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         Transport::HttpJson => Encoding::Json,
         _ => Encoding::Protobuf,
     };
-    let export = otlp::decode(&body, encoding, gzip, state.max_body_bytes).map_err(decode_error)?;
-    drop(body);
-    let runs = otlp::convert(export, transport, &path)
-        .map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
-
-    let received = ReceivedRequest {
+    let mut received = ReceivedRequest {
         transport,
+        signal,
         path,
         headers: headers
             .iter()
@@ -136,19 +147,56 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 ))
             })
             .collect(),
-        span_count: runs.iter().map(|(_, run)| run.len()).sum(),
+        span_count: 0,
+        log_record_count: 0,
     };
-    state.store.insert(received, runs);
-
-    // The response is encoded like the request.
-    Ok(match transport {
-        Transport::HttpJson => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
-        _ => (
-            [(header::CONTENT_TYPE, PROTOBUF)],
-            ExportTraceServiceResponse::default().encode_to_vec(),
-        )
-            .into_response(),
-    })
+    let limit = state.max_body_bytes;
+    match signal {
+        Signal::Traces => {
+            let export = otlp::decode(&body, encoding, gzip, limit).map_err(decode_error)?;
+            drop(body);
+            let runs = otlp::convert(export, transport, &received.path)
+                .map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
+            received.span_count = runs.iter().map(|(_, run)| run.len()).sum();
+            state.store.insert(received, runs);
+            // The response is encoded like the request.
+            Ok(match transport {
+                Transport::HttpJson => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
+                _ => (
+                    [(header::CONTENT_TYPE, PROTOBUF)],
+                    ExportTraceServiceResponse::default().encode_to_vec(),
+                )
+                    .into_response(),
+            })
+        }
+        Signal::Logs => {
+            let export = otlp::decode_logs(&body, encoding, gzip, limit).map_err(|e| {
+                let mut rejection = decode_error(e);
+                if rejection.0 == StatusCode::BAD_REQUEST {
+                    rejection.1.push_str(
+                        " (a POST to a path ending in /v1/logs carries logs: an \
+                         ExportLogsServiceRequest; any other path carries traces)",
+                    );
+                }
+                rejection
+            })?;
+            drop(body);
+            let runs = otlp::convert_logs(export, transport, &received.path);
+            received.log_record_count = runs.iter().map(|(_, run)| run.len()).sum();
+            let response = logs_response(state.store.insert_logs(received, runs));
+            Ok(match transport {
+                Transport::HttpJson => {
+                    let json = match response.partial_success {
+                        // An empty message, written as the traces one is.
+                        None => "{}".to_owned(),
+                        Some(_) => serde_json::to_string(&response).unwrap_or_default(),
+                    };
+                    ([(header::CONTENT_TYPE, JSON)], json).into_response()
+                }
+                _ => ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response(),
+            })
+        }
+    }
 }
 
 /// The media type without parameters, lowercased (`application/json; charset=utf-8` -> `application/json`).

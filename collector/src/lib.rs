@@ -1,11 +1,12 @@
 //! An embedded OTLP trace backend: the local stand-in for Jaeger all-in-one.
 //!
-//! It receives spans over OTLP/gRPC (`TraceService/Export`) and OTLP/HTTP
-//! (POST on any path, protobuf or JSON, optionally gzip), keeps the last
-//! traces in memory within fixed bounds, can print each finished trace as a
-//! tree, and serves a web view of the traces (a list, and a waterfall per
-//! trace) with the JSON API behind it. Tests start it on free ports and
-//! wait for spans:
+//! It receives spans and log records over OTLP/gRPC (`TraceService/Export`,
+//! `LogsService/Export`) and OTLP/HTTP (POST, protobuf or JSON, optionally
+//! gzip; a path ending in `/v1/logs` carries logs, any other path traces),
+//! keeps the last traces in memory within fixed bounds, each with its log
+//! records, can print each finished trace as a tree, and serves a web view
+//! of the traces (a list, and a waterfall per trace) with the JSON API
+//! behind it. Tests start it on free ports and wait for spans:
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -33,7 +34,7 @@
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
 //! | `store` | the bounded, indexed in-memory store, and waiting for spans |
-//! | [`model`] | what is stored and shown: spans, traces, summaries |
+//! | [`model`] | what is stored and shown: spans, log records, traces, summaries |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
 //! | `ui` | the web view and its JSON API |
@@ -70,7 +71,8 @@ pub mod fuzzing {
 
 pub use config::{CollectorConfig, ConnectionLimits};
 pub use model::{
-    Event, ReceivedRequest, Span, SpanKind, StatusCode, Trace, TraceSummary, Transport, TreeRow,
+    Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind, StatusCode, Trace, TraceSummary,
+    Transport, TreeRow,
 };
 pub use settled::SettledTraces;
 pub use store::WaitTimeout;
@@ -82,8 +84,10 @@ pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::L
 pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4318);
 /// Where Jaeger serves its UI; the collector's web view listens there too.
 pub const DEFAULT_UI_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 16686);
-/// The gRPC path of the one method the collector serves.
+/// The gRPC path of the traces export method (`TraceService/Export`).
 pub const GRPC_EXPORT_PATH: &str = grpc::EXPORT_PATH;
+/// The gRPC path of the logs export method (`LogsService/Export`).
+pub const GRPC_LOGS_EXPORT_PATH: &str = grpc::LOGS_EXPORT_PATH;
 
 /// A running collector. Dropping it stops the servers abruptly; prefer
 /// [`Collector::shutdown`].
@@ -174,9 +178,21 @@ impl Collector {
         self.store.span_count()
     }
 
-    /// The last export requests received, oldest first.
+    /// The last export requests received (traces and logs), oldest first.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         self.store.requests()
+    }
+
+    /// The stored log records that belong to no trace (no trace id, or an
+    /// invalid one), oldest first. A record with a trace id is in its
+    /// trace: [`Trace::logs`].
+    pub fn logs(&self) -> Vec<LogRecord> {
+        self.store.logs()
+    }
+
+    /// The number of stored log records, of traces and of none.
+    pub fn log_count(&self) -> usize {
+        self.store.log_count()
     }
 
     /// Returns all spans as soon as at least `n` are stored.

@@ -34,17 +34,18 @@ macro_rules! say {
     }};
 }
 
-/// Embedded OTLP trace collector: receives spans over OTLP/gRPC and
-/// OTLP/HTTP, keeps them in memory, prints each finished trace as a tree and
-/// serves a web view of them.
+/// Embedded OTLP trace collector: receives spans and log records over
+/// OTLP/gRPC and OTLP/HTTP, keeps them in memory (each record with its
+/// trace), prints each finished trace as a tree and serves a web view of
+/// them.
 #[derive(Debug, Parser)]
 #[command(version, after_help = limits_help())]
 struct Args {
-    /// Listen address for OTLP/gRPC (TraceService/Export, gzip accepted)
+    /// Listen address for OTLP/gRPC (TraceService/Export and LogsService/Export, gzip accepted)
     #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_GRPC_ADDR)]
     grpc: SocketAddr,
 
-    /// Listen address for OTLP/HTTP (POST on any path; protobuf or JSON, gzip accepted)
+    /// Listen address for OTLP/HTTP (POST; a path ending in /v1/logs carries logs, any other path traces; protobuf or JSON, gzip accepted)
     #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_HTTP_ADDR)]
     http: SocketAddr,
 
@@ -67,6 +68,14 @@ struct Args {
     /// Spans kept of one trace (at most --max-spans); later ones are counted as dropped, and the trace says so
     #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_spans_per_trace)]
     max_spans_per_trace: usize,
+
+    /// Log records kept in memory, of all traces and of none together (a stored record takes about 0.2 KB plus its body and attributes); the oldest records are dropped first, and counted
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_logs)]
+    max_logs: usize,
+
+    /// Log records kept of one trace (at most --max-logs); later ones are counted as dropped, and the trace says so
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_logs_per_trace)]
+    max_logs_per_trace: usize,
 
     /// Serve both OTLP receivers over TLS with this certificate chain (PEM, leaf first); needs --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -122,6 +131,8 @@ async fn main() -> ExitCode {
         max_traces: args.max_traces,
         max_spans: args.max_spans,
         max_spans_per_trace: args.max_spans_per_trace,
+        max_logs: args.max_logs,
+        max_logs_per_trace: args.max_logs_per_trace,
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
@@ -145,11 +156,11 @@ async fn main() -> ExitCode {
     say!("collector listening (Ctrl-C to stop)");
     say!("  OTLP/gRPC  {}", collector.grpc_endpoint());
     say!(
-        "  OTLP/HTTP  {}  (POST, any path, e.g. /v1/traces)",
+        "  OTLP/HTTP  {}  (POST; a path ending in /v1/logs carries logs, any other path traces, e.g. /v1/traces)",
         collector.http_endpoint()
     );
     if let Some(url) = collector.ui_url() {
-        say!("  web view   {url}  (traces, waterfalls; JSON API under /api)");
+        say!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
     }
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
@@ -197,9 +208,13 @@ fn limits_help() -> String {
          connection after {} s (--idle-timeout; an HTTP/1.1 keep-alive connection waiting for its \
          next request counts as an unfinished head); at most {} connections per listener, more \
          wait (--max-connections); at most {} concurrent HTTP/2 streams per connection.\n\n\
-         Size limits, the OpenTelemetry Collector's defaults: an OTLP/HTTP body up to {} MiB \
-         (compressed or not, else 413), an OTLP/gRPC message up to {} MiB (else \
-         RESOURCE_EXHAUSTED).",
+         Size limits, the OpenTelemetry Collector's defaults, for traces and logs alike: an \
+         OTLP/HTTP body up to {} MiB (compressed or not, else 413), an OTLP/gRPC message up to \
+         {} MiB (else RESOURCE_EXHAUSTED).\n\n\
+         Traces and logs on one port each: over gRPC the method tells them apart, over HTTP \
+         the path: a path ending in /v1/logs carries logs, any other path traces. A log record \
+         with a trace id is kept with that trace (and its span), one without in a list of its \
+         own (GET /api/logs).",
         limits.head_timeout.as_secs(),
         limits.body_timeout.as_secs(),
         limits.idle_timeout.as_secs(),

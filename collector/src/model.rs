@@ -1,6 +1,6 @@
-//! What the collector stores and shows: spans and traces as owned values,
-//! converted from OTLP, and the summary of a trace the list shows.
-//! Everything here is `Serialize`, and the JSON is the web view's API.
+//! What the collector stores and shows: spans, log records and traces as
+//! owned values, converted from OTLP, and the summary of a trace the list
+//! shows. Everything here is `Serialize`, and the JSON is the web view's API.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -13,11 +13,11 @@ use serde::Serialize;
 /// become lowercase hex.
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
-/// How a batch of spans reached the collector.
+/// How a batch of spans or log records reached the collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
-    /// OTLP/gRPC (`TraceService/Export`).
+    /// OTLP/gRPC (`TraceService/Export` or `LogsService/Export`).
     Grpc,
     /// OTLP/HTTP with `Content-Type: application/x-protobuf`.
     HttpProtobuf,
@@ -32,6 +32,35 @@ impl fmt::Display for Transport {
             Transport::HttpProtobuf => "http/protobuf",
             Transport::HttpJson => "http/json",
         })
+    }
+}
+
+/// What an export request carried: OTLP calls traces and logs signals.
+/// Over gRPC the method says which; over HTTP the path does: a path ending
+/// in `/v1/logs` carries logs, any other path traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// An `ExportTraceServiceRequest`: spans.
+    #[default]
+    Traces,
+    /// An `ExportLogsServiceRequest`: log records.
+    Logs,
+}
+
+impl Signal {
+    /// The lowercase name, as in the JSON API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Logs => "logs",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -124,6 +153,44 @@ pub struct Event {
     pub attributes: Attributes,
 }
 
+/// One received log record (OTLP `LogRecord`), with the service and scope
+/// that sent it. A record with a trace id belongs to that trace
+/// ([`Trace::logs`]), and to one of its spans when its span id is one
+/// ([`Trace::logs_of`]); one without is kept on its own
+/// ([`crate::Collector::logs`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogRecord {
+    /// When it happened; the time the SDK observed it when the record has
+    /// no time of its own.
+    pub time_unix_nano: u64,
+    /// The record's severity text, or else the short name of its severity
+    /// number (`INFO`, `WARN`, `ERROR`, `INFO2`...); empty when it has
+    /// neither.
+    pub severity: String,
+    /// OTLP `SeverityNumber`: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN,
+    /// 17-20 ERROR, 21-24 FATAL; 0 unspecified.
+    pub severity_number: i32,
+    /// A string body as it is; any other body as its JSON (see
+    /// [`Attributes`] for how values are written); empty for none.
+    pub body: String,
+    pub attributes: Attributes,
+    /// Lowercase hex, 32 characters; `None` for a record outside any trace
+    /// (no trace id, or an invalid one: the wrong length, or all zeros).
+    pub trace_id: Option<String>,
+    /// Lowercase hex, 16 characters; `None` when the record names no span.
+    pub span_id: Option<String>,
+    /// The resource's `service.name` (empty if the exporter sent none).
+    pub service_name: String,
+    pub scope_name: String,
+}
+
+impl LogRecord {
+    /// A string attribute.
+    pub fn attr_str(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key)?.as_str()
+    }
+}
+
 /// One received span, with its resource and scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
@@ -183,7 +250,7 @@ impl Span {
     }
 }
 
-/// All spans received so far that share one trace id.
+/// All spans and log records received so far that share one trace id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trace {
     pub trace_id: String,
@@ -192,6 +259,12 @@ pub struct Trace {
     /// Spans that arrived after the trace reached the per-trace limit, and
     /// were not kept.
     pub dropped_spans: u64,
+    /// Every log record of the trace, in time order (arrival order for the
+    /// same time): see [`Trace::logs_of`] for a span's.
+    pub logs: Vec<LogRecord>,
+    /// Log records that arrived after the trace reached the per-trace
+    /// limit of records, and were not kept.
+    pub dropped_logs: u64,
 }
 
 /// One line of the trace list: kept up to date as spans arrive.
@@ -201,7 +274,7 @@ pub struct TraceSummary {
     /// The root span's name (see [`Trace::root`]); empty for no spans.
     pub root_name: String,
     pub root_service: String,
-    /// Sorted, without duplicates.
+    /// Sorted, without duplicates (of the spans).
     pub services: BTreeSet<String>,
     pub span_count: usize,
     pub error_count: usize,
@@ -213,6 +286,17 @@ pub struct TraceSummary {
     pub complete: bool,
     /// Spans not kept: the trace reached the per-trace limit.
     pub dropped_spans: u64,
+    /// Log records of the trace (absent from the JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log_records: usize,
+    /// Log records not kept: the trace reached the per-trace limit of
+    /// records (absent from the JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_log_records: u64,
+}
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// One line of a trace's tree view: see [`Trace::tree`].
@@ -343,6 +427,35 @@ impl Trace {
         rows
     }
 
+    /// The log records of `span`, in time order.
+    pub fn logs_of(&self, span: &Span) -> Vec<&LogRecord> {
+        self.logs
+            .iter()
+            .filter(|l| l.span_id.as_deref() == Some(span.span_id.as_str()))
+            .collect()
+    }
+
+    /// The log records of the trace that belong to none of its spans (no
+    /// span id, or one the trace does not have), in time order.
+    pub fn unattached_logs(&self) -> Vec<&LogRecord> {
+        self.logs_by_span().1
+    }
+
+    /// The log records by span id (of spans in the trace), and those of no
+    /// span of the trace; each in time order. One pass, for a whole view.
+    pub(crate) fn logs_by_span(&self) -> (HashMap<&str, Vec<&LogRecord>>, Vec<&LogRecord>) {
+        let ids = self.span_ids();
+        let mut by_span: HashMap<&str, Vec<&LogRecord>> = HashMap::new();
+        let mut unattached = Vec::new();
+        for log in &self.logs {
+            match log.span_id.as_deref().and_then(|id| ids.get(id).copied()) {
+                Some(id) => by_span.entry(id).or_default().push(log),
+                None => unattached.push(log),
+            }
+        }
+        (by_span, unattached)
+    }
+
     fn span_ids(&self) -> HashSet<&str> {
         self.spans.iter().map(|s| s.span_id.as_str()).collect()
     }
@@ -358,9 +471,14 @@ fn has_parent_in(span: &Span, ids: &HashSet<&str>) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReceivedRequest {
     pub transport: Transport,
+    /// Traces or logs.
+    pub signal: Signal,
     /// The HTTP path, or the gRPC method path.
     pub path: String,
     /// Header (or gRPC metadata) names lowercased; only ASCII values.
     pub headers: BTreeMap<String, String>,
+    /// Spans in the request (0 for logs).
     pub span_count: usize,
+    /// Log records in the request (0 for traces).
+    pub log_record_count: usize,
 }

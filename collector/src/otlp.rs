@@ -1,6 +1,6 @@
 //! From bytes on the wire to what the store keeps: decoding an export
 //! request body (protobuf or JSON, optionally gzip, within a size limit),
-//! checking its ids, and converting its spans.
+//! checking its ids, and converting its spans and log records.
 //!
 //! A stored span keeps what the store indexes as plain fields (ids, times,
 //! kind, status), points at its resource and scope (one shared copy per
@@ -9,17 +9,25 @@
 //! trace in the request (attributes and events protobuf-encoded, decoded
 //! only when the span is shown). That is no allocation per span that
 //! outlives the request, and a few hundred bytes per stored span.
+//!
+//! A stored log record keeps its time, severity, span id and body as plain
+//! fields, its attributes protobuf-encoded (decoded only when shown), and
+//! points at its resource and scope like a span. Ids follow the logs data
+//! model: a record whose trace id is missing or invalid (the wrong length,
+//! or all zeros) belongs to no trace, and is kept all the same.
 
 use std::io::Read as _;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1 as logs_proto;
 use opentelemetry_proto::tonic::trace::v1 as proto;
 use prost::Message as _;
 
-use crate::model::{Attributes, Event, Span, SpanKind, StatusCode, Transport};
+use crate::model::{Attributes, Event, LogRecord, Span, SpanKind, StatusCode, Transport};
 
 /// How an OTLP/HTTP body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +45,8 @@ pub enum DecodeError {
     TooLarge { limit: usize },
     /// Not gzip although the request said so.
     Gzip(String),
-    /// Not an `ExportTraceServiceRequest` in the declared encoding.
+    /// Not the export request expected (`ExportTraceServiceRequest`, or
+    /// `ExportLogsServiceRequest`) in the declared encoding.
     Malformed(Encoding, String),
 }
 
@@ -59,14 +68,37 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes an OTLP/HTTP export body. A gzip body is inflated to at most
-/// `limit` bytes (a gzip bomb never allocates more).
+/// Decodes an OTLP/HTTP traces export body. A gzip body is inflated to at
+/// most `limit` bytes (a gzip bomb never allocates more).
 pub fn decode(
     body: &[u8],
     encoding: Encoding,
     gzip: bool,
     limit: usize,
 ) -> Result<ExportTraceServiceRequest, DecodeError> {
+    decode_message(body, encoding, gzip, limit)
+}
+
+/// Decodes an OTLP/HTTP logs export body, within the same limits as
+/// [`decode`].
+pub fn decode_logs(
+    body: &[u8],
+    encoding: Encoding,
+    gzip: bool,
+    limit: usize,
+) -> Result<ExportLogsServiceRequest, DecodeError> {
+    decode_message(body, encoding, gzip, limit)
+}
+
+fn decode_message<M>(
+    body: &[u8],
+    encoding: Encoding,
+    gzip: bool,
+    limit: usize,
+) -> Result<M, DecodeError>
+where
+    M: prost::Message + Default + serde::de::DeserializeOwned,
+{
     if body.len() > limit {
         return Err(DecodeError::TooLarge { limit });
     }
@@ -87,8 +119,9 @@ pub fn decode(
         body
     };
     match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
-            .map_err(|e| DecodeError::Malformed(encoding, e.to_string())),
+        Encoding::Protobuf => {
+            M::decode(body).map_err(|e| DecodeError::Malformed(encoding, e.to_string()))
+        }
         Encoding::Json => serde_json::from_slice(body)
             .map_err(|e| DecodeError::Malformed(encoding, e.to_string())),
     }
@@ -419,6 +452,179 @@ pub fn spans(
     Ok(spans)
 }
 
+/// A log record as the store keeps it.
+#[derive(Debug)]
+pub(crate) struct StoredLog {
+    /// Arrival number, given by the store (oldest first across all records).
+    pub(crate) seq: u64,
+    pub(crate) time: u64,
+    pub(crate) severity_number: i32,
+    /// The severity text, when it says more than the number's name.
+    pub(crate) severity_text: Option<Box<str>>,
+    pub(crate) body: Box<str>,
+    /// An OTLP `LogRecord` message holding only the attributes (empty:
+    /// none).
+    pub(crate) attributes: Box<[u8]>,
+    pub(crate) span_id: Option<SpanId>,
+    pub(crate) source: Arc<Source>,
+}
+
+impl StoredLog {
+    /// The record as the API shows it; without `attributes`, with none
+    /// (what the printer needs).
+    pub(crate) fn to_record(&self, trace_id: Option<&str>, attributes: bool) -> LogRecord {
+        let attributes = if attributes && !self.attributes.is_empty() {
+            let details = logs_proto::LogRecord::decode(&self.attributes[..]).unwrap_or_default();
+            attributes_to_map(&details.attributes)
+        } else {
+            Attributes::new()
+        };
+        LogRecord {
+            time_unix_nano: self.time,
+            severity: match &self.severity_text {
+                Some(text) => text.to_string(),
+                None => severity_name(self.severity_number).to_owned(),
+            },
+            severity_number: self.severity_number,
+            body: self.body.to_string(),
+            attributes,
+            trace_id: trace_id.map(str::to_owned),
+            span_id: self.span_id.as_ref().map(|id| hex(id)),
+            service_name: self.source.service_name.to_string(),
+            scope_name: self.source.scope_name.to_string(),
+        }
+    }
+}
+
+/// Consecutive log records of one trace (`None`: of no trace) in a request.
+pub(crate) type LogRun = (Option<TraceId>, Vec<StoredLog>);
+
+/// Converts a logs export request into runs of stored records (consecutive
+/// records of one trace). Never fails: an invalid id only means no trace
+/// (or no span), as the logs data model says.
+pub(crate) fn convert_logs(
+    request: ExportLogsServiceRequest,
+    transport: Transport,
+    path: &str,
+) -> Vec<LogRun> {
+    let path: Arc<str> = Arc::from(path);
+    let mut runs: Vec<LogRun> = Vec::new();
+    let mut scratch = Vec::new();
+    for resource_logs in request.resource_logs {
+        let resource = resource_logs
+            .resource
+            .map(|r| attributes_to_map(&r.attributes))
+            .unwrap_or_default();
+        let service_name: Arc<str> = resource
+            .get("service.name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .into();
+        let resource = Arc::new(resource);
+        for scope_logs in resource_logs.scope_logs {
+            let source = Arc::new(Source {
+                service_name: service_name.clone(),
+                resource: resource.clone(),
+                scope_name: scope_logs.scope.map(|s| s.name).unwrap_or_default().into(),
+                transport,
+                path: path.clone(),
+            });
+            for record in scope_logs.log_records {
+                let trace_id = valid_id::<16>(&record.trace_id);
+                let log = stored_log(record, &source, &mut scratch);
+                match runs.last_mut() {
+                    Some((id, run)) if *id == trace_id => run.push(log),
+                    _ => runs.push((trace_id, vec![log])),
+                }
+            }
+        }
+    }
+    runs
+}
+
+/// An id of the right length and not all zeros.
+fn valid_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    let id: [u8; N] = bytes.try_into().ok()?;
+    id.iter().any(|b| *b != 0).then_some(id)
+}
+
+fn stored_log(
+    record: logs_proto::LogRecord,
+    source: &Arc<Source>,
+    scratch: &mut Vec<u8>,
+) -> StoredLog {
+    let attributes: Box<[u8]> = if record.attributes.is_empty() {
+        Box::default()
+    } else {
+        scratch.clear();
+        // Encoding into a Vec cannot fail.
+        let _ = logs_proto::LogRecord {
+            attributes: record.attributes,
+            ..Default::default()
+        }
+        .encode(scratch);
+        scratch.as_slice().into()
+    };
+    let severity_text = Some(record.severity_text)
+        .filter(|text| !text.is_empty() && text != severity_name(record.severity_number))
+        .map(String::into_boxed_str);
+    let body = match record.body.as_ref().and_then(|b| b.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.as_str().into(),
+        Some(_) => any_value_to_json(record.body.as_ref())
+            .to_string()
+            .into_boxed_str(),
+        None => Box::default(),
+    };
+    StoredLog {
+        seq: 0,
+        time: if record.time_unix_nano != 0 {
+            record.time_unix_nano
+        } else {
+            record.observed_time_unix_nano
+        },
+        severity_number: record.severity_number,
+        severity_text,
+        body,
+        attributes,
+        span_id: valid_id::<8>(&record.span_id),
+        source: source.clone(),
+    }
+}
+
+/// The short name of an OTLP `SeverityNumber` (the data model's: `INFO`,
+/// `INFO2`...); empty for 0 and unknown numbers.
+pub(crate) fn severity_name(number: i32) -> &'static str {
+    const NAMES: [&str; 24] = [
+        "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO",
+        "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3",
+        "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
+    ];
+    usize::try_from(number)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|n| NAMES.get(n))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Every log record of a logs export request as the API would show it:
+/// conversion in one call, for scripts and the fuzz targets.
+pub fn log_records(
+    request: ExportLogsServiceRequest,
+    transport: Transport,
+    path: &str,
+) -> Vec<LogRecord> {
+    let mut records = Vec::new();
+    for (trace_id, run) in convert_logs(request, transport, path) {
+        let trace_id = trace_id.map(|id| hex(&id));
+        records.extend(
+            run.iter()
+                .map(|log| log.to_record(trace_id.as_deref(), true)),
+        );
+    }
+    records
+}
+
 fn attributes_to_map(attributes: &[KeyValue]) -> Attributes {
     attributes
         .iter()
@@ -511,6 +717,95 @@ mod tests {
             serde_json::json!("NaN")
         );
         assert_eq!(any_value_to_json(None), serde_json::Value::Null);
+    }
+
+    fn record(trace_id: Vec<u8>, span_id: Vec<u8>) -> logs_proto::LogRecord {
+        logs_proto::LogRecord {
+            time_unix_nano: 0,
+            observed_time_unix_nano: 42,
+            severity_number: 13,
+            severity_text: "WARN".into(),
+            body: Some(AnyValue {
+                value: Some(any_value::Value::KvlistValue(
+                    opentelemetry_proto::tonic::common::v1::KeyValueList {
+                        values: vec![KeyValue {
+                            key: "user".into(),
+                            value: Some(AnyValue {
+                                value: Some(any_value::Value::IntValue(1)),
+                            }),
+                            ..Default::default()
+                        }],
+                    },
+                )),
+            }),
+            trace_id,
+            span_id,
+            ..Default::default()
+        }
+    }
+
+    fn request(records: Vec<logs_proto::LogRecord>) -> ExportLogsServiceRequest {
+        ExportLogsServiceRequest {
+            resource_logs: vec![logs_proto::ResourceLogs {
+                scope_logs: vec![logs_proto::ScopeLogs {
+                    log_records: records,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn a_log_record_keeps_its_trace_span_time_severity_and_body() {
+        let records = log_records(
+            request(vec![record(vec![7; 16], vec![8; 8])]),
+            Transport::Grpc,
+            "/x",
+        );
+        let log = &records[0];
+        assert_eq!(log.trace_id, Some(hex(&[7; 16])));
+        assert_eq!(log.span_id, Some(hex(&[8; 8])));
+        assert_eq!(log.time_unix_nano, 42, "the observed time when 0");
+        assert_eq!(log.severity, "WARN");
+        assert_eq!(log.body, r#"{"user":1}"#, "a non-string body as JSON");
+    }
+
+    #[test]
+    fn invalid_log_ids_mean_no_trace_or_no_span() {
+        let records = log_records(
+            request(vec![
+                record(vec![0; 16], vec![8; 8]),
+                record(vec![7; 3], vec![0; 8]),
+                record(vec![], vec![1; 3]),
+            ]),
+            Transport::Grpc,
+            "/x",
+        );
+        assert_eq!(records.len(), 3, "kept all the same");
+        for log in records {
+            assert_eq!(log.trace_id, None);
+        }
+    }
+
+    #[test]
+    fn severity_comes_from_the_number_when_there_is_no_text() {
+        assert_eq!(severity_name(9), "INFO");
+        assert_eq!(severity_name(10), "INFO2");
+        assert_eq!(severity_name(17), "ERROR");
+        assert_eq!(severity_name(24), "FATAL4");
+        assert_eq!(severity_name(0), "");
+        assert_eq!(severity_name(25), "");
+        assert_eq!(severity_name(-1), "");
+        let mut plain = record(vec![7; 16], vec![]);
+        plain.severity_text = String::new();
+        plain.severity_number = 17;
+        let mut custom = record(vec![7; 16], vec![]);
+        custom.severity_text = "oops".into();
+        let records = log_records(request(vec![plain, custom]), Transport::Grpc, "/x");
+        assert_eq!(records[0].severity, "ERROR");
+        assert_eq!(records[1].severity, "oops");
+        assert_eq!(records[0].span_id, None);
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Prints each finished trace to stdout as an indented tree, once.
+//! Prints each finished trace to stdout as an indented tree, once, with
+//! each span's log records under it.
 //!
 //! A trace is printed when it has settled (`settled`: complete and quiet
 //! for [`SETTLE`], or quiet for five seconds, complete or not); the printer
 //! is one reader of the same feed as [`crate::SettledTraces`]. Spans that
-//! arrive after their trace was printed get one compact line naming them,
-//! never a second tree. Every piece of outside text goes through
+//! and log records that arrive after their trace was printed get one compact
+//! line naming them, never a second tree. Every piece of outside text goes through
 //! [`crate::text`]; a deep trace is indented up to [`MAX_INDENT`] levels and
 //! then says how deep it is.
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::model::{Span, Trace, Transport};
+use crate::model::{LogRecord, Span, Trace, Transport};
 use crate::settled::{Feed, SETTLE};
 use crate::store::{Settled, Store};
 use crate::text;
@@ -26,6 +27,9 @@ const SHUTDOWN_SPANS: usize = 5_000;
 const MAX_INDENT: usize = 32;
 /// Columns of a span name or attribute value, at most.
 const MAX_TEXT: usize = 120;
+/// Log records printed under one span (or of no span), at most; the rest
+/// are counted.
+const MAX_LOGS: usize = 20;
 
 /// Attributes worth showing on a span's line, when present.
 const SHOWN_ATTRIBUTES: &[&str] = &[
@@ -81,14 +85,17 @@ fn print(due: &[Settled]) {
             Settled::Late {
                 trace_id,
                 spans,
+                logs,
                 after,
-            } => writeln!(stdout, "{}\n", render_late(trace_id, spans, *after)),
+            } => writeln!(stdout, "{}\n", render_late(trace_id, spans, logs, *after)),
         };
     }
 }
 
 /// The trace as text: a header line, then one line per span, children
-/// indented under their parent and sorted by start time.
+/// indented under their parent and sorted by start time, each span's log
+/// records (time from the span's start) under it one level deeper; then the
+/// records of no span of the trace (time from the trace's start).
 pub(crate) fn render(trace: &Trace) -> String {
     let services: Vec<String> = trace.services().iter().map(|s| text::fit(s, 60)).collect();
     let mut out = format!(
@@ -98,6 +105,14 @@ pub(crate) fn render(trace: &Trace) -> String {
         plural(trace.spans.len()),
         services.join(", ")
     );
+    if !trace.logs.is_empty() {
+        let _ = write!(
+            out,
+            "  {} log record{}",
+            trace.logs.len(),
+            plural(trace.logs.len())
+        );
+    }
     if !trace.is_complete() {
         out.push_str("  (incomplete: some parent spans never arrived)");
     }
@@ -109,47 +124,112 @@ pub(crate) fn render(trace: &Trace) -> String {
             plural(usize::try_from(trace.dropped_spans).unwrap_or(usize::MAX)),
         );
     }
+    if trace.dropped_logs > 0 {
+        let _ = write!(
+            out,
+            "  ({} more log record{} dropped: the trace reached the collector's per-trace limit, --max-logs-per-trace)",
+            trace.dropped_logs,
+            plural(usize::try_from(trace.dropped_logs).unwrap_or(usize::MAX)),
+        );
+    }
+    let (by_span, unattached) = trace.logs_by_span();
     for row in trace.tree() {
         out.push('\n');
         write_span(&mut out, row.span, row.depth);
         if row.in_cycle && row.depth == 0 {
             out.push_str("  (parent link loops)");
         }
+        if let Some(logs) = by_span.get(row.span.span_id.as_str()) {
+            let indent = indent(row.depth) + 2;
+            write_logs(&mut out, logs, row.span.start_unix_nano, indent, false);
+        }
+    }
+    if !unattached.is_empty() {
+        out.push_str("\n  (log records of no span in this trace)");
+        write_logs(&mut out, &unattached, trace.bounds().0, 4, true);
     }
     out
 }
 
-/// One line for spans that came after their trace was printed.
-fn render_late(trace_id: &str, spans: &[Span], after: Duration) -> String {
-    let mut names: Vec<String> = spans
-        .iter()
-        .take(5)
-        .map(|s| {
+/// Columns a span line at `depth` is indented by.
+fn indent(depth: usize) -> usize {
+    2 + depth.min(MAX_INDENT) * 2
+}
+
+/// One line per record (at most [`MAX_LOGS`], then how many more), each
+/// `indent` columns in: `· +0.012 ms INFO body`, the time from `start`.
+fn write_logs(out: &mut String, logs: &[&LogRecord], start: u64, indent: usize, service: bool) {
+    for log in logs.iter().take(MAX_LOGS) {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent));
+        let offset = i128::from(log.time_unix_nano) - i128::from(start);
+        // Exact to the nanosecond up to 2^53 ns (104 days).
+        let ms = offset as f64 / 1e6;
+        let _ = write!(out, "· {ms:+.3} ms");
+        if !log.severity.is_empty() {
+            let _ = write!(out, " {}", text::fit(&log.severity, 20));
+        }
+        let _ = write!(out, " {}", text::fit(&log.body, MAX_TEXT));
+        if service {
+            let _ = write!(out, "  [{}]", text::fit(&log.service_name, 60));
+        }
+    }
+    if logs.len() > MAX_LOGS {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent));
+        let more = logs.len() - MAX_LOGS;
+        let _ = write!(out, "({more} more log record{})", plural(more));
+    }
+}
+
+/// One line for spans and log records that came after their trace was
+/// printed.
+fn render_late(trace_id: &str, spans: &[Span], logs: &[LogRecord], after: Duration) -> String {
+    let mut counts = Vec::new();
+    let mut parts = Vec::new();
+    if !spans.is_empty() {
+        counts.push(format!("+{} span{}", spans.len(), plural(spans.len())));
+        parts.push(first_five(spans, |s| {
             format!(
                 "{} [{}]",
                 text::fit(&s.name, 40),
                 text::fit(&s.service_name, 40)
             )
-        })
-        .collect();
-    if spans.len() > 5 {
-        names.push(format!("and {} more", spans.len() - 5));
+        }));
+    }
+    if !logs.is_empty() {
+        counts.push(format!("+{} log record{}", logs.len(), plural(logs.len())));
+        parts.push(first_five(logs, |l| {
+            let body = text::fit(&l.body, 40);
+            if l.severity.is_empty() {
+                body
+            } else {
+                format!("{} {body}", text::fit(&l.severity, 20))
+            }
+        }));
     }
     format!(
-        "trace {trace_id}  +{} span{} {:.1} s after it was printed: {}  \
+        "trace {trace_id}  {} {:.1} s after it was printed: {}  \
          (their exporter's batch came later than the collector waits for a trace to go quiet, {} s)",
-        spans.len(),
-        plural(spans.len()),
+        counts.join(", "),
         after.as_secs_f64(),
-        names.join(", "),
+        parts.join("; "),
         SETTLE.as_secs()
     )
 }
 
+/// The first five items, named, and how many more.
+fn first_five<T>(items: &[T], name: impl Fn(&T) -> String) -> String {
+    let mut names: Vec<String> = items.iter().take(5).map(name).collect();
+    if items.len() > 5 {
+        names.push(format!("and {} more", items.len() - 5));
+    }
+    names.join(", ")
+}
+
 fn write_span(out: &mut String, span: &Span, depth: usize) {
     let ms = span.duration().as_secs_f64() * 1000.0;
-    let indent = 2 + depth.min(MAX_INDENT) * 2;
-    out.extend(std::iter::repeat_n(' ', indent));
+    out.extend(std::iter::repeat_n(' ', indent(depth)));
     if depth > MAX_INDENT {
         let _ = write!(out, "[depth {depth}] ");
     }
@@ -220,7 +300,87 @@ mod tests {
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
             spans,
             dropped_spans: 0,
+            logs: vec![],
+            dropped_logs: 0,
         }
+    }
+
+    fn log(span: Option<&str>, time: u64, severity: &str, body: &str) -> LogRecord {
+        LogRecord {
+            time_unix_nano: time,
+            severity: severity.into(),
+            severity_number: 9,
+            body: body.into(),
+            attributes: Default::default(),
+            trace_id: Some("0af7651916cd43dd8448eb211c80319c".into()),
+            span_id: span.map(Into::into),
+            service_name: "svc".into(),
+            scope_name: String::new(),
+        }
+    }
+
+    #[test]
+    fn log_records_print_under_their_span() {
+        let mut t = trace(vec![
+            span("b", Some("a"), "GetUser", 2_000_000),
+            span("a", None, "main", 1_000_000),
+        ]);
+        t.logs = vec![
+            log(Some("b"), 2_012_000, "INFO", "GetUser(1): not found"),
+            log(Some("a"), 1_500_000, "WARN", "slow\nstart"),
+            log(None, 3_000_000, "", "no span"),
+            log(Some("elsewhere"), 4_000_000, "ERROR", "other span"),
+        ];
+        t.logs.sort_by_key(|l| l.time_unix_nano);
+        let text = render(&t);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "trace 0af7651916cd43dd8448eb211c80319c  2 spans  services: svc  4 log records",
+                "  main [svc] 1.50 ms internal  via http/protobuf /v1/traces",
+                "    · +0.500 ms WARN slow\\nstart",
+                "    GetUser [svc] 1.50 ms internal  via http/protobuf /v1/traces",
+                "      · +0.012 ms INFO GetUser(1): not found",
+                "  (log records of no span in this trace)",
+                "    · +2.000 ms no span  [svc]",
+                "    · +3.000 ms ERROR other span  [svc]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_span_prints_at_most_twenty_log_records() {
+        let mut t = trace(vec![span("a", None, "main", 1_000_000)]);
+        t.logs = (0..25)
+            .map(|i| log(Some("a"), 1_000_000 + i, "INFO", "tick"))
+            .collect();
+        t.dropped_logs = 3;
+        let text = render(&t);
+        assert_eq!(text.matches("· ").count(), MAX_LOGS, "{text}");
+        assert!(text.ends_with("\n    (5 more log records)"), "{text}");
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .contains("(3 more log records dropped"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn late_log_records_get_one_line() {
+        let logs = vec![log(Some("a"), 1, "INFO", "late\x1b[31m")];
+        let line = render_late("t", &[], &logs, Duration::from_millis(1500));
+        assert!(
+            line.starts_with(
+                "trace t  +1 log record 1.5 s after it was printed: INFO late\\u{1b}[31m  ("
+            ),
+            "{line}"
+        );
+        let spans = vec![span("b", Some("a"), "GetUser", 2)];
+        let line = render_late("t", &spans, &logs, Duration::from_millis(1500));
+        assert!(line.starts_with("trace t  +1 span, +1 log record 1.5 s after it was printed: GetUser [svc]; INFO late"), "{line}");
     }
 
     #[test]

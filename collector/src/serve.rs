@@ -70,7 +70,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ConnectionLimits;
-use crate::grpc::TraceServer;
+use crate::grpc::GrpcServer;
 use crate::host::AllowedHosts;
 use crate::server::SHUTDOWN_GRACE;
 
@@ -96,7 +96,7 @@ pub(crate) enum App {
     /// behind the `Host` check.
     Http { router: Router, hosts: AllowedHosts },
     /// The OTLP/gRPC service, over HTTP/2 only.
-    Grpc(TraceServer),
+    Grpc(GrpcServer),
 }
 
 /// Everything a connection task needs, shared by the listener's connections.
@@ -613,7 +613,7 @@ fn request_timeout(limit: Duration) -> Response<axum::body::Body> {
 /// in flight.
 #[derive(Clone)]
 struct GrpcService {
-    server: TowerToHyperService<TraceServer>,
+    server: TowerToHyperService<GrpcServer>,
     activity: Arc<Activity>,
     body_timeout: Duration,
 }

@@ -56,7 +56,7 @@ impl Servers {
         let hosts = AllowedHosts::new(&config.allowed_hosts);
         let limits = config.limits;
 
-        let grpc = App::Grpc(grpc::TraceServer::new(
+        let grpc = App::Grpc(grpc::GrpcServer::new(
             store.clone(),
             config.max_grpc_message_bytes,
         ));

@@ -9,6 +9,14 @@
 //! of one trace (`max_spans_per_trace`; later spans are dropped and
 //! counted). Eviction is oldest trace first.
 //!
+//! Log records with a trace id are kept with their trace (a record may come
+//! before the trace's spans, and makes the trace then; an evicted trace
+//! takes its records along); those without one in a list of their own. Two
+//! more bounds: records of all traces and the trace-less ones together
+//! (`max_logs`; the oldest record is evicted first, and counted), and
+//! records of one trace (`max_logs_per_trace`; later ones are dropped and
+//! counted on the trace).
+//!
 //! Traces are also indexed by their last update, oldest first, so that a
 //! [`Reader`] (the printer, [`crate::SettledTraces`]) finds the traces that
 //! have gone quiet by walking only what changed since it last looked.
@@ -21,8 +29,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::CollectorConfig;
-use crate::model::{ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
-use crate::otlp::{self, SpanId, StoredSpan, TraceId};
+use crate::model::{LogRecord, ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
+use crate::otlp::{self, LogRun, SpanId, StoredLog, StoredSpan, TraceId};
 
 /// A cheap, cloneable handle to the collector's memory.
 #[derive(Debug, Clone)]
@@ -43,6 +51,8 @@ struct Limits {
     traces: usize,
     spans: usize,
     spans_per_trace: usize,
+    logs: usize,
+    logs_per_trace: usize,
     requests: usize,
 }
 
@@ -60,6 +70,15 @@ struct State {
     span_count: usize,
     evicted_traces: u64,
     requests: VecDeque<ReceivedRequest>,
+    /// Log records of no trace, oldest first.
+    trace_less: VecDeque<StoredLog>,
+    /// Arrival number of every stored log record -> its trace (`None`: a
+    /// trace-less one): the oldest first, for the total bound.
+    log_order: BTreeMap<u64, Option<TraceId>>,
+    next_log_seq: u64,
+    log_count: usize,
+    /// Records evicted so far to stay within `max_logs`.
+    evicted_logs: u64,
 }
 
 /// One trace and its indexes.
@@ -81,6 +100,10 @@ struct Entry {
     /// Service name -> spans of that service.
     services: BTreeMap<Arc<str>, usize>,
     dropped: u64,
+    /// Its log records, in arrival order.
+    logs: VecDeque<StoredLog>,
+    /// Records that came after the trace had `max_logs_per_trace`.
+    dropped_logs: u64,
     last_update: Instant,
     /// Its key in [`State::updates`].
     update: u64,
@@ -88,12 +111,14 @@ struct Entry {
     marks: Vec<Mark>,
 }
 
-/// A reader was given a trace: at which update, with how many spans, when.
+/// A reader was given a trace: at which update, with how many spans, up
+/// to which log record (the next arrival number then), when.
 #[derive(Debug, Clone, Copy)]
 struct Mark {
     reader: u64,
     update: u64,
     spans: usize,
+    log_seq: u64,
     at: Instant,
 }
 
@@ -125,10 +150,12 @@ impl std::error::Error for WaitTimeout {}
 pub(crate) enum Settled {
     /// A trace given to this reader for the first time.
     Whole(Trace),
-    /// Spans that arrived after their trace was given.
+    /// Spans and log records that arrived after their trace was given.
     Late {
         trace_id: String,
         spans: Vec<Span>,
+        /// In time order.
+        logs: Vec<LogRecord>,
         /// Since the trace was given.
         after: Duration,
     },
@@ -167,6 +194,8 @@ impl Entry {
             end: 0,
             services: BTreeMap::new(),
             dropped: 0,
+            logs: VecDeque::new(),
+            dropped_logs: 0,
             last_update: now,
             update,
             marks: Vec::new(),
@@ -288,11 +317,14 @@ impl Entry {
             duration_nanos: self.end.saturating_sub(start),
             complete: self.is_complete(),
             dropped_spans: self.dropped,
+            log_records: self.logs.len(),
+            dropped_log_records: self.dropped_logs,
         }
     }
 
     /// The trace as the API shows it; with `only`, each span with just
-    /// those attributes and no events (see [`StoredSpan::to_span_with`]).
+    /// those attributes and no events (see [`StoredSpan::to_span_with`]),
+    /// and log records without attributes.
     fn trace(&self, trace_id: &TraceId, only: Option<&[&str]>) -> Trace {
         let hex = otlp::hex(trace_id);
         Trace {
@@ -301,10 +333,26 @@ impl Entry {
                 .iter()
                 .map(|s| s.to_span_with(&hex, only))
                 .collect(),
+            logs: records(self.logs.iter(), &hex, only.is_none()),
             trace_id: hex,
             dropped_spans: self.dropped,
+            dropped_logs: self.dropped_logs,
         }
     }
+}
+
+/// Log records of one trace as the API shows them, in time order (arrival
+/// order for the same time).
+fn records<'a>(
+    logs: impl Iterator<Item = &'a StoredLog>,
+    trace_id: &str,
+    attributes: bool,
+) -> Vec<LogRecord> {
+    let mut records: Vec<LogRecord> = logs
+        .map(|l| l.to_record(Some(trace_id), attributes))
+        .collect();
+    records.sort_by_key(|l| l.time_unix_nano);
+    records
 }
 
 impl Store {
@@ -312,6 +360,7 @@ impl Store {
     /// per-trace bound at most the total).
     pub(crate) fn new(config: &CollectorConfig) -> Self {
         let spans = config.max_spans.max(1);
+        let logs = config.max_logs.max(1);
         Store {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
@@ -320,6 +369,8 @@ impl Store {
                     traces: config.max_traces.max(1),
                     spans,
                     spans_per_trace: config.max_spans_per_trace.clamp(1, spans),
+                    logs,
+                    logs_per_trace: config.max_logs_per_trace.clamp(1, logs),
                     requests: config.max_requests.max(1),
                 },
             }),
@@ -354,6 +405,58 @@ impl Store {
             state.requests.push_back(request);
         }
         self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Stores the log records of one request and logs the request.
+    /// Returns how many records were not kept because their trace had
+    /// reached its limit of records.
+    pub(crate) fn insert_logs(&self, request: ReceivedRequest, runs: Vec<LogRun>) -> u64 {
+        let limits = self.inner.limits;
+        let dropped;
+        {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let now = Instant::now();
+            dropped = runs
+                .into_iter()
+                .map(|(trace_id, run)| state.insert_log_run(trace_id, run, now, limits))
+                .sum();
+            if state.requests.len() >= limits.requests {
+                state.requests.pop_front();
+            }
+            state.requests.push_back(request);
+        }
+        self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
+        dropped
+    }
+
+    /// The log records of no trace, oldest first.
+    pub(crate) fn logs(&self) -> Vec<LogRecord> {
+        self.last_logs(usize::MAX).0
+    }
+
+    /// The last `n` log records of no trace, oldest first, and how many
+    /// there are in all.
+    pub(crate) fn last_logs(&self, n: usize) -> (Vec<LogRecord>, usize) {
+        let state = self.lock();
+        let total = state.trace_less.len();
+        let logs = state
+            .trace_less
+            .iter()
+            .skip(total.saturating_sub(n))
+            .map(|l| l.to_record(None, true))
+            .collect();
+        (logs, total)
+    }
+
+    /// Log records stored, of traces and trace-less.
+    pub(crate) fn log_count(&self) -> usize {
+        self.lock().log_count
+    }
+
+    /// Log records evicted so far to stay within `max_logs`.
+    pub(crate) fn evicted_logs(&self) -> u64 {
+        self.lock().evicted_logs
     }
 
     /// All traces, oldest first.
@@ -509,6 +612,7 @@ impl Reader {
         let state = &mut *guard;
         // First what has been quiet long enough to give up waiting, then
         // what has been quiet long enough if it is complete.
+        let next_log_seq = state.next_log_seq;
         let mut cursors = [self.given_up, self.settled.max(self.given_up)];
         'passes: for (pass, quiet) in [give_up, settle].into_iter().enumerate() {
             let any = pass == 0;
@@ -529,6 +633,7 @@ impl Reader {
                     any,
                     strict,
                     now,
+                    next_log_seq,
                 };
                 if !visit.trace(entry, id, &mut budget, &mut due) {
                     break 'passes;
@@ -558,13 +663,14 @@ impl Reader {
         .min()
     }
 
-    /// Traces never given to this reader, and their spans; O(traces).
+    /// Traces never given to this reader (but that could be: they have
+    /// spans), and their spans; O(traces).
     pub(crate) fn ungiven(&self) -> (usize, usize) {
         let state = self.store.lock();
         state
             .traces
             .values()
-            .filter(|e| !e.marks.iter().any(|m| m.reader == self.id))
+            .filter(|e| !e.spans.is_empty() && !e.marks.iter().any(|m| m.reader == self.id))
             .fold((0, 0), |(t, s), e| (t + 1, s + e.spans.len()))
     }
 }
@@ -586,6 +692,8 @@ struct Visit {
     any: bool,
     strict: bool,
     now: Instant,
+    /// The arrival number the next log record will get.
+    next_log_seq: u64,
 }
 
 impl Visit {
@@ -599,24 +707,32 @@ impl Visit {
         due: &mut Vec<Settled>,
     ) -> bool {
         let spans = entry.spans.len();
+        // Log records alone are no trace to give (yet): the spans they
+        // belong to make a new update when they come.
+        if spans == 0 {
+            return true;
+        }
         let complete = entry.is_complete();
         match entry.marks.iter_mut().find(|m| m.reader == self.reader) {
             // Given as it is now (this pass or the other one).
             Some(mark) if mark.update == entry.update => {}
             Some(mark) => {
-                if self.late && spans > mark.spans {
+                let late_logs = entry.logs.partition_point(|l| l.seq < mark.log_seq);
+                if self.late && (spans > mark.spans || late_logs < entry.logs.len()) {
                     let hex = otlp::hex(id);
                     due.push(Settled::Late {
                         spans: entry.spans[mark.spans..]
                             .iter()
                             .map(|s| s.to_span_with(&hex, self.shown))
                             .collect(),
+                        logs: records(entry.logs.range(late_logs..), &hex, self.shown.is_none()),
                         trace_id: hex,
                         after: self.now.saturating_duration_since(mark.at),
                     });
                 }
                 mark.update = entry.update;
                 mark.spans = spans;
+                mark.log_seq = self.next_log_seq;
             }
             None if self.any || complete => {
                 let alone = !self.strict && due.is_empty();
@@ -628,6 +744,7 @@ impl Visit {
                     reader: self.reader,
                     update: entry.update,
                     spans,
+                    log_seq: self.next_log_seq,
                     at: self.now,
                 });
                 due.push(Settled::Whole(entry.trace(id, self.shown)));
@@ -649,6 +766,92 @@ impl State {
         now: Instant,
         limits: Limits,
     ) {
+        self.touch(trace_id, now, limits);
+        let Some(entry) = self.traces.get(&trace_id) else {
+            return;
+        };
+        // Room for the new spans (a retried span is not new) within the cap.
+        let room = limits.spans_per_trace.saturating_sub(entry.spans.len());
+        let new = run
+            .iter()
+            .filter(|s| !entry.by_id.contains_key(&s.span_id))
+            .count()
+            .min(room);
+        while self.span_count + new > limits.spans {
+            if !self.evict_oldest(Some(trace_id)) {
+                break;
+            }
+        }
+        if let Some(entry) = self.traces.get_mut(&trace_id) {
+            self.span_count += entry.extend(run, limits.spans_per_trace);
+        }
+    }
+
+    /// Stores log records of one trace (`None`: of no trace), evicting the
+    /// oldest records as far as the total bound requires; returns how many
+    /// were dropped for the trace's own bound.
+    fn insert_log_run(
+        &mut self,
+        trace_id: Option<TraceId>,
+        run: Vec<StoredLog>,
+        now: Instant,
+        limits: Limits,
+    ) -> u64 {
+        let mut dropped = 0;
+        if let Some(id) = trace_id {
+            self.touch(id, now, limits);
+        }
+        for mut log in run {
+            if let Some(id) = &trace_id {
+                let Some(entry) = self.traces.get_mut(id) else {
+                    break;
+                };
+                if entry.logs.len() >= limits.logs_per_trace {
+                    entry.dropped_logs += 1;
+                    dropped += 1;
+                    continue;
+                }
+            }
+            while self.log_count >= limits.logs {
+                if !self.evict_oldest_log() {
+                    break;
+                }
+            }
+            log.seq = self.next_log_seq;
+            self.next_log_seq += 1;
+            let stored = match &trace_id {
+                Some(id) => self.traces.get_mut(id).map(|e| e.logs.push_back(log)),
+                None => {
+                    self.trace_less.push_back(log);
+                    Some(())
+                }
+            };
+            if stored.is_some() {
+                self.log_order.insert(self.next_log_seq - 1, trace_id);
+                self.log_count += 1;
+            }
+        }
+        dropped
+    }
+
+    /// Evicts the oldest log record; false if there is none.
+    fn evict_oldest_log(&mut self) -> bool {
+        let Some((seq, trace_id)) = self.log_order.pop_first() else {
+            return false;
+        };
+        let evicted = match trace_id {
+            Some(id) => self.traces.get_mut(&id).and_then(|e| e.logs.pop_front()),
+            None => self.trace_less.pop_front(),
+        };
+        debug_assert_eq!(evicted.as_ref().map(|l| l.seq), Some(seq));
+        self.log_count -= 1;
+        self.evicted_logs += 1;
+        true
+    }
+
+    /// Marks `trace_id` as just updated, making its entry (evicting the
+    /// oldest traces as far as the trace bound requires) if it has none.
+    fn touch(&mut self, trace_id: TraceId, now: Instant, limits: Limits) {
         let update = self.next_update;
         self.next_update += 1;
         match self.traces.get_mut(&trace_id) {
@@ -670,24 +873,6 @@ impl State {
             }
         }
         self.updates.insert(update, trace_id);
-        let Some(entry) = self.traces.get(&trace_id) else {
-            return;
-        };
-        // Room for the new spans (a retried span is not new) within the cap.
-        let room = limits.spans_per_trace.saturating_sub(entry.spans.len());
-        let new = run
-            .iter()
-            .filter(|s| !entry.by_id.contains_key(&s.span_id))
-            .count()
-            .min(room);
-        while self.span_count + new > limits.spans {
-            if !self.evict_oldest(Some(trace_id)) {
-                break;
-            }
-        }
-        if let Some(entry) = self.traces.get_mut(&trace_id) {
-            self.span_count += entry.extend(run, limits.spans_per_trace);
-        }
     }
 
     /// Evicts the oldest trace other than `keep`; false if there is none.
@@ -705,6 +890,11 @@ impl State {
             debug_assert_eq!(evicted.seq, seq);
             self.updates.remove(&evicted.update);
             self.span_count -= evicted.spans.len();
+            // Its log records go with it.
+            for log in &evicted.logs {
+                self.log_order.remove(&log.seq);
+            }
+            self.log_count -= evicted.logs.len();
             self.evicted_traces += 1;
         }
         true
@@ -716,7 +906,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::{SpanKind, Transport};
+    use crate::model::{Signal, SpanKind, Transport};
     use crate::otlp::Source;
 
     fn source() -> Arc<Source> {
@@ -760,9 +950,11 @@ mod tests {
     fn insert(store: &Store, spans: Vec<(TraceId, StoredSpan)>) {
         let request = ReceivedRequest {
             transport: Transport::Grpc,
+            signal: Signal::Traces,
             path: String::new(),
             headers: BTreeMap::new(),
             span_count: spans.len(),
+            log_record_count: 0,
         };
         let mut runs: Vec<otlp::Run> = Vec::new();
         for (trace_id, span) in spans {
@@ -774,6 +966,52 @@ mod tests {
         store.insert(request, runs);
     }
 
+    fn log(span: Option<u64>, time: u64) -> StoredLog {
+        StoredLog {
+            seq: 0,
+            time,
+            severity_number: 9,
+            severity_text: None,
+            body: format!("log{time}").into(),
+            attributes: Box::default(),
+            span_id: span.map(id),
+            source: source(),
+        }
+    }
+
+    /// One logs request; consecutive records of a trace form a run.
+    fn insert_logs(store: &Store, logs: Vec<(Option<TraceId>, StoredLog)>) -> u64 {
+        let request = ReceivedRequest {
+            transport: Transport::Grpc,
+            signal: Signal::Logs,
+            path: String::new(),
+            headers: BTreeMap::new(),
+            span_count: 0,
+            log_record_count: logs.len(),
+        };
+        let mut runs: Vec<LogRun> = Vec::new();
+        for (trace_id, log) in logs {
+            match runs.last_mut() {
+                Some((id, run)) if *id == trace_id => run.push(log),
+                _ => runs.push((trace_id, vec![log])),
+            }
+        }
+        store.insert_logs(request, runs)
+    }
+
+    fn log_store(traces: usize, logs: usize, per_trace: usize) -> Store {
+        Store::new(&CollectorConfig {
+            max_traces: traces,
+            max_logs: logs,
+            max_logs_per_trace: per_trace,
+            ..CollectorConfig::ephemeral()
+        })
+    }
+
+    fn bodies(logs: &[LogRecord]) -> Vec<&str> {
+        logs.iter().map(|l| l.body.as_str()).collect()
+    }
+
     fn store(traces: usize, spans: usize, per_trace: usize) -> Store {
         Store::new(&CollectorConfig {
             max_traces: traces,
@@ -782,6 +1020,101 @@ mod tests {
             max_requests: 2,
             ..CollectorConfig::ephemeral()
         })
+    }
+
+    #[test]
+    fn log_records_join_their_trace_before_or_after_its_spans() {
+        let store = log_store(10, 100, 100);
+        let t = trace_id(1);
+        insert_logs(
+            &store,
+            vec![(Some(t), log(Some(1), 5)), (None, log(None, 6))],
+        );
+        assert_eq!(
+            store.summaries()[0].log_records,
+            1,
+            "the trace exists already"
+        );
+        insert(&store, vec![(t, span(1, None))]);
+        insert_logs(&store, vec![(Some(t), log(Some(1), 3))]);
+        let trace = store.trace(&otlp::hex(&t)).expect("the trace");
+        assert_eq!(bodies(&trace.logs), ["log3", "log5"], "in time order");
+        let span = &trace.spans[0];
+        assert_eq!(trace.logs_of(span).len(), 2);
+        assert_eq!(
+            trace.logs[0].trace_id.as_deref(),
+            Some(span.trace_id.as_str())
+        );
+        assert_eq!(bodies(&store.logs()), ["log6"]);
+        assert_eq!(store.log_count(), 3);
+    }
+
+    #[test]
+    fn the_oldest_log_records_make_room_and_are_counted() {
+        let store = log_store(10, 3, 3);
+        let (a, b) = (trace_id(1), trace_id(2));
+        insert_logs(&store, vec![(Some(a), log(None, 1)), (None, log(None, 2))]);
+        insert_logs(
+            &store,
+            vec![(Some(b), log(None, 3)), (Some(a), log(None, 4))],
+        );
+        insert_logs(&store, vec![(None, log(None, 5))]);
+        assert_eq!(store.log_count(), 3);
+        assert_eq!(store.evicted_logs(), 2);
+        let trace = |t: &TraceId| store.trace(&otlp::hex(t)).expect("a trace");
+        assert_eq!(bodies(&trace(&a).logs), ["log4"]);
+        assert_eq!(bodies(&trace(&b).logs), ["log3"]);
+        assert_eq!(bodies(&store.logs()), ["log5"]);
+    }
+
+    #[test]
+    fn a_trace_past_its_log_limit_counts_what_it_dropped() {
+        let store = log_store(10, 100, 2);
+        let t = trace_id(1);
+        let dropped = insert_logs(&store, (1..=5).map(|n| (Some(t), log(None, n))).collect());
+        assert_eq!(dropped, 3);
+        let summary = &store.summaries()[0];
+        assert_eq!((summary.log_records, summary.dropped_log_records), (2, 3));
+        assert_eq!(store.traces()[0].dropped_logs, 3);
+        assert_eq!(
+            insert_logs(&store, vec![(None, log(None, 9))]),
+            0,
+            "no trace, no cap"
+        );
+    }
+
+    #[test]
+    fn an_evicted_trace_takes_its_log_records() {
+        let store = log_store(1, 100, 100);
+        insert_logs(&store, vec![(Some(trace_id(1)), log(None, 1))]);
+        insert_logs(&store, vec![(Some(trace_id(2)), log(None, 2))]);
+        assert_eq!(store.log_count(), 1);
+        assert_eq!(store.lock().log_order.len(), 1);
+        assert_eq!(store.evicted_logs(), 0, "went with their trace");
+    }
+
+    #[test]
+    fn late_log_records_are_given_on_their_own_and_lone_records_wait() {
+        let store = log_store(10, 100, 100);
+        let mut reader = store.reader(Some(&[]), true);
+        let zero = Duration::ZERO;
+        let t = trace_id(1);
+        insert_logs(&store, vec![(Some(t), log(Some(1), 1))]);
+        assert!(reader.take(zero, zero, 100, true).is_empty(), "no span yet");
+        assert_eq!(reader.ungiven(), (0, 0));
+        insert(&store, vec![(t, span(1, None))]);
+        let due = reader.take(zero, zero, 100, true);
+        assert!(
+            matches!(&due[..], [Settled::Whole(t)] if t.logs.len() == 1),
+            "{due:?}"
+        );
+        insert_logs(&store, vec![(Some(t), log(Some(1), 2))]);
+        let due = reader.take(zero, zero, 100, true);
+        assert!(
+            matches!(&due[..], [Settled::Late { spans, logs, .. }] if spans.is_empty() && bodies(logs) == ["log2"]),
+            "{due:?}"
+        );
+        assert!(reader.take(zero, zero, 100, true).is_empty());
     }
 
     #[test]
@@ -827,9 +1160,11 @@ mod tests {
         store.insert(
             ReceivedRequest {
                 transport: Transport::Grpc,
+                signal: Signal::Traces,
                 path: String::new(),
                 headers: BTreeMap::new(),
                 span_count: 11,
+                log_record_count: 0,
             },
             vec![(t, run)],
         );

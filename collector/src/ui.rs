@@ -4,10 +4,11 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api/traces?service=S&limit=N` | summaries, newest first |
-//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets; 404 if unknown |
+//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets, each with its log records; 404 if unknown |
+//! | `GET /api/logs?limit=N` | the last log records of no trace, newest last |
 //! | `GET /api/services` | the service names of all stored traces |
 //!
-//! Span names, attributes and service names are untrusted input: the page
+//! Span names, attributes, log bodies and service names are untrusted input: the page
 //! builds its DOM with `textContent` only, and the Content-Security-Policy
 //! allows no script but the page's own (named by its SHA-256 hash), so
 //! injected markup could not run even if it reached the DOM.
@@ -24,7 +25,7 @@ use axum::{Router, http::Method};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Span, TraceSummary};
+use crate::model::{Attributes, LogRecord, Span, TraceSummary};
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
@@ -49,6 +50,7 @@ pub(crate) fn router(store: Store) -> Router {
         .route("/", get(page))
         .route("/api/traces", get(list_traces))
         .route("/api/traces/{id}", get(one_trace))
+        .route("/api/logs", get(list_logs))
         .route("/api/services", get(services))
         .fallback(not_found)
         .with_state(store)
@@ -99,6 +101,8 @@ struct TraceList {
     traces: Vec<TraceSummary>,
     /// Older traces evicted so far to stay within the collector's bounds.
     evicted_traces: u64,
+    /// Older log records evicted so far to stay within `--max-logs`.
+    evicted_log_records: u64,
 }
 
 /// From the summaries the store keeps up to date: never walks spans.
@@ -122,6 +126,7 @@ async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>)
     Json(TraceList {
         traces,
         evicted_traces: store.evicted_traces(),
+        evicted_log_records: store.evicted_logs(),
     })
     .into_response()
 }
@@ -137,6 +142,43 @@ struct WaterfallSpan<'a> {
     /// Start relative to the trace's earliest start.
     offset_nanos: u64,
     duration_nanos: u64,
+    /// Its log records, in time order.
+    logs: Vec<SpanLog<'a>>,
+}
+
+/// A log record of a span as the detail panel and the bar's marks show it.
+#[derive(Debug, Serialize)]
+struct SpanLog<'a> {
+    time_unix_nano: u64,
+    /// Time relative to the trace's earliest span start (0 if before it).
+    offset_nanos: u64,
+    severity: &'a str,
+    severity_number: i32,
+    body: &'a str,
+    attributes: &'a Attributes,
+}
+
+impl<'a> SpanLog<'a> {
+    fn new(log: &'a LogRecord, start: u64) -> Self {
+        SpanLog {
+            time_unix_nano: log.time_unix_nano,
+            offset_nanos: log.time_unix_nano.saturating_sub(start),
+            severity: &log.severity,
+            severity_number: log.severity_number,
+            body: &log.body,
+            attributes: &log.attributes,
+        }
+    }
+}
+
+/// A log record of the trace that belongs to none of its spans.
+#[derive(Debug, Serialize)]
+struct TraceLog<'a> {
+    #[serde(flatten)]
+    log: SpanLog<'a>,
+    span_id: Option<&'a str>,
+    service_name: &'a str,
+    scope_name: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,6 +192,13 @@ struct TraceDetail<'a> {
     dropped_spans: u64,
     /// Depth first, children by start time: the order of the waterfall.
     spans: Vec<WaterfallSpan<'a>>,
+    /// Log records of the trace, all of them (each span lists its own).
+    log_records: usize,
+    /// Log records not kept: the trace reached the per-trace limit.
+    dropped_log_records: u64,
+    /// The records that belong to none of the spans (no span id, or one
+    /// the trace does not have), in time order.
+    logs: Vec<TraceLog<'a>>,
 }
 
 async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Response {
@@ -157,6 +206,7 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
     let (start, end) = trace.bounds();
+    let (by_span, unattached) = trace.logs_by_span();
     let spans = trace
         .tree()
         .into_iter()
@@ -170,6 +220,19 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
                 .as_nanos()
                 .try_into()
                 .unwrap_or(u64::MAX),
+            logs: by_span
+                .get(row.span.span_id.as_str())
+                .map(|logs| logs.iter().map(|l| SpanLog::new(l, start)).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let logs = unattached
+        .into_iter()
+        .map(|l| TraceLog {
+            log: SpanLog::new(l, start),
+            span_id: l.span_id.as_deref(),
+            service_name: &l.service_name,
+            scope_name: &l.scope_name,
         })
         .collect();
     Json(TraceDetail {
@@ -180,6 +243,38 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
         complete: trace.is_complete(),
         dropped_spans: trace.dropped_spans,
         spans,
+        log_records: trace.logs.len(),
+        dropped_log_records: trace.dropped_logs,
+        logs,
+    })
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct LogsQuery {
+    limit: Option<usize>,
+}
+
+/// Records listed by `/api/logs` when no limit is given.
+const DEFAULT_LOGS_LIMIT: usize = 1000;
+
+#[derive(Debug, Serialize)]
+struct LogList {
+    /// The last records of no trace, oldest first.
+    logs: Vec<LogRecord>,
+    /// Records of no trace stored (the list may show fewer: `limit`).
+    total: usize,
+    /// Older records (of traces or not) evicted so far to stay within
+    /// `--max-logs`.
+    evicted_log_records: u64,
+}
+
+async fn list_logs(State(store): State<Store>, Query(query): Query<LogsQuery>) -> Response {
+    let (logs, total) = store.last_logs(query.limit.unwrap_or(DEFAULT_LOGS_LIMIT));
+    Json(LogList {
+        logs,
+        total,
+        evicted_log_records: store.evicted_logs(),
     })
     .into_response()
 }
@@ -203,7 +298,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try / or /api/traces",
+            "no such page: {}; try /, /api/traces or /api/logs",
             request.uri().path()
         ),
     )
@@ -286,6 +381,8 @@ mod tests {
                 span("orphan", Some("elsewhere"), 0),
             ],
             dropped_spans: 0,
+            logs: vec![],
+            dropped_logs: 0,
         };
         let expected = [
             ("orphan", 0),
@@ -308,6 +405,8 @@ mod tests {
             trace_id: "t".into(),
             spans: vec![span("x", Some("y"), 1), span("y", Some("x"), 2)],
             dropped_spans: 0,
+            logs: vec![],
+            dropped_logs: 0,
         };
         assert_eq!(
             names(&trace),
