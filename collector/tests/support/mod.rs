@@ -33,3 +33,74 @@ pub use testkit::process::{COLLECTOR_FREE_PORTS, Signal, banner_addr, lines, sig
 
 /// The raw HTTP/1.1 client every test here uses.
 pub use testkit::http::{HttpResponse, get, http_request, post};
+
+/// A unary gRPC call to `path` of the collector at `endpoint` whose request
+/// message is `bytes` as they are (malformed or not); the answer's bytes.
+pub async fn grpc_raw(
+    endpoint: String,
+    path: &'static str,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .expect("a valid endpoint")
+        .connect()
+        .await
+        .expect("connecting to the collector");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    grpc.unary(
+        tonic::Request::new(bytes),
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        raw::Bytes,
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+mod raw {
+    use prost::bytes::{Buf as _, BufMut as _};
+    use tonic::Status;
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+    /// Messages as bytes, both ways.
+    #[derive(Debug, Default)]
+    pub struct Bytes;
+
+    impl Codec for Bytes {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = Bytes;
+        type Decoder = Bytes;
+
+        fn encoder(&mut self) -> Bytes {
+            Bytes
+        }
+
+        fn decoder(&mut self) -> Bytes {
+            Bytes
+        }
+    }
+
+    impl Encoder for Bytes {
+        type Item = Vec<u8>;
+        type Error = Status;
+
+        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+
+    impl Decoder for Bytes {
+        type Item = Vec<u8>;
+        type Error = Status;
+
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+            let mut out = vec![0; src.remaining()];
+            src.copy_to_slice(&mut out);
+            Ok(Some(out))
+        }
+    }
+}
