@@ -171,8 +171,9 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         }
         Signal::Logs => {
             let export = otlp::decode_logs(&body, encoding, gzip, limit).map_err(|e| {
+                let malformed = matches!(e, DecodeError::Malformed(..));
                 let mut rejection = decode_error(e);
-                if rejection.0 == StatusCode::BAD_REQUEST {
+                if malformed {
                     rejection.1.push_str(
                         " (a POST to a path ending in /v1/logs carries logs: an \
                          ExportLogsServiceRequest; any other path carries traces)",

@@ -151,7 +151,8 @@ impl Collector {
         if self.servers.tls { "https" } else { "http" }
     }
 
-    /// All stored traces, oldest first.
+    /// All stored traces, oldest first. A trace whose log records came
+    /// before any of its spans is there already, with no span yet.
     pub fn traces(&self) -> Vec<Trace> {
         self.store.traces()
     }

@@ -99,8 +99,9 @@ impl Feed {
 /// and quiet for a second (the printer's wait), or quiet for five seconds
 /// even if incomplete. Every feed has its own place: it starts with the
 /// traces already stored, and what one feed (or the printer) was given
-/// does not affect another. Spans that arrive after their trace was given
-/// are not given again. Made by [`crate::Collector::settled_traces`].
+/// does not affect another. Spans and log records that arrive after their
+/// trace was given are not given again; a trace is given once it has a
+/// span (log records alone, which may come first, are not a trace yet). Made by [`crate::Collector::settled_traces`].
 #[derive(Debug)]
 pub struct SettledTraces {
     feed: Feed,
