@@ -40,6 +40,8 @@ fuzz_target!(|data: &[u8]| {
             trace_id,
             spans,
             dropped_spans: 0,
+            logs: Vec::new(),
+            dropped_logs: 0,
         };
         assert_eq!(trace.tree().len(), trace.spans.len(), "every span once");
         let _ = trace.root();

@@ -334,6 +334,8 @@ mod tests {
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
             spans,
             dropped_spans: 0,
+            logs: Vec::new(),
+            dropped_logs: 0,
         }
     }
 
