@@ -245,7 +245,7 @@ async fn other_methods_are_unimplemented() {
     let collector = start(4 * 1024 * 1024).await;
     let status = export_raw(
         &collector,
-        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         Vec::new(),
     )
     .await
