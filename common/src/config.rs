@@ -26,6 +26,8 @@ pub(crate) const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 pub(crate) const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// Default URL path of the OTLP/HTTP exporter.
 pub(crate) const DEFAULT_TRACES_PATH: &str = "/v1/traces";
+/// Default URL path of the OTLP/HTTP log exporter.
+pub(crate) const DEFAULT_LOGS_PATH: &str = "/v1/logs";
 
 /// Options every example takes, whichever exporter it uses.
 #[derive(Debug, Clone, Args)]
@@ -71,6 +73,11 @@ pub struct HttpExporterArgs {
     /// (vendors use their own, e.g. /adapt_xxx/api/otlp/traces) [default: /v1/traces]
     #[arg(long, value_name = "PATH", verbatim_doc_comment)]
     pub(crate) path: Option<String>,
+
+    /// URL path the log records are posted to, appended to the endpoint
+    /// [env: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (used as is)] [default: /v1/logs]
+    #[arg(long, value_name = "PATH", verbatim_doc_comment)]
+    pub(crate) logs_path: Option<String>,
 }
 
 /// Options of the examples that export over OTLP/gRPC.
@@ -141,6 +148,9 @@ pub struct ExporterConfig {
     pub(crate) protocol: Protocol,
     /// Full URL for OTLP/HTTP (base + path); the collector's base URL for gRPC.
     pub(crate) endpoint: Endpoint,
+    /// Where the log records go (the same form), with every other setting
+    /// of the traces; `None` when `OTEL_LOGS_EXPORTER=none`.
+    pub(crate) logs_endpoint: Option<Endpoint>,
     /// Headers (HTTP) or metadata (gRPC) sent with every export: those of
     /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, then the token as
     /// `authentication`, then the URL's credentials as `authorization`;
@@ -241,7 +251,10 @@ impl HttpExporterArgs {
         resolve(
             &self.common,
             Protocol::Http,
-            self.path.as_deref(),
+            Paths {
+                traces: self.path.as_deref(),
+                logs: self.logs_path.as_deref(),
+            },
             Defaults {
                 service_name,
                 batch,
@@ -258,9 +271,13 @@ impl GrpcExporterArgs {
             service_name,
             batch: BatchSettings::TEACHING,
         };
-        resolve(&self.common, Protocol::Grpc, None, defaults, &|name| {
-            std::env::var_os(name)
-        })
+        resolve(
+            &self.common,
+            Protocol::Grpc,
+            Paths::default(),
+            defaults,
+            &|name| std::env::var_os(name),
+        )
     }
 }
 
@@ -271,19 +288,27 @@ struct Defaults<'a> {
     batch: BatchSettings,
 }
 
+/// The URL paths given on the command line (OTLP/HTTP only).
+#[derive(Debug, Clone, Copy, Default)]
+struct Paths<'a> {
+    traces: Option<&'a str>,
+    logs: Option<&'a str>,
+}
+
 /// The resolution itself, with the environment passed in so tests need not
 /// mutate the process environment.
 fn resolve(
     args: &ExporterArgs,
     protocol: Protocol,
-    path: Option<&str>,
+    paths: Paths<'_>,
     defaults: Defaults<'_>,
     lookup: &dyn Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<ExporterConfig> {
     let env = Env::new(lookup);
     let mut notes = Vec::new();
     check_protocol(&env, protocol)?;
-    let endpoint = resolve_endpoint(args, &env, protocol, path)?;
+    let endpoint = resolve_endpoint(args, &env, protocol, paths.traces)?;
+    let logs_endpoint = resolve_logs_endpoint(args, &env, protocol, paths.logs, &endpoint)?;
     let headers = resolve_headers(args, &env, protocol, &endpoint)?;
 
     let gzip = match env.first(&[env::TRACES_COMPRESSION, env::COMPRESSION])? {
@@ -340,6 +365,7 @@ fn resolve(
     Ok(ExporterConfig {
         protocol,
         endpoint,
+        logs_endpoint,
         headers,
         service_name,
         resource_attributes,
@@ -387,18 +413,7 @@ fn resolve_endpoint(
     path: Option<&str>,
 ) -> anyhow::Result<Endpoint> {
     if let Some(path) = path {
-        if !path.starts_with('/') {
-            bail!(
-                "invalid --path `{}`: it must start with `/`, for example `/v1/traces`",
-                env::shown(path)
-            );
-        }
-        if path.contains(['?', '#']) {
-            bail!(
-                "invalid --path `{}`: a query (`?…`) or fragment (`#…`) is not allowed",
-                env::shown(path)
-            );
-        }
+        check_path("--path", path, DEFAULT_TRACES_PATH)?;
     }
     let traces_path = path.unwrap_or(DEFAULT_TRACES_PATH);
     let (endpoint, source) = if let Some(flag) = &args.endpoint {
@@ -431,6 +446,90 @@ fn resolve_endpoint(
         ),
         Protocol::Grpc => Ok(endpoint),
     }
+}
+
+/// A URL path given by a flag: absolute, without query or fragment.
+fn check_path(flag: &str, path: &str, example: &str) -> anyhow::Result<()> {
+    if !path.starts_with('/') {
+        bail!(
+            "invalid {flag} `{}`: it must start with `/`, for example `{example}`",
+            env::shown(path)
+        );
+    }
+    if path.contains(['?', '#']) {
+        bail!(
+            "invalid {flag} `{}`: a query (`?…`) or fragment (`#…`) is not allowed",
+            env::shown(path)
+        );
+    }
+    Ok(())
+}
+
+/// Where the log records go: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` as is, else
+/// the collector of the traces (`--endpoint`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+/// or the scheme, host and port of the traces URL) with `--logs-path` or
+/// `/v1/logs` for OTLP/HTTP. Every other setting is the traces' own, so the
+/// per-signal `OTEL_EXPORTER_OTLP_LOGS_*` variables are refused rather than
+/// half-applied.
+fn resolve_logs_endpoint(
+    args: &ExporterArgs,
+    env: &Env<'_>,
+    protocol: Protocol,
+    logs_path: Option<&str>,
+    traces: &Endpoint,
+) -> anyhow::Result<Option<Endpoint>> {
+    for (name, general) in env::LOGS_UNSUPPORTED {
+        if env.get(name)?.is_some() {
+            bail!(
+                "{name} is not read by these examples: log records are sent with the traces' \
+                 settings; set {general} instead (or OTEL_LOGS_EXPORTER=none to send no logs)"
+            );
+        }
+    }
+    match env.get(env::LOGS_EXPORTER)? {
+        None => {}
+        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "otlp" => {}
+            "none" => return Ok(None),
+            _ => bail!(
+                "invalid {} `{}`: expected `otlp` (the default: log records go to the collector \
+                 of the traces) or `none`",
+                env::LOGS_EXPORTER,
+                env::shown(&value)
+            ),
+        },
+    }
+    if let Some(path) = logs_path {
+        check_path("--logs-path", path, DEFAULT_LOGS_PATH)?;
+    }
+    let with_path = |base: Endpoint| match protocol {
+        Protocol::Http => base.join(logs_path.unwrap_or(DEFAULT_LOGS_PATH)),
+        Protocol::Grpc => base,
+    };
+    if let Some(flag) = &args.endpoint {
+        return Ok(Some(with_path(Endpoint::parse(flag, "--endpoint")?)));
+    }
+    if let Some(value) = env.get(env::LOGS_ENDPOINT)? {
+        // The signal-specific variable is the full URL, used as is; an
+        // explicit --logs-path still wins over its path.
+        let endpoint = Endpoint::parse(&value, env::LOGS_ENDPOINT)?;
+        return match (protocol, logs_path) {
+            (Protocol::Http, Some(path)) => Ok(Some(endpoint.with_path(path))),
+            (Protocol::Http, None) => Ok(Some(endpoint)),
+            (Protocol::Grpc, _) if endpoint.path() != "/" => bail!(
+                "invalid collector endpoint `{endpoint}` (from {}): a gRPC endpoint has no path \
+                 (the method path is fixed); write only scheme://host:port",
+                env::LOGS_ENDPOINT
+            ),
+            (Protocol::Grpc, _) => Ok(Some(endpoint)),
+        };
+    }
+    if let Some(value) = env.get(env::ENDPOINT)? {
+        return Ok(Some(with_path(Endpoint::parse(&value, env::ENDPOINT)?)));
+    }
+    // The traces' collector (the default, or the origin of
+    // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), whatever path its URL has.
+    Ok(Some(with_path(traces.with_path("/"))))
 }
 
 fn resolve_headers(
@@ -681,7 +780,11 @@ mod tests {
             service_name: "svc",
             batch: BatchSettings::TEACHING,
         };
-        resolve(args, protocol, path, defaults, &|name| {
+        let paths = Paths {
+            traces: path,
+            logs: None,
+        };
+        resolve(args, protocol, paths, defaults, &|name| {
             env.get(name).cloned()
         })
     }
@@ -1005,9 +1108,13 @@ mod tests {
                 service_name: "svc",
                 batch: server,
             };
-            resolve(&args(None), Protocol::Http, None, defaults, &|name| {
-                env.get(name).cloned()
-            })
+            resolve(
+                &args(None),
+                Protocol::Http,
+                Paths::default(),
+                defaults,
+                &|name| env.get(name).cloned(),
+            )
             .unwrap()
             .batch
         };

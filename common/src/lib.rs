@@ -2,13 +2,14 @@
 //!
 //! - [`client`]: the traced HTTP call the example clients make (client span, context injection);
 //! - [`config`]: the command-line/environment options (flag > `OTEL_*` > default);
-//! - [`telemetry`]: OTLP/HTTP and OTLP/gRPC set-up, and the delivery report at shutdown;
+//! - [`telemetry`]: OTLP/HTTP and OTLP/gRPC set-up for spans and log records, and the delivery report at shutdown;
 //! - [`users`]: the demo user data (`GetUser` and friends), each call in its own span;
-//! - [`log`]: log lines that carry the current trace id ([`info!`], [`warn!`], [`error!`]).
+//! - `log`: the `tracing` subscriber: `tracing::info!` lines on stderr with the current trace id,
+//!   and over OTLP as log records on their span.
 
 pub mod client;
 pub mod config;
-pub mod log;
+mod log;
 pub mod telemetry;
 mod text;
 pub mod users;

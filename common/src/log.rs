@@ -1,105 +1,127 @@
-//! Log lines that carry the trace id of the span they are written in, as
-//! GoFrame's logger does: `2026-01-02 03:04:05.678 [INFO] {4bf92f35...} message`.
+//! Log lines through `tracing`: every example writes `tracing::info!(...)`,
+//! and [`subscriber`] sends each event two ways:
 //!
-//! They go to stderr, so stdout stays for the example's results.
+//! - to stderr, as GoFrame's logger prints it, with the trace id of the span
+//!   it was written in:
+//!   `2026-12-01T23:00:00.000000Z [INFO] {0f6749b644f4a50c61233b72a482f518} GetUser(100): found`;
+//! - over OTLP, as a log record that carries that trace id and span id
+//!   (`opentelemetry-appender-tracing`), unless `OTEL_LOGS_EXPORTER=none`.
+//!
+//! `RUST_LOG` chooses which events are logged, as in any Rust program
+//! (default `info`). The same subscriber turns `tracing` spans
+//! (`#[tracing::instrument]`) into OpenTelemetry spans
+//! (`tracing-opentelemetry`), whatever `RUST_LOG` says: which spans are
+//! recorded is the sampler's choice (`OTEL_TRACES_SAMPLER`).
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt as _;
+use anyhow::Context as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, FilterExt as _, LevelFilter, Targets};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer as _, Registry};
 
-/// Logs at INFO level: `common::info!("got {}", answer)`.
-#[macro_export]
-macro_rules! info {
-    ($($arg:tt)*) => { $crate::log::write("INFO", format_args!($($arg)*)) };
+/// The crates that carry the export itself. Their events and spans never
+/// become OpenTelemetry data: exporting them would make more of them, and
+/// so on. (They still reach stderr when `RUST_LOG` asks for them.)
+const EXPORT_STACK: [&str; 8] = [
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "tonic",
+    "tower",
+    "rustls",
+    "opentelemetry",
+];
+
+/// The `tracing` subscriber of an example: stderr lines, OpenTelemetry
+/// spans for `tracing` spans (on `tracer_provider`), and, when `logs` is
+/// given, OTLP log records. Fails on a malformed `RUST_LOG`.
+pub(crate) fn subscriber(
+    tracer_provider: &SdkTracerProvider,
+    logs: Option<&SdkLoggerProvider>,
+) -> anyhow::Result<impl Subscriber + Send + Sync + 'static> {
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .event_format(GoFrameFormat)
+        .with_filter(rust_log()?);
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(tracer_provider.tracer("tracing"))
+        .with_filter(not_export_stack(LevelFilter::TRACE));
+    let records = logs.map(|provider| {
+        OpenTelemetryTracingBridge::new(provider)
+            .with_filter(not_export_stack(LevelFilter::TRACE).and(rust_log_filter()))
+    });
+    Ok(Registry::default().with(stderr).with(spans).with(records))
 }
 
-/// Logs at WARN level.
-#[macro_export]
-macro_rules! warn {
-    ($($arg:tt)*) => { $crate::log::write("WARN", format_args!($($arg)*)) };
+/// `RUST_LOG`, or `info` when it is unset or empty.
+fn rust_log() -> anyhow::Result<EnvFilter> {
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env()
+        .context("invalid RUST_LOG: write directives like `info`, `debug` or `examples_http=debug,h2=warn`")
 }
 
-/// Logs at ERROR level.
-#[macro_export]
-macro_rules! error {
-    ($($arg:tt)*) => { $crate::log::write("ERRO", format_args!($($arg)*)) };
+/// [`rust_log`] again (a filter serves one layer), already checked.
+fn rust_log_filter() -> EnvFilter {
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env_lossy()
 }
 
-/// Writes one log line to stderr; use the macros instead.
-pub fn write(level: &str, message: fmt::Arguments<'_>) {
-    eprintln!("{}", line(level, message));
+/// Everything up to `level`, except the export stack.
+fn not_export_stack(level: LevelFilter) -> Targets {
+    EXPORT_STACK
+        .iter()
+        .fold(Targets::new().with_default(level), |targets, krate| {
+            targets.with_target(*krate, LevelFilter::OFF)
+        })
 }
 
-fn line(level: &str, message: fmt::Arguments<'_>) -> String {
-    let span_context = Context::current().span().span_context().clone();
-    let trace = if span_context.is_valid() {
-        format!("{{{}}} ", span_context.trace_id())
-    } else {
-        String::new()
-    };
-    format!(
-        "{} [{level}] {trace}{message}",
-        timestamp(SystemTime::now())
-    )
-}
+/// `2026-12-01T23:00:00.000000Z [INFO] {trace id} message key=value`: the
+/// trace id is that of the current OpenTelemetry context, which both an
+/// OpenTelemetry span (`tracer.in_span`) and an entered `tracing` span set.
+struct GoFrameFormat;
 
-/// `YYYY-MM-DD hh:mm:ss.mmm` in UTC.
-fn timestamp(now: SystemTime) -> String {
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (days, of_day) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
-    use std::time::Duration;
-
-    #[test]
-    fn timestamp_is_utc_calendar_time() {
-        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123); // 2024-02-29 23:59:59.123
-        assert_eq!(timestamp(t), "2024-02-29 23:59:59.123");
-        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01 00:00:00.000");
+impl<S, N> FormatEvent<S, N> for GoFrameFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        SystemTime.format_time(&mut writer)?;
+        write!(writer, " [{}] ", level_name(*event.metadata().level()))?;
+        let context = opentelemetry::Context::current();
+        let span_context = context.span().span_context().clone();
+        if span_context.is_valid() {
+            write!(writer, "{{{}}} ", span_context.trace_id())?;
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
     }
+}
 
-    #[test]
-    fn line_carries_the_trace_id_of_the_current_span() {
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        let tracer = provider.tracer("log-test");
-        let outside = line("INFO", format_args!("no span"));
-        assert!(outside.ends_with("[INFO] no span"), "{outside}");
-        tracer.in_span("work", |cx| {
-            let trace_id = cx.span().span_context().trace_id().to_string();
-            let inside = line("INFO", format_args!("hello {}", 1));
-            assert!(
-                inside.ends_with(&format!("[INFO] {{{trace_id}}} hello 1")),
-                "{inside}"
-            );
-        });
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARN",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
     }
 }

@@ -1,14 +1,17 @@
-//! Tracer provider set-up for both OTLP exporters, and the bounded shutdown
-//! that reports where the spans went.
+//! Tracer and logger provider set-up for both OTLP exporters, and the
+//! bounded shutdown that reports where the spans and log records went.
 //!
 //! [`init`] is the Rust counterpart of GoFrame's `otlphttp.Init` and
 //! `otlpgrpc.Init`, and reads as the chain it builds: exporter -> batch span
 //! processor -> tracer provider (with resource) -> global provider and
-//! propagators. The protocol is the configuration's: `HttpExporterArgs`
-//! resolves to OTLP/HTTP, `GrpcExporterArgs` to OTLP/gRPC. Around the chain,
-//! and apart from it: [`transport`] puts the resolved headers and TLS on the
-//! wire and records each attempt, [`report`] counts what was delivered,
-//! [`diagnose`] says why not, [`resource`] detects the resource.
+//! propagators; then the same for log records (log exporter -> batch log
+//! processor -> logger provider), and the `tracing` subscriber that feeds
+//! both ([`crate::log`]). The protocol is the configuration's:
+//! `HttpExporterArgs` resolves to OTLP/HTTP, `GrpcExporterArgs` to
+//! OTLP/gRPC. Around the chain, and apart from it: [`transport`] puts the
+//! resolved headers and TLS on the wire and records each attempt, [`report`]
+//! counts what was delivered, [`diagnose`] says why not, [`resource`]
+//! detects the resource.
 
 mod diagnose;
 mod report;
@@ -21,14 +24,17 @@ use anyhow::{Context as _, bail};
 use opentelemetry::global;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_otlp::{
-    Compression, SpanExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
+    Compression, ExporterBuildError, LogExporter, SpanExporter, WithExportConfig, WithHttpConfig,
+    WithTonicConfig,
 };
+use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::logs::{self as sdk_logs, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
-use crate::config::{ExporterConfig, Protocol};
-pub use report::DeliveryReport;
-use report::{CountingExporter, EndedSpans, Recorder};
+use crate::config::{Endpoint, ExporterConfig, Protocol};
+use report::{CountingExporter, EmittedLogs, EndedSpans, Recorder};
+pub use report::{DeliveryReport, LogsDelivery};
 
 /// Sets up tracing: the OTLP exporter of the configuration's protocol,
 /// batched, on a provider that is made the global one, with the W3C
@@ -45,8 +51,14 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
     let recorder = Recorder::default();
 
     let exporter = match config.protocol {
-        Protocol::Http => http_exporter(config, &recorder)?,
-        Protocol::Grpc => grpc_exporter(config, &recorder)?,
+        Protocol::Http => {
+            let builder = SpanExporter::builder().with_http();
+            http_exporter(config, &config.endpoint, &recorder, builder, |b| b.build())?
+        }
+        Protocol::Grpc => {
+            let builder = SpanExporter::builder().with_tonic();
+            grpc_exporter(config, &config.endpoint, &recorder, builder, |b| b.build())?
+        }
     };
     // Counts what the collector acknowledged, and works out why not.
     let exporter = CountingExporter::new(exporter, config, recorder.clone());
@@ -73,42 +85,97 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
+
+    // Log records: the same chain, to the logs endpoint (same settings).
+    let logs = match &config.logs_endpoint {
+        Some(endpoint) => Some(logger_provider(config, endpoint)?),
+        None => None,
+    };
+    // `tracing` events -> stderr and the logger provider; `tracing` spans
+    // -> the tracer provider.
+    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|(p, _)| p))?;
+    tracing::subscriber::set_global_default(subscriber)
+        .context("a tracing subscriber is already installed: call telemetry::init once")?;
+
     for note in &config.notes {
         eprintln!("note: {note}");
     }
     Ok(Telemetry {
         provider: Some(provider),
         recorder,
+        logs,
         url: config.endpoint.to_string(),
+        logs_url: config.logs_endpoint.as_ref().map(Endpoint::to_string),
         queue_size: config.batch.max_queue_size,
         shutdown_timeout: config.shutdown_timeout(),
     })
 }
 
+/// The log exporter of the configuration's protocol, counted, behind a batch
+/// log processor with the span processor's delay and sizes.
+fn logger_provider(
+    config: &ExporterConfig,
+    endpoint: &Endpoint,
+) -> anyhow::Result<(SdkLoggerProvider, Recorder)> {
+    let recorder = Recorder::default();
+    let exporter = match config.protocol {
+        Protocol::Http => {
+            let builder = LogExporter::builder().with_http();
+            http_exporter(config, endpoint, &recorder, builder, |b| b.build())?
+        }
+        Protocol::Grpc => {
+            let builder = LogExporter::builder().with_tonic();
+            grpc_exporter(config, endpoint, &recorder, builder, |b| b.build())?
+        }
+    };
+    let exporter = CountingExporter::new(exporter, config, recorder.clone());
+    let batch = sdk_logs::BatchConfigBuilder::default()
+        .with_scheduled_delay(config.batch.schedule_delay)
+        .with_max_queue_size(config.batch.max_queue_size)
+        .with_max_export_batch_size(config.batch.max_export_batch_size)
+        .build();
+    let provider = SdkLoggerProvider::builder()
+        .with_resource(resource::resource(config))
+        .with_log_processor(EmittedLogs(recorder.clone()))
+        .with_log_processor(
+            BatchLogProcessor::builder(exporter)
+                .with_batch_config(batch)
+                .build(),
+        )
+        .build();
+    Ok((provider, recorder))
+}
+
 /// OTLP/HTTP with protobuf bodies, like GoFrame's
-/// `otlphttp.Init(serviceName, endpoint, path)`.
-fn http_exporter(config: &ExporterConfig, recorder: &Recorder) -> anyhow::Result<SpanExporter> {
+/// `otlphttp.Init(serviceName, endpoint, path)`: `builder` is a span or log
+/// exporter builder, `build` its `build`.
+fn http_exporter<B, E>(
+    config: &ExporterConfig,
+    endpoint: &Endpoint,
+    recorder: &Recorder,
+    builder: B,
+    build: fn(B) -> Result<E, ExporterBuildError>,
+) -> anyhow::Result<E>
+where
+    B: WithHttpConfig + WithExportConfig + Send,
+    E: Send,
+{
     // reqwest's blocking client must be built (and, on failure, dropped) off
     // any async runtime: do it on a thread of its own, as the exporter does.
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 let client = transport::ObservedHttpClient::new(config, recorder.clone())?;
-                let mut builder = SpanExporter::builder()
-                    .with_http()
+                let mut builder = builder
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(config.endpoint.as_str())
+                    .with_endpoint(endpoint.as_str())
                     .with_timeout(config.export_timeout)
                     .with_http_client(client);
                 if config.gzip {
                     builder = builder.with_compression(Compression::Gzip);
                 }
-                builder.build().with_context(|| {
-                    format!(
-                        "cannot set up the OTLP/HTTP exporter for {}",
-                        config.endpoint
-                    )
-                })
+                build(builder)
+                    .with_context(|| format!("cannot set up the OTLP/HTTP exporter for {endpoint}"))
             })
             .join()
             .map_err(|_| anyhow::anyhow!("setting up the OTLP/HTTP exporter panicked"))?
@@ -117,57 +184,89 @@ fn http_exporter(config: &ExporterConfig, recorder: &Recorder) -> anyhow::Result
 
 /// OTLP/gRPC, like GoFrame's `otlpgrpc.Init(serviceName, endpoint,
 /// traceToken)`: the token travels as `authentication` metadata.
-fn grpc_exporter(config: &ExporterConfig, recorder: &Recorder) -> anyhow::Result<SpanExporter> {
+fn grpc_exporter<B, E>(
+    config: &ExporterConfig,
+    endpoint: &Endpoint,
+    recorder: &Recorder,
+    builder: B,
+    build: fn(B) -> Result<E, ExporterBuildError>,
+) -> anyhow::Result<E>
+where
+    B: WithTonicConfig + WithExportConfig,
+{
     if tokio::runtime::Handle::try_current().is_err() {
         bail!(
             "the OTLP/gRPC exporter needs a tokio runtime: call telemetry::init inside #[tokio::main]"
         );
     }
-    let mut builder = SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(config.endpoint.as_str())
+    let mut builder = builder
+        .with_endpoint(endpoint.as_str())
         .with_timeout(config.export_timeout)
         .with_interceptor(transport::interceptor(config, recorder.clone()));
-    if config.endpoint.is_https() {
+    if endpoint.is_https() {
         builder = builder.with_tls_config(transport::grpc_tls(config));
     }
     if config.gzip {
         builder = builder.with_compression(Compression::Gzip);
     }
-    builder.build().with_context(|| {
-        format!(
-            "cannot set up the OTLP/gRPC exporter for {}",
-            config.endpoint
-        )
-    })
+    build(builder).with_context(|| format!("cannot set up the OTLP/gRPC exporter for {endpoint}"))
 }
 
-/// Keeps the tracer provider; [`Telemetry::shutdown`] flushes it within a
-/// bounded time and reports the delivery. Dropping it without calling
-/// `shutdown` still flushes (bounded), but reports nothing.
+/// Keeps the tracer and logger providers; [`Telemetry::shutdown`] flushes
+/// them within a bounded time and reports the delivery. Dropping it without
+/// calling `shutdown` still flushes (bounded), but reports nothing.
 #[derive(Debug)]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
     recorder: Recorder,
+    /// The logger provider and its counts; `None` with `OTEL_LOGS_EXPORTER=none`.
+    logs: Option<(SdkLoggerProvider, Recorder)>,
     url: String,
+    logs_url: Option<String>,
     queue_size: usize,
     shutdown_timeout: Duration,
 }
 
 impl Telemetry {
-    /// Exports what is still queued and shuts the provider down, waiting at
-    /// most the export timeout plus half a second.
+    /// Exports what is still queued and shuts both providers down, side by
+    /// side, waiting at most the export timeout plus half a second.
     pub fn shutdown(mut self) -> DeliveryReport {
-        let outcome = match self.provider.take() {
-            Some(provider) => provider.shutdown_with_timeout(self.shutdown_timeout),
-            None => Ok(()),
-        };
-        DeliveryReport::new(self.url.clone(), &self.recorder, outcome, self.queue_size)
+        let timeout = self.shutdown_timeout;
+        let logs = self.logs.take();
+        let provider = self.provider.take();
+        let (outcome, logs) = std::thread::scope(|scope| {
+            let logs = logs.map(|(logger, recorder)| {
+                let flushed = scope.spawn(move || logger.shutdown_with_timeout(timeout));
+                (flushed, recorder)
+            });
+            let outcome = match provider {
+                Some(provider) => provider.shutdown_with_timeout(timeout),
+                None => Ok(()),
+            };
+            let logs = logs.map(|(flushed, recorder)| {
+                let outcome = flushed.join().unwrap_or_else(|_| {
+                    Err(OTelSdkError::InternalFailure(
+                        "the log flush panicked".to_owned(),
+                    ))
+                });
+                (outcome, recorder)
+            });
+            (outcome, logs)
+        });
+        let mut report =
+            DeliveryReport::new(self.url.clone(), &self.recorder, outcome, self.queue_size);
+        if let (Some((outcome, recorder)), Some(url)) = (logs, self.logs_url.take()) {
+            report.logs = Some(LogsDelivery::new(url, &recorder, outcome));
+        }
+        report
     }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
+        if let Some((logger, _)) = self.logs.take() {
+            let _ = logger.shutdown_with_timeout(self.shutdown_timeout);
+        }
         if let Some(provider) = self.provider.take() {
             let _ = provider.shutdown_with_timeout(self.shutdown_timeout);
         }

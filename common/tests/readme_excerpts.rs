@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const PACKAGES: &[&str] = &[
     "examples-inprocess-http",
     "examples-inprocess-grpc",
+    "examples-inprocess-tracing",
     "examples-http",
     "examples-otlp",
 ];

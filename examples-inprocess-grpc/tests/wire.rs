@@ -3,7 +3,7 @@
 
 use collector::Collector;
 use testkit::exporter::{
-    self, assert_grpc_export, assert_not_delivered, assert_one_trace, assert_results,
+    self, assert_grpc_export, assert_logs, assert_not_delivered, assert_one_trace, assert_results,
     assert_token_hidden, collector,
 };
 use testkit::process::{self, BlackHole, Finished};
@@ -15,24 +15,54 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> Finished {
 }
 
 /// One trace of the documented shape arrived over gRPC, gzip-encoded, with
-/// `token` as `authentication` metadata; stdout holds the two users.
+/// `token` as `authentication` metadata, and its log records on their span
+/// the same way; stdout holds the two users.
 async fn assert_delivered(collector: &Collector, out: &Finished, token: Option<&str>) {
     assert!(out.status.success(), "{}", out.stderr);
     assert_results(&out.stdout);
     for request in &assert_one_trace(collector, "inprocess-grpc").await {
         assert_grpc_export(request, token);
     }
+    for request in &assert_logs(collector, "inprocess-grpc", false) {
+        assert_eq!(
+            request.path,
+            "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        );
+        assert_eq!(
+            request.headers.get("grpc-encoding").map(String::as_str),
+            Some("gzip")
+        );
+        assert_eq!(
+            request.headers.get("authentication").map(String::as_str),
+            token
+        );
+    }
     if let Some(token) = token {
         assert_token_hidden(out, collector, token);
     }
     assert!(
         out.stderr.contains(&format!(
-            "exported 9 spans to {}",
+            "exported 9 spans and 2 log records to {}",
             collector.grpc_endpoint()
         )),
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_exporter_none_sends_spans_only() {
+    exporter::assert_logs_none(BIN, exporter::Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_traces_only_backend_is_a_note_not_a_failure() {
+    // It serves TraceService only: LogsService/Export is UNIMPLEMENTED.
+    let jaeger = testkit::status::GrpcStatusServer::start(vec![testkit::status::GrpcReply::ok()])
+        .await
+        .unwrap();
+    exporter::assert_traces_only_backend_is_a_note(BIN, &jaeger.endpoint()).await;
+    assert!(!jaeger.requests().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             } else {
                 "found"
             };
-            common::info!("GetUser({id}): {found}");
+            tracing::info!("GetUser({id}): {found}");
             println!(
                 "{}",
                 serde_json::to_string_pretty(&user).expect("a User always serializes")

@@ -163,7 +163,13 @@ async fn retries_are_counted_in_the_report() {
     let server = HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::ok()])
         .await
         .unwrap();
-    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    // The script is for the span exports alone: no log records in between.
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint()],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(
         report(&out).ends_with("/v1/traces (after 2 retries: 503 Service Unavailable)"),
@@ -179,7 +185,13 @@ async fn answers_then_silence_is_not_called_no_answer() {
         HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::hang()])
             .await
             .unwrap();
-    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    // The script is for the span exports alone: no log records in between.
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint()],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
     assert_delivery_failure(
         &out,
         "the collector answered 503 Service Unavailable twice, then sent no answer within 1.5s",

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use collector::{Collector, Transport};
 use testkit::exporter::{
-    self, assert_not_delivered, assert_one_trace, assert_results, assert_token_hidden, collector,
+    self, assert_logs, assert_not_delivered, assert_one_trace, assert_results, assert_token_hidden,
+    collector,
 };
 use testkit::process::{self, BlackHole, Finished};
 
@@ -35,9 +36,19 @@ async fn one_trace_of_nine_spans_on_the_default_path() {
     assert!(out.status.success(), "{}", out.stderr);
     assert_results(&out.stdout);
     assert_delivered(&collector, "inprocess", "/v1/traces").await;
+    // The log lines arrive as log records on `main`, beside the traces.
+    for request in &assert_logs(&collector, "inprocess", false) {
+        assert_eq!(request.transport, Transport::HttpProtobuf);
+        assert_eq!(request.path, "/v1/logs");
+        assert_eq!(
+            request.headers.get("content-encoding").map(String::as_str),
+            Some("gzip")
+        );
+    }
     assert!(
-        out.stderr
-            .contains(&format!("exported 9 spans to {endpoint}/v1/traces")),
+        out.stderr.contains(&format!(
+            "exported 9 spans to {endpoint}/v1/traces and 2 log records to {endpoint}/v1/logs"
+        )),
         "{}",
         out.stderr
     );
@@ -68,6 +79,63 @@ async fn custom_path_and_service_name_from_flags() {
     .await;
     assert!(out.status.success(), "{}", out.stderr);
     assert_delivered(&collector, "from-flag", "/adapt_x/api/otlp/traces").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_path_flag_and_logs_endpoint_variable() {
+    let collector = collector(None).await;
+    let endpoint = collector.http_endpoint();
+    let out = run(
+        &[
+            "--endpoint",
+            &endpoint,
+            "--logs-path",
+            "/adapt_x/api/otlp/v1/logs",
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_one_trace(&collector, "inprocess").await;
+    for request in assert_logs(&collector, "inprocess", false) {
+        assert_eq!(request.path, "/adapt_x/api/otlp/v1/logs");
+    }
+
+    // The signal's variable is the full URL, used as is.
+    let collector = exporter::collector(None).await;
+    let endpoint = collector.http_endpoint();
+    let out = run(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                &format!("{endpoint}/vendor/v1/logs"),
+            ),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_one_trace(&collector, "inprocess").await;
+    for request in assert_logs(&collector, "inprocess", false) {
+        assert_eq!(request.path, "/vendor/v1/logs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_exporter_none_sends_spans_only() {
+    exporter::assert_logs_none(BIN, exporter::Protocol::Http).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_traces_only_backend_is_a_note_not_a_failure() {
+    let jaeger = testkit::status::HttpStatusServer::traces_only()
+        .await
+        .unwrap();
+    exporter::assert_traces_only_backend_is_a_note(BIN, &jaeger.endpoint()).await;
+    let paths: Vec<String> = jaeger.requests().into_iter().map(|r| r.path).collect();
+    assert!(paths.contains(&"/v1/logs".to_owned()), "{paths:?}");
+    assert!(paths.contains(&"/v1/traces".to_owned()), "{paths:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -70,6 +70,72 @@ fn check_user_id(span: &Span, id: i64, problems: &mut Vec<String>) {
     }
 }
 
+/// The in-process examples' log records: `GetUser(1): not found` and
+/// `GetUser(100): found` at INFO, each on the root span `main` of `trace`
+/// (its trace id and span id), sent by `service`; with `user_not_found`
+/// (the `tracing` example) also `user not found` on `GetUser(1)`.
+pub fn inprocess_logs(
+    trace: &Trace,
+    service: &str,
+    user_not_found: bool,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let Some(root) = trace.root() else {
+        return Err(vec!["no root span".to_owned()]);
+    };
+    let users = trace.children(root);
+    let mut expected = vec![
+        ("GetUser(1): not found", root),
+        ("GetUser(100): found", root),
+    ];
+    if user_not_found {
+        match users.first() {
+            Some(user) => expected.push(("user not found", user)),
+            None => problems.push("no GetUser span for `user not found`".to_owned()),
+        }
+    }
+    for (body, span) in &expected {
+        let found: Vec<_> = trace.logs.iter().filter(|log| log.body == *body).collect();
+        let [log] = found.as_slice() else {
+            problems.push(format!(
+                "expected one log record `{body}`, found {}",
+                found.len()
+            ));
+            continue;
+        };
+        if log.trace_id.as_deref() != Some(trace.trace_id.as_str()) {
+            problems.push(format!(
+                "`{body}` has trace id {:?}, expected {}",
+                log.trace_id, trace.trace_id
+            ));
+        }
+        if log.span_id.as_deref() != Some(span.span_id.as_str()) {
+            problems.push(format!(
+                "`{body}` has span id {:?}, expected {} ({})",
+                log.span_id, span.span_id, span.name
+            ));
+        }
+        if log.severity != "INFO" || log.service_name != service {
+            problems.push(format!(
+                "`{body}` is {} from `{}`, expected INFO from `{service}`",
+                log.severity, log.service_name
+            ));
+        }
+    }
+    if trace.logs.len() != expected.len() {
+        let bodies: Vec<&str> = trace.logs.iter().map(|l| l.body.as_str()).collect();
+        problems.push(format!(
+            "expected {} log records, found {bodies:?}",
+            expected.len()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// The in-process examples' stdout: exactly the two users as JSON, `{}`
 /// (user 1 does not exist) then user 100.
 pub fn inprocess_output(stdout: &str) -> Result<(), Vec<String>> {

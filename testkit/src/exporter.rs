@@ -1,13 +1,13 @@
 //! Running an in-process example binary for its tests: one run with flags
 //! and environment, a collector (plain or TLS) on free ports, and the checks
 //! that the OTLP/HTTP and the OTLP/gRPC example share, parameterized by the
-//! binary and its [`Protocol`]: the delivered trace, the failure reports, the
-//! token and the TLS configuration.
+//! binary and its [`Protocol`]: the delivered trace and log records, the
+//! failure reports, the token and the TLS configuration.
 
 use std::time::Duration;
 
 use collector::{
-    Collector, CollectorConfig, GRPC_EXPORT_PATH, ReceivedRequest, TlsConfig, Transport,
+    Collector, CollectorConfig, GRPC_EXPORT_PATH, ReceivedRequest, Signal, TlsConfig, Transport,
 };
 
 use crate::expect;
@@ -80,9 +80,96 @@ pub async fn assert_one_trace(collector: &Collector, service: &str) -> Vec<Recei
     if let Err(problems) = expect::inprocess(&traces[0], service) {
         panic!("trace differs from the documented one: {problems:#?}");
     }
-    let requests = collector.requests();
+    let requests: Vec<ReceivedRequest> = collector
+        .requests()
+        .into_iter()
+        .filter(|r| r.signal == Signal::Traces)
+        .collect();
     assert!(!requests.is_empty());
     requests
+}
+
+/// The in-process examples' log records arrived, each on the span it was
+/// written in ([`expect::inprocess_logs`]); returns the requests that
+/// carried them (at least one). Call after the run: the example exits only
+/// once its records are delivered.
+pub fn assert_logs(
+    collector: &Collector,
+    service: &str,
+    user_not_found: bool,
+) -> Vec<ReceivedRequest> {
+    let traces = collector.traces();
+    let [trace] = traces.as_slice() else {
+        panic!("expected one trace: {traces:#?}");
+    };
+    if let Err(problems) = expect::inprocess_logs(trace, service, user_not_found) {
+        panic!(
+            "log records differ from the documented ones: {problems:#?}\n{:#?}",
+            trace.logs
+        );
+    }
+    let requests: Vec<ReceivedRequest> = collector
+        .requests()
+        .into_iter()
+        .filter(|r| r.signal == Signal::Logs)
+        .collect();
+    assert!(!requests.is_empty());
+    requests
+}
+
+/// `OTEL_LOGS_EXPORTER=none`: the spans arrive, no log record is sent, and
+/// the report speaks of spans only.
+pub async fn assert_logs_none(binary: &str, protocol: Protocol) {
+    let collector = collector(None).await;
+    let endpoint = protocol.endpoint(&collector);
+    let out = run(
+        binary,
+        &["--endpoint", &endpoint],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    let logs: Vec<_> = collector
+        .requests()
+        .into_iter()
+        .filter(|r| r.signal == Signal::Logs)
+        .collect();
+    assert!(logs.is_empty(), "log records were sent: {logs:#?}");
+    assert!(
+        report(&out).starts_with("exported 9 spans to "),
+        "{}",
+        out.stderr
+    );
+    assert!(!report(&out).contains("log records"), "{}", out.stderr);
+    // The log lines still reach stderr.
+    assert!(out.stderr.contains("GetUser(100): found"), "{}", out.stderr);
+}
+
+/// A backend that takes traces only (`endpoint`: HTTP 404 on `/v1/logs`, or
+/// gRPC UNIMPLEMENTED for the logs service): exit status 0, one `note:`
+/// line that says so and how to stop sending logs, and the spans' report
+/// as the last line.
+pub async fn assert_traces_only_backend_is_a_note(binary: &str, endpoint: &str) {
+    let out = run(binary, &["--endpoint", endpoint], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert_results(&out.stdout);
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("note:"))
+        .collect();
+    let [note] = notes.as_slice() else {
+        panic!("expected one note:\n{}", out.stderr);
+    };
+    assert!(note.contains("does not accept logs"), "{note}");
+    assert!(note.contains("OTEL_LOGS_EXPORTER=none"), "{note}");
+    assert!(
+        report(&out).starts_with("exported 9 spans to "),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("error:"), "{}", out.stderr);
 }
 
 /// An OTLP/gRPC export as the examples send it: the `Export` method,
@@ -164,7 +251,13 @@ pub async fn assert_token_flag_replaces_header(
     .await;
     assert!(out.status.success(), "{}", out.stderr);
     collector.wait_for_spans(9, LIMIT).await.unwrap();
-    for request in collector.requests() {
+    let requests = collector.requests();
+    // The log records travel with the same headers as the spans.
+    assert!(
+        requests.iter().any(|r| r.signal == Signal::Logs),
+        "no log records arrived: {requests:#?}"
+    );
+    for request in requests {
         assert_eq!(
             request.headers.get("authentication").map(String::as_str),
             Some("from-flag")

@@ -179,6 +179,20 @@ impl HttpStatusServer {
     /// an empty script or a reply that is not valid HTTP (a status outside
     /// 100..=999, a bad header).
     pub async fn start(script: Vec<Reply>) -> anyhow::Result<HttpStatusServer> {
+        Self::serve(script, None).await
+    }
+
+    /// A backend that takes traces only, as Jaeger 1.55's OTLP/HTTP
+    /// receiver: 404 to a path ending in `/v1/logs`, an OTLP success to any
+    /// other. Every request is recorded.
+    pub async fn traces_only() -> anyhow::Result<HttpStatusServer> {
+        Self::serve(vec![Reply::ok()], Some("/v1/logs")).await
+    }
+
+    async fn serve(
+        script: Vec<Reply>,
+        not_found_suffix: Option<&'static str>,
+    ) -> anyhow::Result<HttpStatusServer> {
         let script = script
             .into_iter()
             .enumerate()
@@ -191,6 +205,7 @@ impl HttpStatusServer {
         let (bound, stopped) = Bound::new().await?;
         let router = Router::new().fallback(answer).with_state(HttpState {
             script: Arc::new(script),
+            not_found_suffix,
             log: log.clone(),
             stopped,
         });
@@ -230,6 +245,8 @@ impl HttpStatusServer {
 #[derive(Debug, Clone)]
 struct HttpState {
     script: Arc<Vec<PreparedReply>>,
+    /// Paths that end so are answered 404 instead of from the script.
+    not_found_suffix: Option<&'static str>,
     log: Arc<Log<RecordedHttpRequest>>,
     stopped: watch::Receiver<()>,
 }
@@ -237,6 +254,9 @@ struct HttpState {
 async fn answer(State(state): State<HttpState>, request: Request) -> Response {
     let received = Instant::now();
     let (parts, body) = request.into_parts();
+    let not_found = state
+        .not_found_suffix
+        .is_some_and(|suffix| parts.uri.path().ends_with(suffix));
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
     let too_large = body.is_err();
     let index = state.log.push(RecordedHttpRequest {
@@ -258,6 +278,9 @@ async fn answer(State(state): State<HttpState>, request: Request) -> Response {
             format!("body over {MAX_BODY_BYTES} bytes\n"),
         )
             .into_response();
+    }
+    if not_found {
+        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     }
     match pick(&state.script, index) {
         PreparedReply::Respond {

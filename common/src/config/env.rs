@@ -51,6 +51,22 @@ pub(crate) const BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 pub(crate) const BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 pub(crate) const BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 pub(crate) const BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+pub(crate) const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+pub(crate) const LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
+/// The per-signal logs variables these examples do not read (log records
+/// go with the traces' settings), each with the variable to set instead.
+pub(crate) const LOGS_UNSUPPORTED: [(&str, &str); 7] = [
+    ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", HEADERS),
+    ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", TIMEOUT),
+    ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", COMPRESSION),
+    ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", PROTOCOL),
+    ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", CERTIFICATE),
+    (
+        "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+        CLIENT_CERTIFICATE,
+    ),
+    ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", CLIENT_KEY),
+];
 pub(crate) const BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 
 /// Every variable the examples read, in the order `--help` lists them. A
@@ -148,6 +164,17 @@ pub(crate) const VARIABLES: &[Variable] = &[
         BSP_MAX_EXPORT_BATCH_SIZE,
         "spans per export request",
         "a positive integer (default 512), at most the queue size",
+    ),
+    var(
+        LOGS_EXPORTER,
+        "whether log lines are also sent as OTLP log records, with every setting of the traces",
+        "otlp (the default) or none",
+    ),
+    var(
+        LOGS_ENDPOINT,
+        "full URL of the logs endpoint, used as is (--endpoint beats it); \
+         other ..._LOGS_... variables are refused",
+        "as above; by default the traces' collector, /v1/logs for OTLP/HTTP",
     ),
 ];
 

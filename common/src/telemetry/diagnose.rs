@@ -45,6 +45,19 @@ impl Failure {
         }
     }
 
+    /// The collector answered that it has no such endpoint: HTTP 404, or
+    /// gRPC UNIMPLEMENTED (a backend without this signal's service).
+    pub(super) fn is_not_here(&self) -> bool {
+        matches!(
+            self,
+            Failure::Status { code: 404, .. }
+                | Failure::Grpc {
+                    code: tonic::Code::Unimplemented,
+                    ..
+                }
+        )
+    }
+
     /// Reads the exporter's error text: the gRPC one says `... export failed
     /// with gRPC code: Unavailable: transport error: ...`; any other text is
     /// a transport failure.

@@ -1,15 +1,18 @@
-//! The delivery report: what became of this process's spans. Counts come
-//! from two wrappers around the SDK's chain (ended spans, and what the
-//! exporter acknowledged), attempts and their failures from the transport
-//! ([`super::transport`]), and the cause of a failure from [`super::diagnose`].
+//! The delivery report: what became of this process's spans and log
+//! records. Counts come from two wrappers around each of the SDK's chains
+//! (ended spans or emitted records, and what the exporter acknowledged),
+//! attempts and their failures from the transport ([`super::transport`]),
+//! and the cause of a failure from [`super::diagnose`].
 
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanExporter, SpanProcessor};
 
 use super::diagnose::{self, Failure, Target};
@@ -31,6 +34,9 @@ struct Stats {
     retried_because: Vec<String>,
     /// The cause of the last failed export.
     problem: Option<String>,
+    /// The last failed export was answered "not here" (HTTP 404, gRPC
+    /// UNIMPLEMENTED): a backend without this signal.
+    not_accepted: bool,
 }
 
 /// A handle the transport records attempts through.
@@ -78,16 +84,20 @@ impl<E> CountingExporter<E> {
     }
 }
 
-impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let count = batch.len();
+impl<E> CountingExporter<E> {
+    /// Runs one export of `count` items and counts its outcome.
+    async fn counted(
+        &self,
+        count: usize,
+        export: impl Future<Output = OTelSdkResult>,
+    ) -> OTelSdkResult {
         {
             let mut stats = self.recorder.stats();
             stats.in_flight += count;
             stats.attempts = 0;
             stats.failures.clear();
         }
-        let result = self.inner.export(batch).await;
+        let result = export.await;
         let mut stats = self.recorder.stats();
         stats.in_flight -= count;
         match &result {
@@ -112,12 +122,19 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
                 if self.target.protocol == Protocol::Grpc || attempts.is_empty() {
                     attempts.push(Failure::from_exporter_error(&error.to_string()));
                 }
+                stats.not_accepted = attempts.last().is_some_and(Failure::is_not_here);
                 drop(stats);
                 let problem = diagnose::explain(&self.target, &attempts);
                 self.recorder.stats().problem = Some(problem);
             }
         }
         result
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.counted(batch.len(), self.inner.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -126,6 +143,21 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 
     fn force_flush(&self) -> OTelSdkResult {
         self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for CountingExporter<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let count = batch.iter().count();
+        self.counted(count, self.inner.export(batch)).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -153,7 +185,26 @@ impl SpanProcessor for EndedSpans {
     }
 }
 
-/// What became of this process's spans.
+/// Counts emitted log records; the batch processor after it does the real
+/// work.
+#[derive(Debug)]
+pub(super) struct EmittedLogs(pub(super) Recorder);
+
+impl LogProcessor for EmittedLogs {
+    fn emit(&self, _record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        self.0.stats().ended += 1;
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// What became of this process's spans (and, beside them, its log records).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
     /// Where they were sent, credentials masked.
@@ -171,6 +222,73 @@ pub struct DeliveryReport {
     pub retried_because: Vec<String>,
     /// Why delivery failed, when it did.
     pub problem: Option<String>,
+    /// The log records; `None` when none were to be sent
+    /// (`OTEL_LOGS_EXPORTER=none`).
+    pub logs: Option<LogsDelivery>,
+}
+
+/// What became of this process's log records. They never decide the exit
+/// status: the spans do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogsDelivery {
+    /// Where they were sent, credentials masked.
+    pub url: String,
+    /// Records the collector acknowledged.
+    pub exported: usize,
+    /// Records written but not delivered (dropped from a full queue
+    /// included).
+    pub undelivered: usize,
+    /// The collector answered that it takes no logs (HTTP 404, gRPC
+    /// UNIMPLEMENTED): a traces-only backend such as Jaeger.
+    pub not_accepted: bool,
+    /// Why delivery failed, when it did.
+    pub problem: Option<String>,
+}
+
+impl LogsDelivery {
+    pub(super) fn new(url: String, recorder: &Recorder, outcome: OTelSdkResult) -> Self {
+        let stats = recorder.stats().clone();
+        let undelivered = stats.ended.saturating_sub(stats.exported);
+        let problem = stats.problem.or_else(|| match outcome {
+            Err(OTelSdkError::Timeout(waited)) => Some(format!(
+                "the collector did not answer within {:.1}s",
+                waited.as_secs_f64()
+            )),
+            Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
+            Err(other) => Some(other.to_string()),
+        });
+        let problem = problem.or_else(|| {
+            (undelivered > 0).then(|| "they were dropped because the export queue was full".into())
+        });
+        LogsDelivery {
+            url,
+            exported: stats.exported,
+            undelivered,
+            not_accepted: stats.not_accepted,
+            problem,
+        }
+    }
+
+    /// The line printed before the report when not every record arrived.
+    pub fn note(&self) -> Option<String> {
+        let records = match self.undelivered {
+            1 => "1 log record".to_owned(),
+            n => format!("{n} log records"),
+        };
+        if self.not_accepted {
+            return Some(format!(
+                "note: {} does not accept logs, so {records} were not sent (the spans are not \
+                 affected); to stop sending them set OTEL_LOGS_EXPORTER=none, or name the \
+                 collector's logs URL with OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                self.url
+            ));
+        }
+        let problem = self.problem.as_ref()?;
+        Some(format!(
+            "warning: could not deliver {records} to {}: {problem}",
+            self.url
+        ))
+    }
 }
 
 impl DeliveryReport {
@@ -202,6 +320,7 @@ impl DeliveryReport {
             retries: stats.retries,
             retried_because: stats.retried_because,
             problem,
+            logs: None,
         }
     }
 
@@ -210,9 +329,16 @@ impl DeliveryReport {
         self.problem.is_none() && self.undelivered == 0
     }
 
-    /// Prints the report as one line on stderr; the exit code says whether
-    /// the spans were delivered.
+    /// Prints the report on stderr (a line on the log records first, when
+    /// not all of them arrived; the report itself is always the last line);
+    /// the exit code says whether the spans were delivered.
     pub fn exit_code(&self) -> ExitCode {
+        if let Some(note) = self.logs.as_ref().and_then(LogsDelivery::note) {
+            // When the spans failed too, their line says why.
+            if self.is_ok() || self.logs.as_ref().is_some_and(|logs| logs.not_accepted) {
+                eprintln!("{note}");
+            }
+        }
         eprintln!("{self}");
         if self.is_ok() {
             ExitCode::SUCCESS
@@ -225,7 +351,18 @@ impl DeliveryReport {
 impl fmt::Display for DeliveryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_ok() {
-            write!(f, "exported {} spans to {}", self.exported, self.url)?;
+            write!(f, "exported {} spans", self.exported)?;
+            match self.logs.as_ref().filter(|logs| logs.exported > 0) {
+                Some(logs) if logs.url == self.url => {
+                    write!(f, " and {} log records to {}", logs.exported, self.url)?;
+                }
+                Some(logs) => write!(
+                    f,
+                    " to {} and {} log records to {}",
+                    self.url, logs.exported, logs.url
+                )?,
+                None => write!(f, " to {}", self.url)?,
+            }
             if self.retries > 0 {
                 let s = if self.retries == 1 {
                     "retry"

@@ -162,6 +162,7 @@ mod tests {
                 export_timeout: None,
             },
             path: None,
+            logs_path: None,
         };
         let resource = resource(&args.resolve("default").unwrap());
         let keys: Vec<String> = resource.iter().map(|(k, _)| k.to_string()).collect();

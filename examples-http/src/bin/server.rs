@@ -144,7 +144,7 @@ async fn hello_handler() -> String {
             .get("name")
             .map(|value| value.as_str().to_owned())
             .unwrap_or_default();
-        common::info!("HelloHandler: name={name:?}");
+        tracing::info!("HelloHandler: name={name:?}");
         format!("hello:{name}")
     })
 }
@@ -165,7 +165,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         // Still inside the request's context: the current span is the server span.
         Context::current().span().record_error(self.0.as_ref());
-        common::error!("{:#}", self.0);
+        tracing::error!("{:#}", self.0);
         (StatusCode::INTERNAL_SERVER_ERROR, format!("{:#}", self.0)).into_response()
     }
 }

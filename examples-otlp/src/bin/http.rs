@@ -70,7 +70,7 @@ async fn main() -> ExitCode {
     // becomes a child of StartRequests, and the log line carries its trace id.
     let answer = async {
         let answer = http.get(&cli.url).await?;
-        common::info!("answer: {answer}");
+        tracing::info!("answer: {answer}");
         anyhow::Ok(answer)
     }
     .with_context(cx.clone())
