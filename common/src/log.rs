@@ -54,8 +54,11 @@ pub(crate) fn subscriber(
         .with_writer(std::io::stderr)
         .event_format(GoFrameFormat)
         .with_filter(rust_log()?);
+    // Without `busy_ns`/`idle_ns` on every span: the span's duration is
+    // what a learner reads.
     let spans = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer("tracing"))
+        .with_tracked_inactivity(false)
         .with_filter(not_export_stack(LevelFilter::TRACE));
     let records = logs.map(|provider| {
         OpenTelemetryTracingBridge::new(provider)

@@ -85,7 +85,10 @@ fn run() {
 }
 
 /// Span `GetUser` with `user.id`; an empty user is an event, not an error.
-#[instrument(name = "GetUser", skip_all, fields(user.id = id))]
+///
+/// `id as i64`: OpenTelemetry has no unsigned integers, and
+/// tracing-opentelemetry records a `u64` field as text.
+#[instrument(name = "GetUser", skip_all, fields(user.id = id as i64))]
 fn get_user(id: u64) -> User {
     let user = User {
         info: get_info(id),
@@ -94,13 +97,13 @@ fn get_user(id: u64) -> User {
     };
     if user.is_empty() {
         // Inside a span, an event is a span event (and a log record).
-        tracing::info!(user.id = id, "user not found");
+        tracing::info!(user.id = id as i64, "user not found");
     }
     user
 }
 
 /// Span `GetInfo`: id, name, gender, site.
-#[instrument(name = "GetInfo", skip_all, fields(user.id = id))]
+#[instrument(name = "GetInfo", skip_all, fields(user.id = id as i64))]
 fn get_info(id: u64) -> Option<Info> {
     (id == 100).then(|| Info {
         id: 100,
@@ -111,7 +114,7 @@ fn get_info(id: u64) -> Option<Info> {
 }
 
 /// Span `GetDetail`: email.
-#[instrument(name = "GetDetail", skip_all, fields(user.id = id))]
+#[instrument(name = "GetDetail", skip_all, fields(user.id = id as i64))]
 fn get_detail(id: u64) -> Option<Detail> {
     (id == 100).then(|| Detail {
         email: "john@goframe.org".to_owned(),
@@ -119,7 +122,7 @@ fn get_detail(id: u64) -> Option<Detail> {
 }
 
 /// Span `GetScores`: math, english, chinese.
-#[instrument(name = "GetScores", skip_all, fields(user.id = id))]
+#[instrument(name = "GetScores", skip_all, fields(user.id = id as i64))]
 fn get_scores(id: u64) -> Option<Scores> {
     (id == 100).then_some(Scores {
         math: 100,
