@@ -801,6 +801,129 @@ mod tests {
         config.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    fn logs_endpoint(
+        protocol: Protocol,
+        endpoint: Option<&str>,
+        logs_path: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Option<String>> {
+        let env: HashMap<String, OsString> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        let defaults = Defaults {
+            service_name: "svc",
+            batch: BatchSettings::TEACHING,
+        };
+        let paths = Paths {
+            traces: None,
+            logs: logs_path,
+        };
+        let config = resolve(&args(endpoint), protocol, paths, defaults, &|name| {
+            env.get(name).cloned()
+        })?;
+        Ok(config.logs_endpoint.map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn log_records_go_to_the_traces_collector_unless_told_otherwise() {
+        let http = |endpoint, path, env: &[(&str, &str)]| {
+            logs_endpoint(Protocol::Http, endpoint, path, env).unwrap()
+        };
+        assert_eq!(
+            http(None, None, &[]).as_deref(),
+            Some("http://localhost:4318/v1/logs")
+        );
+        assert_eq!(
+            http(Some("https://h:1/prefix"), None, &[]).as_deref(),
+            Some("https://h:1/prefix/v1/logs")
+        );
+        assert_eq!(
+            http(Some("http://h:1"), Some("/adapt/v1/logs"), &[]).as_deref(),
+            Some("http://h:1/adapt/v1/logs")
+        );
+        // The traces' own URL: its collector, not its path.
+        assert_eq!(
+            http(
+                None,
+                None,
+                &[(env::TRACES_ENDPOINT, "http://t:2/custom/traces")]
+            )
+            .as_deref(),
+            Some("http://t:2/v1/logs")
+        );
+        assert_eq!(
+            http(None, None, &[(env::ENDPOINT, "http://e:3")]).as_deref(),
+            Some("http://e:3/v1/logs")
+        );
+        // The signal's variable is used as is, below --endpoint, above the rest.
+        let logs_url = [
+            (env::LOGS_ENDPOINT, "http://l:4/vendor/logs"),
+            (env::ENDPOINT, "http://e:3"),
+        ];
+        assert_eq!(
+            http(None, None, &logs_url).as_deref(),
+            Some("http://l:4/vendor/logs")
+        );
+        assert_eq!(
+            http(Some("http://f:5"), None, &logs_url).as_deref(),
+            Some("http://f:5/v1/logs")
+        );
+        assert_eq!(
+            logs_endpoint(Protocol::Grpc, Some("http://g:6"), None, &[])
+                .unwrap()
+                .as_deref(),
+            Some("http://g:6")
+        );
+        // none: no log exporter at all.
+        for none in ["none", " NONE "] {
+            assert_eq!(http(None, None, &[(env::LOGS_EXPORTER, none)]), None);
+        }
+        assert_eq!(
+            http(None, None, &[(env::LOGS_EXPORTER, "")]).as_deref(),
+            Some("http://localhost:4318/v1/logs")
+        );
+    }
+
+    #[test]
+    fn logs_settings_that_would_be_half_applied_are_refused() {
+        let fails = |protocol, path, env: &[(&str, &str)]| {
+            format!(
+                "{:#}",
+                logs_endpoint(protocol, None, path, env).unwrap_err()
+            )
+        };
+        assert_eq!(
+            fails(Protocol::Http, None, &[(env::LOGS_EXPORTER, "console")]),
+            "invalid OTEL_LOGS_EXPORTER `console`: expected `otlp` (the default: log records go \
+             to the collector of the traces) or `none`"
+        );
+        assert!(
+            fails(
+                Protocol::Http,
+                None,
+                &[("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "a=b")]
+            )
+            .starts_with(
+                "OTEL_EXPORTER_OTLP_LOGS_HEADERS is not read by these examples: log \
+                              records are sent with the traces' settings; set \
+                              OTEL_EXPORTER_OTLP_HEADERS instead"
+            )
+        );
+        assert!(
+            fails(Protocol::Http, Some("v1/logs"), &[])
+                .starts_with("invalid --logs-path `v1/logs`")
+        );
+        assert!(
+            fails(
+                Protocol::Grpc,
+                None,
+                &[(env::LOGS_ENDPOINT, "http://g:1/x")]
+            )
+            .contains("a gRPC endpoint has no path")
+        );
+    }
+
     #[test]
     fn http_defaults_to_localhost_4318_v1_traces() {
         let cfg = http(&[]).unwrap();

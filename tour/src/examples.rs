@@ -35,6 +35,9 @@ pub(crate) struct Example {
     /// root span belongs to `root_service`.
     pub(crate) root_service: &'static str,
     pub(crate) spans: usize,
+    /// ... and, once its processes have flushed, at least `logs` log
+    /// records (a long-running server sends its own a batch later).
+    pub(crate) logs: usize,
     /// The documented shape of that trace.
     pub(crate) shape: fn(&Trace, &Collector) -> Result<(), Vec<String>>,
 }
@@ -90,9 +93,11 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: expect::inprocess_output,
         root_service: "inprocess",
         spans: 9,
+        logs: 2,
         shape: |trace, _| {
             checks::all([
                 expect::inprocess(trace, "inprocess"),
+                expect::inprocess_logs(trace, "inprocess", false),
                 checks::arrived_via(trace, "inprocess", Transport::HttpProtobuf, "/v1/traces"),
             ])
         },
@@ -120,11 +125,47 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: expect::inprocess_output,
         root_service: "inprocess-grpc",
         spans: 9,
+        logs: 2,
         shape: |trace, collector| {
             checks::all([
                 expect::inprocess(trace, "inprocess-grpc"),
+                expect::inprocess_logs(trace, "inprocess-grpc", false),
                 checks::arrived_via_grpc(trace, "inprocess-grpc"),
                 checks::token_arrived(collector, INPROCESS_TOKEN),
+            ])
+        },
+    },
+    Example {
+        title: "The same spans with `tracing` and #[instrument]",
+        shows: "The trace of the first example, span for span, written the way most Rust \
+                services are: #[tracing::instrument] spans (tracing-opentelemetry) and \
+                tracing::info! log lines, which also travel as OTLP log records on the span \
+                they were written in (the `·` lines under a span).",
+        read: &[
+            "examples-inprocess-tracing/src/main.rs",
+            "common/src/log.rs",
+        ],
+        program: Program {
+            package: "examples-inprocess-tracing",
+            bin: None,
+        },
+        args: |at| vec![("--endpoint", at.http.clone())],
+        needs_server: false,
+        succeeds: true,
+        stdout: expect::inprocess_output,
+        root_service: "inprocess-tracing",
+        spans: 9,
+        logs: 3,
+        shape: |trace, _| {
+            checks::all([
+                expect::inprocess(trace, "inprocess-tracing"),
+                expect::inprocess_logs(trace, "inprocess-tracing", true),
+                checks::arrived_via(
+                    trace,
+                    "inprocess-tracing",
+                    Transport::HttpProtobuf,
+                    "/v1/traces",
+                ),
             ])
         },
     },
@@ -153,6 +194,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: |out| expect::http_output(out, "hello:GoFrame"),
         root_service: "otlp-http-client",
         spans: 4,
+        logs: 2,
         shape: |trace, _| expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
     },
     Example {
@@ -176,6 +218,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: |out| expect::http_output(out, "hello:john"),
         root_service: "otlp-grpc-client",
         spans: 4,
+        logs: 2,
         shape: |trace, collector| {
             checks::all([
                 expect::http_request(trace, "otlp-grpc-client", SERVER_SERVICE),
@@ -205,6 +248,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: |out| expect::http_output(out, "hello:john"),
         root_service: "otlp-http-client",
         spans: 4,
+        logs: 2,
         shape: |trace, _| {
             checks::all([
                 expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
@@ -239,6 +283,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: checks::no_output,
         root_service: "otlp-http-client",
         spans: 3,
+        logs: 1,
         shape: |trace, _| expect::http_error(trace, "otlp-http-client", SERVER_SERVICE),
     },
 ];
@@ -327,7 +372,7 @@ mod tests {
             http: "http://127.0.0.1:2".into(),
             server: Some("http://127.0.0.1:3".into()),
         };
-        let otlp_http = &EXAMPLES[4];
+        let otlp_http = &EXAMPLES[5];
         assert_eq!(
             otlp_http
                 .program
@@ -355,21 +400,25 @@ mod tests {
         );
         assert_eq!(
             last(&EXAMPLES[2]),
-            "cargo run -p examples-http --bin client"
+            "cargo run -p examples-inprocess-tracing"
         );
         assert_eq!(
             last(&EXAMPLES[3]),
-            "cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp"
+            "cargo run -p examples-http --bin client"
         );
         assert_eq!(
             last(&EXAMPLES[4]),
-            "cargo run -p examples-otlp --bin http -- --path /adapt_x/api/otlp/traces"
+            "cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp"
         );
         assert_eq!(
             last(&EXAMPLES[5]),
+            "cargo run -p examples-otlp --bin http -- --path /adapt_x/api/otlp/traces"
+        );
+        assert_eq!(
+            last(&EXAMPLES[6]),
             "cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error"
         );
-        let first = EXAMPLES[3].alone();
+        let first = EXAMPLES[4].alone();
         assert_eq!(first[0].0.join(" "), "cargo run -p collector");
         assert_eq!(
             first[1].0.join(" "),

@@ -224,7 +224,10 @@ impl<'a> Tour<'a> {
         };
         let found = self
             .collector
-            .wait_for_trace(|t| is_new(t) && t.spans.len() >= example.spans, TRACE_WAIT)
+            .wait_for_trace(
+                |t| is_new(t) && t.spans.len() >= example.spans && t.logs.len() >= example.logs,
+                TRACE_WAIT,
+            )
             .await;
         match found {
             Ok(trace) => Some(trace),

@@ -12,11 +12,17 @@
 //!   GET                otlp-http-client  │ ██████████████████████████████ │  3.02 ms  http.response.status_code=200
 //! ```
 //!
-//! Span names, services and attributes come from whoever sent the spans, so
+//! A span's log records follow its line, each a `•` on the time axis with
+//! its severity and body: `    · INFO  │   •   │  GetUser(100): found`.
+//!
+//! Span names, services, attributes and log bodies come from whoever sent
+//! them, so
 //! every one of them goes through the collector's [`text`] sanitizer before
 //! it reaches the terminal; widths are terminal columns (CJK takes two).
 
-use collector::{Span, Trace, text};
+use std::collections::HashMap;
+
+use collector::{LogRecord, Span, Trace, text};
 
 /// Attributes shown on a span's line, when present.
 const SHOWN_ATTRIBUTES: &[&str] = &[
@@ -60,14 +66,34 @@ pub(crate) fn waterfall(trace: &Trace, width: usize, total: usize) -> String {
     );
     let mut lines = vec![header];
     if !rows.is_empty() {
-        lines.extend(table(&rows, start, span_time, width, total));
+        let mut logs: HashMap<&str, Vec<&LogRecord>> = HashMap::new();
+        for log in &trace.logs {
+            if let Some(span_id) = log.span_id.as_deref() {
+                logs.entry(span_id).or_default().push(log);
+            }
+        }
+        lines.extend(table(&rows, &logs, start, span_time, width, total));
+        let unattached = trace.unattached_logs().len();
+        if unattached > 0 {
+            lines.push(format!(
+                "(and {unattached} log record{} of no span shown here: see the web view)",
+                plural(unattached)
+            ));
+        }
     }
     let fitted: Vec<String> = lines.iter().map(|l| text::fit(l, total)).collect();
     fitted.join("\n")
 }
 
-/// The axis line and one line per span.
-fn table(rows: &[Row<'_>], start: u64, span_time: u64, width: usize, total: usize) -> Vec<String> {
+/// The axis line, one line per span, and one per log record under its span.
+fn table(
+    rows: &[Row<'_>],
+    logs: &HashMap<&str, Vec<&LogRecord>>,
+    start: u64,
+    span_time: u64,
+    width: usize,
+    total: usize,
+) -> Vec<String> {
     // On a narrow screen the name and service columns shrink first, so that
     // the bars keep their minimum.
     let min_bar = width.min(MIN_BAR);
@@ -86,9 +112,25 @@ fn table(rows: &[Row<'_>], start: u64, span_time: u64, width: usize, total: usiz
             )
         })
         .collect();
+    // A log record's label (`· INFO`) sits one level deeper than its span.
+    let log_label = |row: &Row<'_>, log: &LogRecord| -> String {
+        let indent = " ".repeat(2 * (row.depth + 1).min(name_max / 2));
+        text::fit(
+            &format!("{indent}· {}", text::escape(&log.severity)),
+            name_max,
+        )
+    };
+    let log_labels = rows.iter().flat_map(|row| {
+        logs.get(row.span.span_id.as_str())
+            .into_iter()
+            .flatten()
+            .map(move |log| log_label(row, log))
+    });
     let name_width = labels
         .iter()
-        .map(|l| text::width(l))
+        .cloned()
+        .chain(log_labels)
+        .map(|l| text::width(&l))
         .max()
         .unwrap_or(0)
         .max(4);
@@ -105,13 +147,26 @@ fn table(rows: &[Row<'_>], start: u64, span_time: u64, width: usize, total: usiz
     let notes: Vec<Vec<String>> = rows.iter().map(|row| notes(row.span, row.note)).collect();
     let joined =
         |parts: &[String]| -> usize { parts.iter().map(|p| text::width(p) + 2).sum::<usize>() };
-    let widest_line = notes.iter().map(|n| joined(n)).max().unwrap_or(0);
+    // A log record's body takes the duration's columns too.
+    let widest_body = rows
+        .iter()
+        .flat_map(|row| logs.get(row.span.span_id.as_str()).into_iter().flatten())
+        .map(|log| (text::width(&text::escape(&log.body)) + 2).saturating_sub(10))
+        .max()
+        .unwrap_or(0);
+    let widest_line = notes
+        .iter()
+        .map(|n| joined(n))
+        .max()
+        .unwrap_or(0)
+        .max(widest_body);
     let widest_part = notes
         .iter()
         .flatten()
         .map(|p| text::width(p) + 2)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(widest_body);
 
     // The bars at `width` when every span's notes fit on its line; else
     // narrower, down to the minimum, and the notes go on as many lines as
@@ -164,8 +219,30 @@ fn table(rows: &[Row<'_>], start: u64, span_time: u64, width: usize, total: usiz
             None => lines.push(line),
         }
         lines.extend(groups.map(|notes| format!("{more}  {notes}")));
+        for log in logs.get(span.span_id.as_str()).into_iter().flatten() {
+            let label = log_label(row, log);
+            let line = format!(
+                "{}  {}  │{}│  {}",
+                text::cell(&label, name_width),
+                text::cell("", service_width),
+                mark(log.time_unix_nano, start, span_time, bar_width),
+                text::fit(&text::escape(&log.body), notes_room + 10),
+            );
+            lines.push(line);
+        }
     }
     lines
+}
+
+/// `width` blanks with a `•` where `at` falls on the axis.
+fn mark(at: u64, start: u64, total: u64, width: usize) -> String {
+    let column = if total == 0 {
+        0
+    } else {
+        let scaled = u128::from(at.saturating_sub(start)) * width as u128 / u128::from(total);
+        usize::try_from(scaled).unwrap_or(width).min(width - 1)
+    };
+    format!("{}•{}", " ".repeat(column), " ".repeat(width - column - 1))
 }
 
 /// `notes` joined two spaces apart in lines of at most `room` columns; a
@@ -349,6 +426,49 @@ mod tests {
                 line[from..to].to_owned()
             })
             .collect()
+    }
+
+    fn log(span_id: Option<&str>, at_ms: u64, body: &str) -> LogRecord {
+        LogRecord {
+            time_unix_nano: 1_000 * MS + at_ms * MS,
+            severity: "INFO".into(),
+            severity_number: 9,
+            body: body.into(),
+            attributes: Default::default(),
+            trace_id: Some("0af7651916cd43dd8448eb211c80319c".into()),
+            span_id: span_id.map(Into::into),
+            service_name: "svc".into(),
+            scope_name: String::new(),
+        }
+    }
+
+    #[test]
+    fn log_records_follow_their_span_as_marks_on_the_axis() {
+        let mut trace = trace(vec![
+            span("m", None, "main", 0, 10),
+            span("a", Some("m"), "GetUser", 0, 5),
+        ]);
+        trace.logs = vec![
+            log(Some("m"), 5, "GetUser(1): not found"),
+            log(Some("a"), 0, "user \x1b[31mnot found"),
+            log(Some("elsewhere"), 9, "orphan"),
+        ];
+        let text = waterfall(&trace, 10, WIDE);
+        let lines: Vec<&str> = text.lines().collect();
+        // header, axis, main, its record, GetUser, its record, the count.
+        assert_eq!(lines.len(), 7, "{text}");
+        assert!(lines[3].starts_with("  · INFO"), "{text}");
+        assert!(lines[3].ends_with("│  GetUser(1): not found"), "{text}");
+        let spans_and_records = lines[..6].join("\n");
+        assert_eq!(bars(&spans_and_records)[1], "     •    ", "{text}");
+        assert!(lines[5].starts_with("    · INFO"), "{text}");
+        assert_eq!(bars(&spans_and_records)[3], "•         ", "{text}");
+        // Outside text is escaped, never sent to the terminal raw.
+        assert!(!text.contains('\x1b'), "{text}");
+        assert_eq!(
+            lines[6],
+            "(and 1 log record of no span shown here: see the web view)"
+        );
     }
 
     #[test]

@@ -95,18 +95,19 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
-        lines.contains(&"6 examples run, 6 traces, 33 spans: all as expected"),
+        lines.contains(&"7 examples run, 7 traces, 42 spans: all as expected"),
         "{stdout}"
     );
 
     // Every example in the documentation's order, each with its waterfall.
     let order = [
-        "1/6 · In-process spans, exported over OTLP/HTTP",
-        "2/6 · In-process spans, exported over OTLP/gRPC",
-        "3/6 · HTTP server and client",
-        "4/6 · The same call, exported over OTLP/gRPC",
-        "5/6 · The same call, exported over OTLP/HTTP",
-        "6/6 · A failing call",
+        "1/7 · In-process spans, exported over OTLP/HTTP",
+        "2/7 · In-process spans, exported over OTLP/gRPC",
+        "3/7 · The same spans with `tracing` and #[instrument]",
+        "4/7 · HTTP server and client",
+        "5/7 · The same call, exported over OTLP/gRPC",
+        "6/7 · The same call, exported over OTLP/HTTP",
+        "7/7 · A failing call",
     ];
     let mut at = 0;
     for title in order {
@@ -114,8 +115,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
             .find(title)
             .unwrap_or_else(|| panic!("`{title}` missing or out of order:\n{stdout}"));
     }
-    assert_eq!(stdout.matches("\n   trace ").count(), 6, "{stdout}");
-    assert_eq!(stdout.matches("✓ as documented").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("\n   trace ").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("✓ as documented").count(), 7, "{stdout}");
     assert!(
         stdout.contains("collector (inside the tour, free ports)"),
         "{stdout}"
@@ -134,8 +135,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     let commands: Vec<&&str> = lines.iter().filter(|l| l.starts_with("$ ")).collect();
     assert_eq!(
         commands.len(),
-        6 + 1,
-        "six examples and the server:\n{stdout}"
+        7 + 1,
+        "seven examples and the server:\n{stdout}"
     );
     for command in commands {
         assert!(
@@ -157,8 +158,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         .iter()
         .filter(|l| l.ends_with("│   \"id\": 100,"))
         .count();
-    assert_eq!(ids, 2, "{stdout}");
-    assert_eq!(stdout.matches("   stdout │ {}\n          │ {\n").count(), 2);
+    assert_eq!(ids, 3, "{stdout}");
+    assert_eq!(stdout.matches("   stdout │ {}\n          │ {\n").count(), 3);
     assert!(
         !stdout.contains("{\"chinese\""),
         "re-serialized JSON:\n{stdout}"
@@ -173,6 +174,22 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "✗ error",
         "stdout │ hello:GoFrame",
         "stdout │ hello:john",
+    ] {
+        assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
+    }
+    // Log records under their span: the in-process examples' two on `main`
+    // (three examples) and the `tracing` one's `user not found`; each
+    // client's answer and the server's handler line; the server's error.
+    let records = lines
+        .iter()
+        .filter(|l| (l.contains("· INFO") || l.contains("· ERROR")) && l.contains('•'))
+        .count();
+    assert_eq!(records, 3 * 2 + 1 + 3 * 2 + 1, "{stdout}");
+    for shown in [
+        "GetUser(100): found",
+        "user not found",
+        "answer: hello:GoFrame",
+        "HelloHandler: name=\"GoFrame\"",
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
@@ -193,7 +210,7 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // --step with stdin closed: it says what to read and how to run each
     // example alone, with the tokens and paths the run used, and does not
     // wait for an Enter that never comes.
-    assert_eq!(stdout.matches("   read:").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("   read:").count(), 7, "{stdout}");
     assert_eq!(
         stdout.matches("(no input: not pausing any more)").count(),
         1,
@@ -213,8 +230,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // The lines every run prints the same equal the README's sample (a
     // plain run: --step adds none of them).
     let printed: Vec<&str> = lines.iter().copied().filter(stable).collect();
-    // 6 examples and 2 more headings, 6 checks and 6 summary lines, the verdict.
-    assert_eq!(printed.len(), 6 + 2 + 6 + 6 + 1, "{stdout}");
+    // 7 examples and 2 more headings, 7 checks and 7 summary lines, the verdict.
+    assert_eq!(printed.len(), 7 + 2 + 7 + 7 + 1, "{stdout}");
     for readme in [
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
@@ -274,7 +291,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
         walkthrough.extend(trace_id(&line));
     }
-    assert_eq!(walkthrough.len(), 6, "{walkthrough:?}");
+    assert_eq!(walkthrough.len(), 7, "{walkthrough:?}");
     let endpoint = loop {
         let line = next_line("OTLP/HTTP address");
         if let Some(url) = line.strip_prefix("   OTLP/HTTP  ") {
@@ -282,7 +299,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
     };
 
-    // A trace of our own: drawn once it has settled. The tour's own six
+    // A trace of our own: drawn once it has settled. The tour's own seven
     // settle before it (their last spans came before the heading), and
     // are not drawn again.
     let example = Command::new(example_binary("examples-inprocess-http"))

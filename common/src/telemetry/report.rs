@@ -271,10 +271,7 @@ impl LogsDelivery {
 
     /// The line printed before the report when not every record arrived.
     pub fn note(&self) -> Option<String> {
-        let records = match self.undelivered {
-            1 => "1 log record".to_owned(),
-            n => format!("{n} log records"),
-        };
+        let records = records(self.undelivered);
         if self.not_accepted {
             return Some(format!(
                 "note: {} does not accept logs, so {records} were not sent (the spans are not \
@@ -288,6 +285,15 @@ impl LogsDelivery {
             "warning: could not deliver {records} to {}: {problem}",
             self.url
         ))
+    }
+}
+
+/// `1 log record`, `2 log records`.
+fn records(n: usize) -> String {
+    if n == 1 {
+        "1 log record".to_owned()
+    } else {
+        format!("{n} log records")
     }
 }
 
@@ -354,12 +360,14 @@ impl fmt::Display for DeliveryReport {
             write!(f, "exported {} spans", self.exported)?;
             match self.logs.as_ref().filter(|logs| logs.exported > 0) {
                 Some(logs) if logs.url == self.url => {
-                    write!(f, " and {} log records to {}", logs.exported, self.url)?;
+                    write!(f, " and {} to {}", records(logs.exported), self.url)?;
                 }
                 Some(logs) => write!(
                     f,
-                    " to {} and {} log records to {}",
-                    self.url, logs.exported, logs.url
+                    " to {} and {} to {}",
+                    self.url,
+                    records(logs.exported),
+                    logs.url
                 )?,
                 None => write!(f, " to {}", self.url)?,
             }
@@ -436,6 +444,91 @@ mod tests {
         assert_eq!(
             failed.to_string(),
             "error: could not deliver 9 spans to http://c/v1/traces: connection refused, nothing is listening on c:80"
+        );
+    }
+
+    fn logs(url: &str, stats: Stats) -> LogsDelivery {
+        let recorder = Recorder(Arc::new(Mutex::new(stats)));
+        LogsDelivery::new(url.into(), &recorder, Ok(()))
+    }
+
+    #[test]
+    fn log_records_are_reported_beside_the_spans() {
+        let mut ok = report(Stats {
+            ended: 9,
+            exported: 9,
+            ..Stats::default()
+        });
+        let delivered = Stats {
+            ended: 2,
+            exported: 2,
+            ..Stats::default()
+        };
+        ok.logs = Some(logs("http://c/v1/logs", delivered.clone()));
+        assert_eq!(
+            ok.to_string(),
+            "exported 9 spans to http://c/v1/traces and 2 log records to http://c/v1/logs"
+        );
+        assert_eq!(ok.logs.as_ref().unwrap().note(), None);
+        // One URL for both (gRPC): said once.
+        ok.url = "http://c:4317".into();
+        ok.logs = Some(logs(
+            "http://c:4317",
+            Stats {
+                ended: 1,
+                exported: 1,
+                ..delivered
+            },
+        ));
+        assert_eq!(
+            ok.to_string(),
+            "exported 9 spans and 1 log record to http://c:4317"
+        );
+        // No record written: nothing to say about them.
+        ok.logs = Some(logs("http://c:4317", Stats::default()));
+        assert_eq!(ok.to_string(), "exported 9 spans to http://c:4317");
+    }
+
+    #[test]
+    fn a_traces_only_backend_is_a_note_and_the_spans_decide() {
+        let mut ok = report(Stats {
+            ended: 9,
+            exported: 9,
+            ..Stats::default()
+        });
+        ok.logs = Some(logs(
+            "http://c/v1/logs",
+            Stats {
+                ended: 2,
+                failed: 2,
+                not_accepted: true,
+                problem: Some("the collector answered 404 Not Found".into()),
+                ..Stats::default()
+            },
+        ));
+        assert!(ok.is_ok());
+        assert_eq!(ok.to_string(), "exported 9 spans to http://c/v1/traces");
+        let note = ok.logs.as_ref().unwrap().note().unwrap();
+        assert!(
+            note.starts_with(
+                "note: http://c/v1/logs does not accept logs, so 2 log records were not sent"
+            ),
+            "{note}"
+        );
+        assert!(note.contains("OTEL_LOGS_EXPORTER=none"), "{note}");
+        // Any other failure of the records is a warning, with its cause.
+        let failed = logs(
+            "http://c/v1/logs",
+            Stats {
+                ended: 1,
+                failed: 1,
+                problem: Some("the collector answered 500".into()),
+                ..Stats::default()
+            },
+        );
+        assert_eq!(
+            failed.note().unwrap(),
+            "warning: could not deliver 1 log record to http://c/v1/logs: the collector answered 500"
         );
     }
 
