@@ -58,7 +58,7 @@ async fn one_trace_across_client_and_server() {
         panic!("{problems:#?}\n{trace:#?}");
     }
     // Both sides log with the trace id of the one trace.
-    let id = &trace.trace_id;
+    let id = &trace.trace_id.clone();
     assert!(
         out.stderr
             .contains(&format!("{{{id}}} answer: hello:GoFrame")),
@@ -86,6 +86,15 @@ async fn one_trace_across_client_and_server() {
     );
     let out = stop(server).await;
     assert!(out.stderr.contains("exported 2 spans to"), "{}", out.stderr);
+    // Each side's log line is a log record on the span it was written in.
+    let trace = collector
+        .traces()
+        .into_iter()
+        .find(|t| t.trace_id == *id)
+        .expect("the trace");
+    if let Err(problems) = expect::http_logs(&trace, "hello:GoFrame", "GoFrame") {
+        panic!("{problems:#?}\n{:#?}", trace.logs);
+    }
 }
 
 /// A random, valid W3C trace id and span id.

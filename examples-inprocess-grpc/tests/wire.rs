@@ -24,18 +24,7 @@ async fn assert_delivered(collector: &Collector, out: &Finished, token: Option<&
         assert_grpc_export(request, token);
     }
     for request in &assert_logs(collector, "inprocess-grpc", false) {
-        assert_eq!(
-            request.path,
-            "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
-        );
-        assert_eq!(
-            request.headers.get("grpc-encoding").map(String::as_str),
-            Some("gzip")
-        );
-        assert_eq!(
-            request.headers.get("authentication").map(String::as_str),
-            token
-        );
+        assert_grpc_export(request, token);
     }
     if let Some(token) = token {
         assert_token_hidden(out, collector, token);

@@ -273,6 +273,40 @@ fn done(problems: Vec<String>) -> Result<(), Vec<String>> {
     }
 }
 
+/// The log records of one `/hello` call: the client's `answer: {answer}` on
+/// its root span `StartRequests`, the server's `HelloHandler: name="{name}"`
+/// on `HelloHandler`, both with the trace's id.
+pub fn http_logs(trace: &Trace, answer: &str, name: &str) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let client = format!("answer: {answer}");
+    let server = format!("HelloHandler: name=\"{name}\"");
+    for (body, span_name) in [(&client, "StartRequests"), (&server, "HelloHandler")] {
+        let Some(span) = trace.span_named(span_name) else {
+            problems.push(format!("no span {span_name} for `{body}`"));
+            continue;
+        };
+        let found: Vec<_> = trace.logs.iter().filter(|l| &l.body == body).collect();
+        match found.as_slice() {
+            [log]
+                if log.span_id.as_deref() == Some(span.span_id.as_str())
+                    && log.trace_id.as_deref() == Some(trace.trace_id.as_str()) => {}
+            [log] => problems.push(format!(
+                "`{body}` is on span {:?} of trace {:?}, expected {span_name} ({}) of {}",
+                log.span_id, log.trace_id, span.span_id, trace.trace_id
+            )),
+            _ => problems.push(format!(
+                "expected one log record `{body}`, found {}",
+                found.len()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// `examples-http` and `examples-otlp`: one trace across two processes,
 /// `StartRequests` -> `GET` (CLIENT) in `client_service`, then
 /// `GET /hello` (SERVER) -> `HelloHandler` in `server_service`; 4 spans,

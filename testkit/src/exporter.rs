@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use collector::{
-    Collector, CollectorConfig, GRPC_EXPORT_PATH, ReceivedRequest, Signal, TlsConfig, Transport,
+    Collector, CollectorConfig, GRPC_EXPORT_PATH, GRPC_LOGS_EXPORT_PATH, ReceivedRequest, Signal,
+    TlsConfig, Transport,
 };
 
 use crate::expect;
@@ -172,11 +173,16 @@ pub async fn assert_traces_only_backend_is_a_note(binary: &str, endpoint: &str) 
     assert!(!out.stderr.contains("error:"), "{}", out.stderr);
 }
 
-/// An OTLP/gRPC export as the examples send it: the `Export` method,
-/// gzip-encoded, with `token` (if any) as `authentication` metadata.
+/// An OTLP/gRPC export as the examples send it: the `Export` method of its
+/// signal's service, gzip-encoded, with `token` (if any) as
+/// `authentication` metadata.
 pub fn assert_grpc_export(request: &ReceivedRequest, token: Option<&str>) {
     assert_eq!(request.transport, Transport::Grpc);
-    assert_eq!(request.path, GRPC_EXPORT_PATH);
+    let method = match request.signal {
+        Signal::Traces => GRPC_EXPORT_PATH,
+        Signal::Logs => GRPC_LOGS_EXPORT_PATH,
+    };
+    assert_eq!(request.path, method);
     assert_eq!(
         request.headers.get("grpc-encoding").map(String::as_str),
         Some("gzip")

@@ -195,7 +195,12 @@ pub(crate) const EXAMPLES: &[Example] = &[
         root_service: "otlp-http-client",
         spans: 4,
         logs: 2,
-        shape: |trace, _| expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
+        shape: |trace, _| {
+            checks::all([
+                expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
+                expect::http_logs(trace, "hello:GoFrame", "GoFrame"),
+            ])
+        },
     },
     Example {
         title: "The same call, exported over OTLP/gRPC with a token",
@@ -222,6 +227,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         shape: |trace, collector| {
             checks::all([
                 expect::http_request(trace, "otlp-grpc-client", SERVER_SERVICE),
+                expect::http_logs(trace, "hello:john", "john"),
                 checks::arrived_via_grpc(trace, "otlp-grpc-client"),
                 checks::token_arrived(collector, OTLP_TOKEN),
             ])
@@ -252,6 +258,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         shape: |trace, _| {
             checks::all([
                 expect::http_request(trace, "otlp-http-client", SERVER_SERVICE),
+                expect::http_logs(trace, "hello:john", "john"),
                 checks::arrived_via(
                     trace,
                     "otlp-http-client",
