@@ -772,6 +772,19 @@ mod tests {
         path: Option<&str>,
         env: &[(&str, &str)],
     ) -> anyhow::Result<ExporterConfig> {
+        let paths = Paths {
+            traces: path,
+            logs: None,
+        };
+        resolve_paths(args, protocol, paths, env)
+    }
+
+    fn resolve_paths(
+        args: &ExporterArgs,
+        protocol: Protocol,
+        paths: Paths<'_>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ExporterConfig> {
         let env: HashMap<String, OsString> = env
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
@@ -779,10 +792,6 @@ mod tests {
         let defaults = Defaults {
             service_name: "svc",
             batch: BatchSettings::TEACHING,
-        };
-        let paths = Paths {
-            traces: path,
-            logs: None,
         };
         resolve(args, protocol, paths, defaults, &|name| {
             env.get(name).cloned()
@@ -807,21 +816,11 @@ mod tests {
         logs_path: Option<&str>,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Option<String>> {
-        let env: HashMap<String, OsString> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), OsString::from(v)))
-            .collect();
-        let defaults = Defaults {
-            service_name: "svc",
-            batch: BatchSettings::TEACHING,
-        };
         let paths = Paths {
             traces: None,
             logs: logs_path,
         };
-        let config = resolve(&args(endpoint), protocol, paths, defaults, &|name| {
-            env.get(name).cloned()
-        })?;
+        let config = resolve_paths(&args(endpoint), protocol, paths, env)?;
         Ok(config.logs_endpoint.map(|e| e.to_string()))
     }
 

@@ -249,14 +249,7 @@ impl LogsDelivery {
     pub(super) fn new(url: String, recorder: &Recorder, outcome: OTelSdkResult) -> Self {
         let stats = recorder.stats().clone();
         let undelivered = stats.ended.saturating_sub(stats.exported);
-        let problem = stats.problem.or_else(|| match outcome {
-            Err(OTelSdkError::Timeout(waited)) => Some(format!(
-                "the collector did not answer within {:.1}s",
-                waited.as_secs_f64()
-            )),
-            Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
-            Err(other) => Some(other.to_string()),
-        });
+        let problem = stats.problem.or_else(|| shutdown_problem(outcome));
         let problem = problem.or_else(|| {
             (undelivered > 0).then(|| "they were dropped because the export queue was full".into())
         });
@@ -288,6 +281,18 @@ impl LogsDelivery {
     }
 }
 
+/// What a provider's shutdown said went wrong, if anything.
+fn shutdown_problem(outcome: OTelSdkResult) -> Option<String> {
+    match outcome {
+        Err(OTelSdkError::Timeout(waited)) => Some(format!(
+            "the collector did not answer within {:.1}s",
+            waited.as_secs_f64()
+        )),
+        Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
+        Err(other) => Some(other.to_string()),
+    }
+}
+
 /// `1 log record`, `2 log records`.
 fn records(n: usize) -> String {
     if n == 1 {
@@ -309,14 +314,7 @@ impl DeliveryReport {
         // Neither exported, failed nor in flight: never handed to the
         // exporter because the batch processor's queue was full.
         let dropped = undelivered.saturating_sub(stats.failed + stats.in_flight);
-        let problem = stats.problem.or_else(|| match outcome {
-            Err(OTelSdkError::Timeout(waited)) => Some(format!(
-                "the collector did not answer within {:.1}s",
-                waited.as_secs_f64()
-            )),
-            Ok(()) | Err(OTelSdkError::AlreadyShutdown) => None,
-            Err(other) => Some(other.to_string()),
-        });
+        let problem = stats.problem.or_else(|| shutdown_problem(outcome));
         DeliveryReport {
             url,
             exported: stats.exported,
