@@ -38,7 +38,9 @@ pub use report::{DeliveryReport, LogsDelivery};
 
 /// Sets up tracing: the OTLP exporter of the configuration's protocol,
 /// batched, on a provider that is made the global one, with the W3C
-/// TraceContext and Baggage propagators (the pair GoFrame uses too).
+/// TraceContext and Baggage propagators (the pair GoFrame uses too); then
+/// the same chain for log records (unless `OTEL_LOGS_EXPORTER=none`), and
+/// the `tracing` subscriber that writes log lines to stderr and to it.
 ///
 /// For OTLP/gRPC it must be called inside a multi-thread tokio runtime that
 /// stays alive until [`Telemetry::shutdown`] has returned: the gRPC channel
