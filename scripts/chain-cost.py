@@ -3,6 +3,7 @@
 
     python3 scripts/chain-cost.py            # start-up and load (about 2 minutes)
     python3 scripts/chain-cost.py --runs 60  # more start-up runs
+    python3 scripts/chain-cost.py --before DIR  # beside an earlier release build in DIR
 
 1. Start-up: `examples-inprocess-http` and `-grpc` (release builds) against
    the traces part of opentelemetry-rust's basic-otlp-http / basic-otlp
@@ -90,39 +91,55 @@ def strace_counts(binary, endpoint):
     return certs, execs
 
 
-def startup(runs, ours_dir):
+def startup(runs, ours_dir, before_dir=None):
     cargo("build", "--release", "--quiet", "-p", "collector",
           "-p", "examples-inprocess-http", "-p", "examples-inprocess-grpc")
     cargo("build", "--release", "--quiet", "-p", "common", "--examples")
     collector, grpc, http = start_collector()
     pairs = [
-        ("OTLP/HTTP", os.path.join(ours_dir, "examples-inprocess-http"),
+        ("OTLP/HTTP", "examples-inprocess-http",
          os.path.join(RELEASE, "examples", "anchor_otlp_http"), http),
-        ("OTLP/gRPC", os.path.join(ours_dir, "examples-inprocess-grpc"),
+        ("OTLP/gRPC", "examples-inprocess-grpc",
          os.path.join(RELEASE, "examples", "anchor_otlp_grpc"), grpc),
     ]
+    # The anchor sends spans only; ours also sends its log lines as OTLP log
+    # records unless OTEL_LOGS_EXPORTER=none: both are timed, and so is an
+    # earlier build (--before) when given. Runs alternate, so that a noisy
+    # neighbour hits all alike.
+    spans_only = {"OTEL_LOGS_EXPORTER": "none"}
     try:
         print(f"start-up, median of {runs} alternating runs each (wall time, release builds):")
-        for label, ours, anchor, endpoint in pairs:
-            # The anchor sends spans only; ours also sends its log lines as
-            # OTLP log records unless OTEL_LOGS_EXPORTER=none: both are shown.
-            spans_only = {"OTEL_LOGS_EXPORTER": "none"}
-            run_once(ours, endpoint), run_once(anchor, endpoint)  # warm the page cache
-            mine, mine_spans_only, theirs = [], [], []
+        for label, name, anchor, endpoint in pairs:
+            ours = os.path.join(ours_dir, name)
+            runners = [
+                (name, lambda: run_once(ours, endpoint)),
+                (f"{name} with OTEL_LOGS_EXPORTER=none",
+                 lambda: run_once(ours, endpoint, spans_only)),
+                ("anchor", lambda: run_once(anchor, endpoint)),
+            ]
+            if before_dir:
+                before = os.path.join(before_dir, name)
+                runners.append((f"{name}, the earlier build",
+                                lambda: run_once(before, endpoint)))
+            for _, run in runners:
+                run()  # warm the page cache
+            times = {who: [] for who, _ in runners}
             for _ in range(runs):
-                mine.append(run_once(ours, endpoint))
-                mine_spans_only.append(run_once(ours, endpoint, spans_only))
-                theirs.append(run_once(anchor, endpoint))
-            a, c, b = (statistics.median(mine), statistics.median(mine_spans_only),
-                       statistics.median(theirs))
-            print(f"  {label}: {os.path.basename(ours)} {a * 1000:.1f} ms "
-                  f"({c * 1000:.1f} ms with OTEL_LOGS_EXPORTER=none), "
-                  f"anchor {b * 1000:.1f} ms: ratio {a / b:.2f}, spans only {c / b:.2f} "
-                  f"(target <= 1.1)")
+                for who, run in runners:
+                    times[who].append(run())
+            medians = {who: statistics.median(t) for who, t in times.items()}
+            reference = medians["anchor"]
+            print(f"  {label}:")
+            for who, median in medians.items():
+                print(f"    {who}: {median * 1000:.1f} ms, {median / reference:.2f}x the anchor")
+            print("    (target <= 1.1x)")
             if shutil.which("strace"):
-                for name, binary in ((os.path.basename(ours), ours), ("anchor", anchor)):
+                binaries = [(name, ours), ("anchor", anchor)]
+                if before_dir:
+                    binaries.append((f"{name}, the earlier build", before))
+                for who, binary in binaries:
                     certs, execs = strace_counts(binary, endpoint)
-                    print(f"    {name}: {certs} files opened under /etc/ssl, "
+                    print(f"    {who}: {certs} files opened under /etc/ssl, "
                           f"{execs} programs started")
     finally:
         collector.kill()
@@ -167,10 +184,11 @@ def main():
     parser.add_argument("--load-runs", type=int, default=3, help="runs of the load bench")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--examples-dir", default=RELEASE,
-                        help="where examples-inprocess-http/-grpc are (e.g. a build of an "
-                             "earlier commit, for a before/after figure)")
+                        help="where examples-inprocess-http/-grpc are")
+    parser.add_argument("--before", help="where an earlier build of them is (a release "
+                                         "build of an earlier commit), timed beside them")
     args = parser.parse_args()
-    startup(max(1, args.runs), args.examples_dir)
+    startup(max(1, args.runs), args.examples_dir, args.before)
     if not args.skip_load:
         load(max(1, args.load_runs))
 
