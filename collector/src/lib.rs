@@ -34,6 +34,7 @@
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
 //! | `store` | the bounded, indexed in-memory store, and waiting for spans |
+//! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is stored and shown: spans, log records, traces, summaries |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
@@ -50,6 +51,7 @@ mod http;
 pub mod model;
 pub mod otlp;
 mod print;
+mod search;
 mod serve;
 mod server;
 mod settled;
@@ -71,9 +73,11 @@ pub mod fuzzing {
 
 pub use config::{CollectorConfig, ConnectionLimits};
 pub use model::{
-    Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind, StatusCode, Trace, TraceSummary,
-    Transport, TreeRow,
+    CriticalSection, Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
+    StatusCode, Trace, TraceSummary, Transport, TreeRow,
 };
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+pub use search::TraceQuery;
 pub use settled::SettledTraces;
 pub use store::WaitTimeout;
 pub use tls::TlsConfig;
@@ -95,6 +99,7 @@ pub const GRPC_LOGS_EXPORT_PATH: &str = grpc::LOGS_EXPORT_PATH;
 pub struct Collector {
     store: store::Store,
     servers: server::Servers,
+    max_body_bytes: usize,
 }
 
 impl Collector {
@@ -105,7 +110,11 @@ impl Collector {
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
         let store = store::Store::new(&config);
         let servers = server::Servers::start(&config, store.clone()).await?;
-        Ok(Collector { store, servers })
+        Ok(Collector {
+            store,
+            servers,
+            max_body_bytes: config.max_http_body_bytes,
+        })
     }
 
     /// The bound OTLP/gRPC address (with the real port when 0 was asked).
@@ -167,6 +176,64 @@ impl Collector {
     /// walks the spans.
     pub fn summaries(&self) -> Vec<TraceSummary> {
         self.store.summaries()
+    }
+
+    /// The summaries of the traces that match `query`, newest first: what
+    /// `GET /api/traces?...` lists. Linear in the traces, and in the spans
+    /// of those that pass the summary-level conditions.
+    pub fn search(&self, query: &TraceQuery) -> Vec<TraceSummary> {
+        self.store.search(query)
+    }
+
+    /// The calls between services seen in the stored traces (parent and
+    /// child spans of different services), as `GET /api/dependencies`.
+    pub fn dependencies(&self) -> Vec<Dependency> {
+        self.store.dependencies()
+    }
+
+    /// One trace as an OTLP export request, its spans under the resources
+    /// and scopes they came with; serialized with `serde_json` it is the
+    /// OTLP/JSON that `GET /api/traces/{id}/otlp` returns and any OTLP/HTTP
+    /// receiver takes back. `None` for an unknown id.
+    pub fn export_otlp(&self, trace_id: &str) -> Option<ExportTraceServiceRequest> {
+        self.store.export(trace_id)
+    }
+
+    /// Stores the spans of an OTLP traces export body (OTLP/JSON or
+    /// protobuf, gzip-compressed or not: detected from its first bytes)
+    /// within the limits of an OTLP/HTTP body: what `collector --load FILE`
+    /// does. Returns the ids of its traces.
+    pub fn import(
+        &self,
+        body: &[u8],
+        encoding: otlp::Encoding,
+    ) -> Result<Vec<String>, otlp::DecodeError> {
+        let gzip = body.starts_with(&[0x1f, 0x8b]);
+        let received = ReceivedRequest {
+            transport: match encoding {
+                otlp::Encoding::Json => Transport::HttpJson,
+                otlp::Encoding::Protobuf => Transport::HttpProtobuf,
+            },
+            signal: Signal::Traces,
+            path: "(imported)".to_owned(),
+            headers: Default::default(),
+            span_count: 0,
+            log_record_count: 0,
+        };
+        otlp::ingest(
+            &self.store,
+            body,
+            encoding,
+            gzip,
+            self.max_body_bytes,
+            received,
+        )
+    }
+
+    /// The largest body [`Collector::import`] and the OTLP/HTTP receiver
+    /// take, before and after gzip.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
     }
 
     /// All stored spans, oldest trace first.
