@@ -1450,6 +1450,33 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_reader_of_updates_gets_the_latest_summaries_not_a_backlog() {
+        let store = store(10, 100, 100);
+        let cursor = store.update_cursor();
+        for n in 1..=5u8 {
+            insert(&store, vec![(trace_id(n), span(1, None))]);
+        }
+        // Trace 2 again: it changed once more, and counts once.
+        insert(&store, vec![(trace_id(2), span(2, Some(1)))]);
+        let updated = store.updated_since(cursor, 3);
+        let ids: Vec<String> = updated
+            .summaries
+            .iter()
+            .map(|s| s.trace_id.clone())
+            .collect();
+        let hex = |n| otlp::hex(&trace_id(n));
+        assert_eq!(ids, [hex(4), hex(5), hex(2)], "the last changed, each once");
+        assert!(updated.missed);
+        assert_eq!(updated.summaries[2].span_count, 2);
+        let later = store.updated_since(updated.cursor, 3);
+        assert!(later.summaries.is_empty() && !later.missed);
+        insert(&store, vec![(trace_id(1), span(3, Some(1)))]);
+        let updated = store.updated_since(updated.cursor, 3);
+        assert_eq!(updated.summaries.len(), 1);
+        assert!(!updated.missed);
+    }
+
+    #[test]
     fn evicted_traces_leave_the_update_index() {
         let store = store(2, 100, 100);
         let mut reader = store.reader(None, false);

@@ -167,7 +167,10 @@ async fn an_exported_trace_goes_into_another_collector_unchanged() {
     let span = &value["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
     assert_eq!(span["traceId"], id, "hex ids");
     assert_eq!(span["spanId"], "01".repeat(8));
-    assert_eq!(span["startTimeUnixNano"], "1000000000000", "64-bit as a string");
+    assert_eq!(
+        span["startTimeUnixNano"], "1000000000000",
+        "64-bit as a string"
+    );
     assert_eq!(
         value["resourceSpans"][0]["scopeSpans"][0]["scope"]["version"],
         "0.31.0"
@@ -190,8 +193,20 @@ async fn an_exported_trace_goes_into_another_collector_unchanged() {
     let (a, b) = (first.trace(&id).expect("a"), second.trace(&id).expect("b"));
     for (a, b) in a.spans.iter().zip(&b.spans) {
         assert_eq!(
-            (&a.span_id, &a.parent_span_id, &a.name, &a.kind, &a.status_message),
-            (&b.span_id, &b.parent_span_id, &b.name, &b.kind, &b.status_message)
+            (
+                &a.span_id,
+                &a.parent_span_id,
+                &a.name,
+                &a.kind,
+                &a.status_message
+            ),
+            (
+                &b.span_id,
+                &b.parent_span_id,
+                &b.name,
+                &b.kind,
+                &b.status_message
+            )
         );
         assert_eq!((&a.attributes, &a.events), (&b.attributes, &b.events));
         assert_eq!((&a.resource, &a.scope_name), (&b.resource, &b.scope_name));
@@ -204,7 +219,10 @@ async fn an_exported_trace_goes_into_another_collector_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     let first = start(CollectorConfig::ephemeral()).await;
-    assert_eq!(post_export(first.http_addr(), &rich_trace()).await.status, 200);
+    assert_eq!(
+        post_export(first.http_addr(), &rich_trace()).await.status,
+        200
+    );
     first.wait_for_spans(3, WAIT).await.expect("3 spans");
     let id = "5a".repeat(16);
     let json = download(&first, &id).await;
@@ -228,17 +246,32 @@ async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     };
     let response = upload(&[("Content-Type", "application/json")], json.clone()).await;
     assert_eq!(response.status, 413, "{}", response.text());
-    assert!(response.text().contains("body too large"), "{}", response.text());
+    assert!(
+        response.text().contains("body too large"),
+        "{}",
+        response.text()
+    );
     let response = upload(
-        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
         gzipped,
     )
     .await;
-    assert_eq!(response.status, 413, "inflates past the limit: {}", response.text());
+    assert_eq!(
+        response.status,
+        413,
+        "inflates past the limit: {}",
+        response.text()
+    );
     let response = upload(&[("Content-Type", "text/plain")], compact.clone()).await;
     assert_eq!(response.status, 415, "{}", response.text());
     let response = upload(
-        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
         json[..100].to_vec(),
     )
     .await;
@@ -249,7 +282,11 @@ async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     )
     .await;
     assert_eq!(response.status, 400, "{}", response.text());
-    assert!(response.text().contains("malformed OTLP/JSON"), "{}", response.text());
+    assert!(
+        response.text().contains("malformed OTLP/JSON"),
+        "{}",
+        response.text()
+    );
     // The Host check of the web view holds for the upload too.
     let response = send_raw(
         ui,
@@ -264,7 +301,10 @@ async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     assert_eq!(second.span_count(), 0, "nothing got in");
 
     let response = upload(
-        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
         gzip(&compact),
     )
     .await;
@@ -285,7 +325,10 @@ fn collector_load_reads_saved_traces_and_names_a_bad_file() {
         .expect("a runtime");
     let (json, id) = runtime.block_on(async {
         let first = start(CollectorConfig::ephemeral()).await;
-        assert_eq!(post_export(first.http_addr(), &rich_trace()).await.status, 200);
+        assert_eq!(
+            post_export(first.http_addr(), &rich_trace()).await.status,
+            200
+        );
         first.wait_for_spans(3, WAIT).await.expect("3 spans");
         let id = "5a".repeat(16);
         let json = download(&first, &id).await;
