@@ -5,8 +5,10 @@
 //! gzip; a path ending in `/v1/logs` carries logs, any other path traces),
 //! keeps the last traces in memory within fixed bounds, each with its log
 //! records, can print each finished trace as a tree, and serves a web view
-//! of the traces (a list, and a waterfall per trace) with the JSON API
-//! behind it. Tests start it on free ports and wait for spans:
+//! of the traces (a live, searchable list, a waterfall per trace with its
+//! critical path, two traces compared, the service map) with the JSON API
+//! behind it; a trace goes out and back in as OTLP/JSON. Tests start it on
+//! free ports and wait for spans:
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

@@ -539,6 +539,21 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     );
     let shot = browser.screenshot_tab(&tab, "list-search.png");
     eprintln!("screenshot of a search: {}", shot.display());
+    // 4. Two picked in the list make a comparison.
+    browser.evaluate(
+        &tab,
+        "document.querySelectorAll('.pick-box').forEach(b => b.click());          document.getElementById('compare').click(); true",
+    );
+    let listed: Vec<&str> = listed.as_str().unwrap_or_default().split(',').collect();
+    browser.wait_until(
+        &tab,
+        &format!(
+            "document.body.dataset.ready === 'compare' &&              ['#compare={a},{b}', '#compare={b},{a}'].includes(location.hash)",
+            a = listed[0],
+            b = listed[1]
+        ),
+    );
+    history_back(&mut browser, &tab);
     // The form writes the URL: a search for errors-free traces over 0 ms
     // of the server's service finds the HTTP trace.
     browser.evaluate(
@@ -661,6 +676,10 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         dom.matches("class=\"crit\"").count() >= flagged.len(),
         "a stretch over each critical bar"
     );
+    // The example's log records are marks on their span's bar.
+    let log_marks = dom.matches("class=\"log-mark").count();
+    assert_eq!(log_marks, real.logs.len(), "a mark per log record");
+    assert!(log_marks > 0, "the example logs over OTLP");
     let tab = browser.open(&waterfall, TRACE_READY);
     let shot = browser.screenshot_tab(&tab, "critical-path.png");
     eprintln!("screenshot of the critical path: {}", shot.display());
@@ -840,6 +859,15 @@ async fn http_trace(collector: &Collector) -> collector::Trace {
         .await
         .expect("stopping the server");
     trace
+}
+
+/// Back to the previous page of `tab` (the search), and its list shown.
+fn history_back(browser: &mut Browser, tab: &Tab) {
+    browser.evaluate(tab, "history.back(); true");
+    browser.wait_until(
+        tab,
+        "document.body.dataset.view === 'list' && location.hash.startsWith('#span=')",
+    );
 }
 
 /// Exports measured per way of updating the list.
