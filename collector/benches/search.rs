@@ -107,7 +107,7 @@ fn trace(n: usize) -> ExportTraceServiceRequest {
             span(child, Some(get_user), from, from + 1, Some(user));
         }
     }
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         spans[1].status = Some(Status {
             code: 2,
             message: "no such user".into(),

@@ -393,7 +393,8 @@ impl StoredSpan {
 pub(crate) fn reads_as(value: &serde_json::Value, text: &str) -> bool {
     match value {
         serde_json::Value::String(s) => s == text,
-        other => other.to_string() == text,
+        // Not `*other == text`: a JSON value equals a str only as a string.
+        other => serde_json::to_string(other).is_ok_and(|json| json == text),
     }
 }
 

@@ -290,11 +290,8 @@ async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     // The Host check of the web view holds for the upload too.
     let response = send_raw(
         ui,
-        format!(
-            "POST /api/traces HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n\
-             Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
-        )
-        .as_bytes(),
+        b"POST /api/traces HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n\
+          Content-Length: 2\r\nConnection: close\r\n\r\n{}",
     )
     .await;
     assert_eq!(response.status, 403, "{}", response.text());
