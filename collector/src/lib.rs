@@ -5,8 +5,10 @@
 //! gzip; a path ending in `/v1/logs` carries logs, any other path traces),
 //! keeps the last traces in memory within fixed bounds, each with its log
 //! records, can print each finished trace as a tree, and serves a web view
-//! of the traces (a list, and a waterfall per trace) with the JSON API
-//! behind it. Tests start it on free ports and wait for spans:
+//! of the traces (a live, searchable list, a waterfall per trace with its
+//! critical path, two traces compared, the service map) with the JSON API
+//! behind it; a trace goes out and back in as OTLP/JSON. Tests start it on
+//! free ports and wait for spans:
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -34,6 +36,7 @@
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
 //! | `store` | the bounded, indexed in-memory store, and waiting for spans |
+//! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is stored and shown: spans, log records, traces, summaries |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
@@ -50,6 +53,7 @@ mod http;
 pub mod model;
 pub mod otlp;
 mod print;
+mod search;
 mod serve;
 mod server;
 mod settled;
@@ -71,9 +75,11 @@ pub mod fuzzing {
 
 pub use config::{CollectorConfig, ConnectionLimits};
 pub use model::{
-    Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind, StatusCode, Trace, TraceSummary,
-    Transport, TreeRow,
+    CriticalSection, Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
+    StatusCode, Trace, TraceSummary, Transport, TreeRow,
 };
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+pub use search::TraceQuery;
 pub use settled::SettledTraces;
 pub use store::WaitTimeout;
 pub use tls::TlsConfig;
@@ -95,6 +101,7 @@ pub const GRPC_LOGS_EXPORT_PATH: &str = grpc::LOGS_EXPORT_PATH;
 pub struct Collector {
     store: store::Store,
     servers: server::Servers,
+    max_body_bytes: usize,
 }
 
 impl Collector {
@@ -105,7 +112,11 @@ impl Collector {
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
         let store = store::Store::new(&config);
         let servers = server::Servers::start(&config, store.clone()).await?;
-        Ok(Collector { store, servers })
+        Ok(Collector {
+            store,
+            servers,
+            max_body_bytes: config.max_http_body_bytes,
+        })
     }
 
     /// The bound OTLP/gRPC address (with the real port when 0 was asked).
@@ -167,6 +178,64 @@ impl Collector {
     /// walks the spans.
     pub fn summaries(&self) -> Vec<TraceSummary> {
         self.store.summaries()
+    }
+
+    /// The summaries of the traces that match `query`, newest first: what
+    /// `GET /api/traces?...` lists. Linear in the traces, and in the spans
+    /// of those that pass the summary-level conditions.
+    pub fn search(&self, query: &TraceQuery) -> Vec<TraceSummary> {
+        self.store.search(query)
+    }
+
+    /// The calls between services seen in the stored traces (parent and
+    /// child spans of different services), as `GET /api/dependencies`.
+    pub fn dependencies(&self) -> Vec<Dependency> {
+        self.store.dependencies()
+    }
+
+    /// One trace as an OTLP export request, its spans under the resources
+    /// and scopes they came with; serialized with `serde_json` it is the
+    /// OTLP/JSON that `GET /api/traces/{id}/otlp` returns and any OTLP/HTTP
+    /// receiver takes back. `None` for an unknown id.
+    pub fn export_otlp(&self, trace_id: &str) -> Option<ExportTraceServiceRequest> {
+        self.store.export(trace_id)
+    }
+
+    /// Stores the spans of an OTLP traces export body (OTLP/JSON or
+    /// protobuf, gzip-compressed or not: detected from its first bytes)
+    /// within the limits of an OTLP/HTTP body: what `collector --load FILE`
+    /// does. Returns the ids of its traces.
+    pub fn import(
+        &self,
+        body: &[u8],
+        encoding: otlp::Encoding,
+    ) -> Result<Vec<String>, otlp::DecodeError> {
+        let gzip = body.starts_with(&[0x1f, 0x8b]);
+        let received = ReceivedRequest {
+            transport: match encoding {
+                otlp::Encoding::Json => Transport::HttpJson,
+                otlp::Encoding::Protobuf => Transport::HttpProtobuf,
+            },
+            signal: Signal::Traces,
+            path: "(imported)".to_owned(),
+            headers: Default::default(),
+            span_count: 0,
+            log_record_count: 0,
+        };
+        otlp::ingest(
+            &self.store,
+            body,
+            encoding,
+            gzip,
+            self.max_body_bytes,
+            received,
+        )
+    }
+
+    /// The largest body [`Collector::import`] and the OTLP/HTTP receiver
+    /// take, before and after gzip.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
     }
 
     /// All stored spans, oldest trace first.

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use collector::otlp::Encoding;
 use collector::{
     Collector, CollectorConfig, ConnectionLimits, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR,
     DEFAULT_UI_ADDR, TlsConfig,
@@ -56,6 +57,10 @@ struct Args {
     /// Serve no web view
     #[arg(long, conflicts_with = "ui")]
     no_ui: bool,
+
+    /// Load the traces of this OTLP/JSON file at start (repeatable): a trace saved from the web view (its download button, or GET /api/traces/{id}/otlp), or any ExportTraceServiceRequest in OTLP/JSON, gzip-compressed or not; within the OTLP/HTTP body limit. A missing, malformed or too large file exits with status 2
+    #[arg(long, value_name = "FILE")]
+    load: Vec<PathBuf>,
 
     /// Traces kept in memory; the oldest is dropped first
     #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_traces)]
@@ -144,6 +149,18 @@ async fn main() -> ExitCode {
         },
         ..CollectorConfig::default()
     };
+    let max_body_bytes = config.max_http_body_bytes;
+    // Read before anything listens: a file that is not there stops nothing.
+    let mut files = Vec::new();
+    for path in &args.load {
+        match read_limited(path, max_body_bytes) {
+            Ok(bytes) => files.push((path, bytes)),
+            Err(e) => {
+                say!("error: --load {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     let collector = match Collector::start(config).await {
         Ok(collector) => collector,
         Err(e) => {
@@ -151,6 +168,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for (path, bytes) in files {
+        match collector.import(&bytes, Encoding::Json) {
+            Ok(ids) => say!(
+                "loaded {} trace{} from {}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                path.display()
+            ),
+            Err(e) => {
+                say!(
+                    "error: --load {}: {e} (expected an OTLP/JSON ExportTraceServiceRequest, as GET /api/traces/{{id}}/otlp gives)",
+                    path.display()
+                );
+                collector.shutdown().await;
+                return ExitCode::from(2);
+            }
+        }
+    }
 
     let stop = stop_signal();
     say!("collector listening (Ctrl-C to stop)");
@@ -196,6 +231,23 @@ async fn main() -> ExitCode {
     say!("collector: shutting down");
     collector.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The bytes of `path`, if it has at most `limit` of them.
+fn read_limited(path: &std::path::Path, limit: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "too large: the limit is {limit} bytes (that of an OTLP/HTTP body)"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The limits every listener keeps, with the defaults the flags change.

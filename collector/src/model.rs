@@ -90,6 +90,18 @@ impl SpanKind {
         }
     }
 
+    /// The OTLP enum value.
+    pub fn to_otlp(self) -> i32 {
+        match self {
+            SpanKind::Unspecified => 0,
+            SpanKind::Internal => 1,
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+            SpanKind::Producer => 4,
+            SpanKind::Consumer => 5,
+        }
+    }
+
     /// The lowercase name, as in the JSON API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,6 +138,15 @@ impl StatusCode {
             1 => StatusCode::Ok,
             2 => StatusCode::Error,
             _ => StatusCode::Unset,
+        }
+    }
+
+    /// The OTLP enum value.
+    pub fn to_otlp(self) -> i32 {
+        match self {
+            StatusCode::Unset => 0,
+            StatusCode::Ok => 1,
+            StatusCode::Error => 2,
         }
     }
 
@@ -299,6 +320,18 @@ fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
     *n == T::default()
 }
 
+/// Calls from one service to another: parent and child spans of the two
+/// services in the stored traces (`GET /api/dependencies`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// The service of the parent spans (the caller).
+    pub parent: String,
+    /// The service of the child spans (the callee).
+    pub child: String,
+    /// Parent/child span pairs seen.
+    pub calls: u64,
+}
+
 /// One line of a trace's tree view: see [`Trace::tree`].
 #[derive(Debug, Clone, Copy)]
 pub struct TreeRow<'t> {
@@ -461,6 +494,146 @@ impl Trace {
     }
 }
 
+/// A stretch of a span's time on the trace's critical path: see
+/// [`Trace::critical_path`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CriticalSection {
+    pub span_id: String,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+}
+
+impl Trace {
+    /// The critical path: the stretches of spans that determine when the
+    /// trace ends, in time order. The algorithm is Jaeger's (jaeger-ui
+    /// `getCriticalPath`): children are first clipped to their parent
+    /// (one that ends after its parent ends with it, one that starts
+    /// before starts with it, one entirely outside is left out with its
+    /// descendants); then from the root's end, the path walks back into
+    /// the child that finishes last before the current point, down to a
+    /// span with no such child, whose time back to its start is on the
+    /// path, and from that start back up to the parent. A span whose
+    /// parent is not in the trace is off the path (unless it is the root),
+    /// and so is a stretch of no length. Linear in the spans (after
+    /// sorting each span's children).
+    pub fn critical_path(&self) -> Vec<CriticalSection> {
+        let Some(root) = self.root() else {
+            return Vec::new();
+        };
+        let rows = self.tree();
+        let index: HashMap<&str, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (row.span.span_id.as_str(), i))
+            .collect();
+        let Some(&root) = index.get(root.span_id.as_str()) else {
+            return Vec::new();
+        };
+        // Clipped times, parents before children (the tree's order).
+        let mut times: Vec<Option<(u64, u64)>> = Vec::with_capacity(rows.len());
+        let mut parent_of: Vec<Option<usize>> = vec![None; rows.len()];
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+        for (i, row) in rows.iter().enumerate() {
+            let span = row.span;
+            let own = (
+                span.start_unix_nano,
+                span.end_unix_nano.max(span.start_unix_nano),
+            );
+            let parent = span
+                .parent_span_id
+                .as_deref()
+                .and_then(|p| index.get(p).copied())
+                .filter(|_| !row.in_cycle && i != root);
+            let clipped = match parent {
+                None => Some(own),
+                Some(p) => times[p].and_then(|parent| clip(own, parent)),
+            };
+            times.push(clipped);
+            if let (Some(p), Some(_)) = (parent, clipped) {
+                parent_of[i] = Some(p);
+                children[p].push(i);
+            }
+        }
+        for kids in &mut children {
+            kids.sort_by_key(|&k| times[k].map_or(0, |t| t.1));
+        }
+        // The children of each span not yet passed over, from the end of
+        // its list: the walk only ever moves earlier in each list.
+        let mut left: Vec<usize> = children.iter().map(Vec::len).collect();
+        let mut sections = Vec::new();
+        let mut current = root;
+        let mut bound: Option<u64> = None;
+        // Each span is entered once from its parent and left once to it.
+        for _ in 0..=2 * rows.len() {
+            let Some((start, end)) = times[current] else {
+                break;
+            };
+            let section_end = bound.unwrap_or(end);
+            let kids = &children[current];
+            while left[current] > 0
+                && bound.is_some_and(|b| times[kids[left[current] - 1]].map_or(0, |t| t.1) >= b)
+            {
+                left[current] -= 1;
+            }
+            if left[current] > 0 {
+                left[current] -= 1;
+                let child = kids[left[current]];
+                let child_end = times[child].map_or(0, |t| t.1);
+                push_section(&mut sections, &rows, current, child_end, section_end);
+                current = child;
+                bound = None;
+            } else {
+                push_section(&mut sections, &rows, current, start, section_end);
+                match parent_of[current] {
+                    Some(parent) => {
+                        current = parent;
+                        bound = Some(start);
+                    }
+                    None => break,
+                }
+            }
+        }
+        sections.reverse();
+        sections
+    }
+}
+
+/// A child's times clipped to its parent's, as Jaeger does; `None` when
+/// it lies entirely outside them.
+fn clip((start, end): (u64, u64), (parent_start, parent_end): (u64, u64)) -> Option<(u64, u64)> {
+    if start >= parent_start && end <= parent_end {
+        Some((start, end))
+    } else if start >= parent_end || end <= parent_start {
+        None
+    } else {
+        Some((start.max(parent_start), end.min(parent_end)))
+    }
+}
+
+fn push_section(
+    sections: &mut Vec<CriticalSection>,
+    rows: &[TreeRow<'_>],
+    span: usize,
+    start: u64,
+    end: u64,
+) {
+    if start >= end {
+        return;
+    }
+    // Sections come latest first: one that meets the last of the same
+    // span (a zero-length child in between) extends it.
+    match sections.last_mut() {
+        Some(last) if last.span_id == rows[span].span.span_id && last.start_unix_nano == end => {
+            last.start_unix_nano = start;
+        }
+        _ => sections.push(CriticalSection {
+            span_id: rows[span].span.span_id.clone(),
+            start_unix_nano: start,
+            end_unix_nano: end,
+        }),
+    }
+}
+
 fn has_parent_in(span: &Span, ids: &HashSet<&str>) -> bool {
     span.parent_span_id
         .as_deref()
@@ -481,4 +654,171 @@ pub struct ReceivedRequest {
     pub span_count: usize,
     /// Log records in the request (0 for traces).
     pub log_record_count: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A span `id` of `parent` from `start` to `end`.
+    fn span(id: &str, parent: Option<&str>, start: u64, end: u64) -> Span {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: id.into(),
+            kind: SpanKind::Internal,
+            start_unix_nano: start,
+            end_unix_nano: end,
+            attributes: Attributes::new(),
+            events: vec![],
+            status_code: StatusCode::Unset,
+            status_message: String::new(),
+            service_name: "svc".into(),
+            resource: Default::default(),
+            scope_name: String::new(),
+            transport: Transport::Grpc,
+            path: String::new(),
+        }
+    }
+
+    fn trace(spans: Vec<Span>) -> Trace {
+        Trace {
+            trace_id: "t".into(),
+            spans,
+            dropped_spans: 0,
+            logs: vec![],
+            dropped_logs: 0,
+        }
+    }
+
+    /// The path as `(span, start, end)`, in time order.
+    fn path(spans: Vec<Span>) -> Vec<(String, u64, u64)> {
+        trace(spans)
+            .critical_path()
+            .into_iter()
+            .map(|s| (s.span_id, s.start_unix_nano, s.end_unix_nano))
+            .collect()
+    }
+
+    fn sections(expected: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
+        expected
+            .iter()
+            .map(|(id, start, end)| ((*id).to_owned(), *start, *end))
+            .collect()
+    }
+
+    #[test]
+    fn sequential_children_are_all_on_the_path() {
+        // root 0-100: a 10-40, b 50-90 (b's child b1 60-70).
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("a", Some("root"), 10, 40),
+            span("b", Some("root"), 50, 90),
+            span("b1", Some("b"), 60, 70),
+        ]);
+        let want = sections(&[
+            ("root", 0, 10),
+            ("a", 10, 40),
+            ("root", 40, 50),
+            ("b", 50, 60),
+            ("b1", 60, 70),
+            ("b", 70, 90),
+            ("root", 90, 100),
+        ]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_child_must_end_before_the_point_the_walk_came_back_from() {
+        // As in Jaeger: strictly before. `a` ends the instant `b` starts,
+        // so the walk back from `b` passes it over to the root.
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("a", Some("root"), 10, 30),
+            span("b", Some("root"), 30, 100),
+        ]);
+        assert_eq!(got, sections(&[("root", 0, 30), ("b", 30, 100)]));
+    }
+
+    #[test]
+    fn of_overlapping_children_the_last_to_finish_wins() {
+        // a 10-80 and b 20-60 overlap; a ends last, and b ends after a
+        // starts, so b is not on the path at all.
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("b", Some("root"), 20, 60),
+            span("a", Some("root"), 10, 80),
+        ]);
+        assert_eq!(
+            got,
+            sections(&[("root", 0, 10), ("a", 10, 80), ("root", 80, 100)])
+        );
+    }
+
+    #[test]
+    fn a_child_ending_after_its_parent_is_clipped_to_it() {
+        // The child runs on past its parent's end (an async task): it is
+        // on the path up to the parent's end only.
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("late", Some("root"), 50, 150),
+            span("late1", Some("late"), 120, 140),
+        ]);
+        assert_eq!(got, sections(&[("root", 0, 50), ("late", 50, 100)]));
+    }
+
+    #[test]
+    fn children_outside_their_parent_or_starting_before_it() {
+        let got = path(vec![
+            span("root", None, 10, 100),
+            // Entirely after the root: left out, with its child.
+            span("after", Some("root"), 100, 120),
+            span("after1", Some("after"), 105, 110),
+            // Starts before the root: clipped to start with it.
+            span("early", Some("root"), 0, 30),
+        ]);
+        assert_eq!(got, sections(&[("early", 10, 30), ("root", 30, 100)]));
+    }
+
+    #[test]
+    fn spans_with_a_missing_parent_are_off_the_path_and_nothing_loops() {
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("orphan", Some("elsewhere"), 0, 200),
+            span("a", Some("root"), 20, 30),
+        ]);
+        assert_eq!(
+            got,
+            sections(&[("root", 0, 20), ("a", 20, 30), ("root", 30, 100)])
+        );
+        // No true root: the earliest span whose parent is missing is.
+        let got = path(vec![
+            span("x", Some("gone"), 5, 50),
+            span("x1", Some("x"), 10, 20),
+        ]);
+        assert_eq!(
+            got,
+            sections(&[("x", 5, 10), ("x1", 10, 20), ("x", 20, 50)])
+        );
+        // A parent cycle (hand-made input) has no root, and no path.
+        let got = path(vec![
+            span("p", Some("q"), 0, 10),
+            span("q", Some("p"), 0, 10),
+        ]);
+        assert!(got.is_empty());
+        assert!(path(vec![]).is_empty());
+    }
+
+    #[test]
+    fn zero_length_stretches_are_left_out() {
+        // The child ends exactly at the root's end, and a zero-length
+        // child leaves nothing of itself.
+        let got = path(vec![
+            span("root", None, 0, 100),
+            span("a", Some("root"), 40, 100),
+            span("blip", Some("root"), 20, 20),
+        ]);
+        assert_eq!(got, sections(&[("root", 0, 40), ("a", 40, 100)]));
+    }
 }

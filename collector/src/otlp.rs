@@ -22,8 +22,9 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1 as logs_proto;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as proto;
 use prost::Message as _;
 
@@ -127,6 +128,32 @@ where
     }
 }
 
+/// Decodes an OTLP traces export body (see [`decode`]), converts it and
+/// stores its spans, logging `received` with their count: what the OTLP/HTTP
+/// receiver, the web view's upload and `--load` all do. Returns the ids of
+/// the traces the body had spans of, in order of first appearance.
+pub(crate) fn ingest(
+    store: &crate::store::Store,
+    body: &[u8],
+    encoding: Encoding,
+    gzip: bool,
+    limit: usize,
+    mut received: crate::model::ReceivedRequest,
+) -> Result<Vec<String>, DecodeError> {
+    let export = decode(body, encoding, gzip, limit)?;
+    let runs = convert(export, received.transport, &received.path)
+        .map_err(|e| DecodeError::Malformed(encoding, e))?;
+    received.span_count = runs.iter().map(|(_, run)| run.len()).sum();
+    let mut ids: Vec<TraceId> = Vec::new();
+    for (id, _) in &runs {
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    store.insert(received, runs);
+    Ok(ids.iter().map(|id| hex(id)).collect())
+}
+
 pub(crate) type TraceId = [u8; 16];
 pub(crate) type SpanId = [u8; 8];
 
@@ -138,6 +165,46 @@ pub(crate) struct Source {
     pub(crate) scope_name: Box<str>,
     pub(crate) transport: Transport,
     pub(crate) path: Arc<str>,
+    /// The resource and scope as received, for the OTLP export of a trace
+    /// ([`export`]); the resource is shared by the scopes of a request.
+    pub(crate) otlp: Arc<ResourceOrigin>,
+    pub(crate) scope: ScopeOrigin,
+}
+
+/// A resource as received: its attributes (with their OTLP types), its
+/// dropped attribute count, and its schema URL.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceOrigin {
+    resource: Option<Resource>,
+    schema_url: String,
+}
+
+/// A scope as received: name, version, attributes and schema URL.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeOrigin {
+    scope: Option<InstrumentationScope>,
+    schema_url: String,
+}
+
+impl Source {
+    /// A source with nothing kept of its origin (for tests).
+    #[cfg(test)]
+    pub(crate) fn plain(
+        service_name: &str,
+        resource: Attributes,
+        transport: Transport,
+        path: &str,
+    ) -> Source {
+        Source {
+            service_name: service_name.into(),
+            resource: Arc::new(resource),
+            scope_name: Box::default(),
+            transport,
+            path: path.into(),
+            otlp: Arc::default(),
+            scope: ScopeOrigin::default(),
+        }
+    }
 }
 
 /// The bytes of a run of spans (consecutive spans of one trace in one
@@ -205,7 +272,8 @@ pub(crate) struct StoredSpan {
     pub(crate) blob: Blob,
     pub(crate) name: Slice,
     pub(crate) status_message: Slice,
-    /// Attributes and events: an OTLP `Span` message holding only those.
+    /// Everything else: an OTLP `Span` message holding only its
+    /// attributes, events, links, trace state, flags and dropped counts.
     pub(crate) details: Slice,
 }
 
@@ -230,6 +298,50 @@ impl StoredSpan {
         self.name = Slice::of(blob, self.name.get(&old));
         self.status_message = Slice::of(blob, self.status_message.get(&old));
         self.details = Slice::of(blob, self.details.get(&old));
+    }
+
+    /// The span as it was received (an OTLP `Span`), for the export.
+    pub(crate) fn to_otlp(&self, trace_id: &TraceId) -> proto::Span {
+        let mut span = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
+        span.trace_id = trace_id.to_vec();
+        span.span_id = self.span_id.to_vec();
+        span.parent_span_id = self.parent.map(|p| p.to_vec()).unwrap_or_default();
+        span.name = self.name().to_owned();
+        span.kind = self.kind.to_otlp();
+        span.start_time_unix_nano = self.start;
+        span.end_time_unix_nano = self.end;
+        let message = self.status_message();
+        if self.status != StatusCode::Unset || !message.is_empty() {
+            span.status = Some(proto::Status {
+                code: self.status.to_otlp(),
+                message: message.to_owned(),
+            });
+        }
+        span
+    }
+
+    /// Whether the span has each `(key, value)` attribute, on itself or
+    /// its resource, reading `value` as the JSON API shows it (a string
+    /// as it is, anything else as its JSON): what a search's
+    /// `attr=KEY=VALUE` asks. Decodes the span's details once, and only if
+    /// an attribute is asked for.
+    pub(crate) fn has_attributes(&self, wanted: &[(String, String)]) -> bool {
+        if wanted.is_empty() {
+            return true;
+        }
+        let details = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
+        wanted.iter().all(|(key, value)| {
+            let own = details
+                .attributes
+                .iter()
+                .filter(|kv| kv.key == *key)
+                .any(|kv| reads_as(&any_value_to_json(kv.value.as_ref()), value));
+            own || self
+                .source
+                .resource
+                .get(key)
+                .is_some_and(|v| reads_as(v, value))
+        })
     }
 
     /// The span as the API shows it.
@@ -274,6 +386,59 @@ impl StoredSpan {
             path: self.source.path.to_string(),
         }
     }
+}
+
+/// Whether `value` reads `text`: a string as it is, anything else as its
+/// JSON (`100`, `true`, `["a","b"]`).
+pub(crate) fn reads_as(value: &serde_json::Value, text: &str) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == text,
+        // Not `*other == text`: a JSON value equals a str only as a string.
+        other => serde_json::to_string(other).is_ok_and(|json| json == text),
+    }
+}
+
+/// The spans of one trace as an OTLP export request, the way they came:
+/// spans of one resource and scope of one request stay together under
+/// their resource and scope (attributes with their OTLP types, schema
+/// URLs, dropped counts). Serialized with serde, it is the OTLP/JSON
+/// encoding (hex ids), which any OTLP receiver takes back.
+pub(crate) fn export<'a>(
+    trace_id: &TraceId,
+    spans: impl IntoIterator<Item = &'a StoredSpan>,
+) -> ExportTraceServiceRequest {
+    let mut resource_spans: Vec<proto::ResourceSpans> = Vec::new();
+    // The origin of the last resource and scope added to.
+    let mut last: Option<(*const ResourceOrigin, *const Source)> = None;
+    for span in spans {
+        let source = &span.source;
+        let resource_ptr = Arc::as_ptr(&source.otlp);
+        let source_ptr = Arc::as_ptr(source);
+        let same_resource = last.is_some_and(|(r, _)| r == resource_ptr);
+        let same_scope = last.is_some_and(|(_, s)| s == source_ptr);
+        if !same_resource {
+            resource_spans.push(proto::ResourceSpans {
+                resource: source.otlp.resource.clone(),
+                scope_spans: Vec::new(),
+                schema_url: source.otlp.schema_url.clone(),
+            });
+        }
+        let Some(resource) = resource_spans.last_mut() else {
+            continue;
+        };
+        if !same_scope || !same_resource {
+            resource.scope_spans.push(proto::ScopeSpans {
+                scope: source.scope.scope.clone(),
+                spans: Vec::new(),
+                schema_url: source.scope.schema_url.clone(),
+            });
+        }
+        if let Some(scope) = resource.scope_spans.last_mut() {
+            scope.spans.push(span.to_otlp(trace_id));
+        }
+        last = Some((resource_ptr, source_ptr));
+    }
+    ExportTraceServiceRequest { resource_spans }
 }
 
 /// Consecutive spans of one trace in a request, stored together.
@@ -339,6 +504,7 @@ pub(crate) fn convert(
     for resource_spans in request.resource_spans {
         let resource = resource_spans
             .resource
+            .as_ref()
             .map(|r| attributes_to_map(&r.attributes))
             .unwrap_or_default();
         let service_name: Arc<str> = resource
@@ -347,13 +513,27 @@ pub(crate) fn convert(
             .unwrap_or_default()
             .into();
         let resource = Arc::new(resource);
+        let origin = Arc::new(ResourceOrigin {
+            resource: resource_spans.resource,
+            schema_url: resource_spans.schema_url,
+        });
         for scope_spans in resource_spans.scope_spans {
             let source = Arc::new(Source {
                 service_name: service_name.clone(),
                 resource: resource.clone(),
-                scope_name: scope_spans.scope.map(|s| s.name).unwrap_or_default().into(),
+                scope_name: scope_spans
+                    .scope
+                    .as_ref()
+                    .map(|s| s.name.as_str())
+                    .unwrap_or_default()
+                    .into(),
                 transport,
                 path: path.clone(),
+                otlp: origin.clone(),
+                scope: ScopeOrigin {
+                    scope: scope_spans.scope,
+                    schema_url: scope_spans.schema_url,
+                },
             });
             for span in scope_spans.spans {
                 let trace_id = trace_id_of(&span)?;
@@ -419,6 +599,12 @@ fn pending(
     let _ = proto::Span {
         attributes: std::mem::take(&mut span.attributes),
         events: std::mem::take(&mut span.events),
+        links: std::mem::take(&mut span.links),
+        trace_state: std::mem::take(&mut span.trace_state),
+        flags: span.flags,
+        dropped_attributes_count: span.dropped_attributes_count,
+        dropped_events_count: span.dropped_events_count,
+        dropped_links_count: span.dropped_links_count,
         ..Default::default()
     }
     .encode(scratch);
@@ -515,6 +701,8 @@ pub(crate) fn convert_logs(
             .resource
             .map(|r| attributes_to_map(&r.attributes))
             .unwrap_or_default();
+        // Log records are not exported back: their sources keep no origin.
+        let origin = Arc::new(ResourceOrigin::default());
         let service_name: Arc<str> = resource
             .get("service.name")
             .and_then(|v| v.as_str())
@@ -528,6 +716,8 @@ pub(crate) fn convert_logs(
                 scope_name: scope_logs.scope.map(|s| s.name).unwrap_or_default().into(),
                 transport,
                 path: path.clone(),
+                otlp: origin.clone(),
+                scope: ScopeOrigin::default(),
             });
             for record in scope_logs.log_records {
                 let trace_id = valid_id::<16>(&record.trace_id);

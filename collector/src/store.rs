@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::CollectorConfig;
-use crate::model::{LogRecord, ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use crate::model::{Dependency, LogRecord, ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
 use crate::otlp::{self, LogRun, SpanId, StoredLog, StoredSpan, TraceId};
+use crate::search::TraceQuery;
 
 /// A cheap, cloneable handle to the collector's memory.
 #[derive(Debug, Clone)]
@@ -79,6 +82,15 @@ struct State {
     log_count: usize,
     /// Records evicted so far to stay within `max_logs`.
     evicted_logs: u64,
+}
+
+/// What changed since a cursor: see [`Store::updated_since`].
+#[derive(Debug)]
+pub(crate) struct Updated {
+    pub(crate) summaries: Vec<TraceSummary>,
+    pub(crate) cursor: u64,
+    /// More traces changed than were asked for.
+    pub(crate) missed: bool,
 }
 
 /// One trace and its indexes.
@@ -301,6 +313,29 @@ impl Entry {
         self.spans.get(index as usize)
     }
 
+    /// Whether the trace passes `query` (see [`TraceQuery`]).
+    fn matches(&self, query: &TraceQuery) -> bool {
+        if self.spans.is_empty() {
+            return false;
+        }
+        let summary_level = query
+            .service
+            .as_deref()
+            .is_none_or(|service| self.services.contains_key(service))
+            && (!query.errors || self.errors > 0)
+            && query.duration_fits(self.end.saturating_sub(self.start));
+        if !summary_level {
+            return false;
+        }
+        if !query.needs_spans() {
+            return true;
+        }
+        self.spans.iter().any(|span| {
+            query.span.as_deref().is_none_or(|name| span.name() == name)
+                && span.has_attributes(&query.attributes)
+        })
+    }
+
     fn summary(&self, trace_id: &TraceId) -> TraceSummary {
         let root = self.root();
         let start = if self.spans.is_empty() { 0 } else { self.start };
@@ -483,6 +518,98 @@ impl Store {
             .values()
             .filter_map(|id| state.traces.get(id).map(|e| e.summary(id)))
             .collect()
+    }
+
+    /// The summaries of the traces that match `query`, newest first (by
+    /// start; the later arrival first for the same start), at most
+    /// `query.limit`. One pass: the summary-level conditions (service,
+    /// errors, duration) first, then the spans of the traces left, each
+    /// looked at once (its attributes decoded only when its name matches).
+    pub(crate) fn search(&self, query: &TraceQuery) -> Vec<TraceSummary> {
+        let state = self.lock();
+        let mut found: Vec<TraceSummary> = state
+            .order
+            .values()
+            .rev()
+            .filter_map(|id| Some((id, state.traces.get(id)?)))
+            .filter(|(_, entry)| entry.matches(query))
+            .map(|(id, entry)| entry.summary(id))
+            .collect();
+        drop(state);
+        // Stable: the later arrival stays first for the same start.
+        found.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
+        if let Some(limit) = query.limit {
+            found.truncate(limit);
+        }
+        found
+    }
+
+    /// The calls between services: for each parent span and child span of
+    /// different services in one trace, one call from the parent's
+    /// service to the child's. Sorted by parent, then child; linear in the
+    /// spans.
+    pub(crate) fn dependencies(&self) -> Vec<Dependency> {
+        let state = self.lock();
+        let mut calls: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        for entry in state.traces.values() {
+            for span in &entry.spans {
+                let Some(parent) = span.parent.and_then(|p| entry.by_id.get(&p)) else {
+                    continue;
+                };
+                let Some(parent) = entry.spans.get(*parent as usize) else {
+                    continue;
+                };
+                let (from, to) = (&*parent.source.service_name, &*span.source.service_name);
+                if from != to {
+                    *calls.entry((from, to)).or_default() += 1;
+                }
+            }
+        }
+        calls
+            .into_iter()
+            .map(|((parent, child), calls)| Dependency {
+                parent: parent.to_owned(),
+                child: child.to_owned(),
+                calls,
+            })
+            .collect()
+    }
+
+    /// One trace as an OTLP export request (see [`otlp::export`]); `None`
+    /// for an unknown id.
+    pub(crate) fn export(&self, trace_id: &str) -> Option<ExportTraceServiceRequest> {
+        let id = otlp::parse_trace_id(trace_id)?;
+        let state = self.lock();
+        let entry = state.traces.get(&id)?;
+        Some(otlp::export(&id, &entry.spans))
+    }
+
+    /// Where the feed of updated traces stands now: pass it to
+    /// [`Store::updated_since`] to learn what changes after this.
+    pub(crate) fn update_cursor(&self) -> u64 {
+        self.lock().next_update
+    }
+
+    /// The summaries of the traces updated since `cursor` (oldest change
+    /// first, each trace once, with spans only), and the cursor to ask
+    /// with next. More than `max` such traces: only the last `max`, and
+    /// `missed` says some were left out. O(traces updated).
+    pub(crate) fn updated_since(&self, cursor: u64, max: usize) -> Updated {
+        let state = self.lock();
+        let changed = state.updates.range(cursor..);
+        let count = changed.clone().count();
+        let skip = count.saturating_sub(max);
+        let summaries = changed
+            .skip(skip)
+            .filter_map(|(_, id)| Some((id, state.traces.get(id)?)))
+            .filter(|(_, entry)| !entry.spans.is_empty())
+            .map(|(id, entry)| entry.summary(id))
+            .collect();
+        Updated {
+            summaries,
+            cursor: state.next_update,
+            missed: skip > 0,
+        }
     }
 
     /// All spans of all traces, oldest trace first.
@@ -910,13 +1037,7 @@ mod tests {
     use crate::otlp::Source;
 
     fn source() -> Arc<Source> {
-        Arc::new(Source {
-            service_name: "svc".into(),
-            resource: Arc::new(BTreeMap::new()),
-            scope_name: "".into(),
-            transport: Transport::Grpc,
-            path: "".into(),
-        })
+        Arc::new(Source::plain("svc", BTreeMap::new(), Transport::Grpc, ""))
     }
 
     fn id(n: u64) -> SpanId {
@@ -1326,6 +1447,33 @@ mod tests {
             2,
             "a dropped reader's marks go"
         );
+    }
+
+    #[test]
+    fn a_slow_reader_of_updates_gets_the_latest_summaries_not_a_backlog() {
+        let store = store(10, 100, 100);
+        let cursor = store.update_cursor();
+        for n in 1..=5u8 {
+            insert(&store, vec![(trace_id(n), span(1, None))]);
+        }
+        // Trace 2 again: it changed once more, and counts once.
+        insert(&store, vec![(trace_id(2), span(2, Some(1)))]);
+        let updated = store.updated_since(cursor, 3);
+        let ids: Vec<String> = updated
+            .summaries
+            .iter()
+            .map(|s| s.trace_id.clone())
+            .collect();
+        let hex = |n| otlp::hex(&trace_id(n));
+        assert_eq!(ids, [hex(4), hex(5), hex(2)], "the last changed, each once");
+        assert!(updated.missed);
+        assert_eq!(updated.summaries[2].span_count, 2);
+        let later = store.updated_since(updated.cursor, 3);
+        assert!(later.summaries.is_empty() && !later.missed);
+        insert(&store, vec![(trace_id(1), span(3, Some(1)))]);
+        let updated = store.updated_since(updated.cursor, 3);
+        assert_eq!(updated.summaries.len(), 1);
+        assert!(!updated.missed);
     }
 
     #[test]

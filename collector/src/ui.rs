@@ -3,8 +3,12 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /api/traces?service=S&limit=N` | summaries, newest first |
-//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets, each with its log records; 404 if unknown |
+//! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
+//! | `POST /api/traces` | an OTLP traces export (a file from `/otlp` below), through the OTLP/HTTP receiver's checks and limits; answers `{"trace_ids": [...]}` |
+//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); 404 if unknown |
+//! | `GET /api/traces/{id}/otlp` | one trace as OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
+//! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
+//! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond) |
 //! | `GET /api/logs?limit=N` | the last log records of no trace, newest last |
 //! | `GET /api/services` | the service names of all stored traces |
 //!
@@ -13,19 +17,28 @@
 //! allows no script but the page's own (named by its SHA-256 hash), so
 //! injected markup could not run even if it reached the DOM.
 
-use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Router, http::Method};
 use base64::Engine as _;
+use hyper::body::Frame;
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::model::{Attributes, LogRecord, Span, TraceSummary};
+use crate::search::TraceQuery;
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
@@ -45,15 +58,55 @@ static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
 /// API answers are data, never a document.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-pub(crate) fn router(store: Store) -> Router {
+/// Event streams (`/api/stream`) open at once; one more gets 503.
+pub(crate) const MAX_STREAMS: usize = 16;
+/// A comment on an event stream with nothing else to say for this long,
+/// so that proxies and the idle timeout keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Trace summaries sent at once on a stream; when more traces changed
+/// meanwhile (a slow reader), only the latest, after a `resync` event.
+const MAX_EVENTS: usize = 200;
+/// Traces listed by `/api/traces` when no limit is given.
+const DEFAULT_LIST_LIMIT: usize = 1000;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+struct Ui {
+    store: Store,
+    /// Permits for open event streams.
+    streams: Arc<Semaphore>,
+    /// Turns true when the collector shuts down: streams end.
+    stopped: watch::Receiver<bool>,
+    max_body_bytes: usize,
+}
+
+pub(crate) fn router(
+    store: Store,
+    stopped: watch::Receiver<bool>,
+    max_body_bytes: usize,
+) -> Router {
+    let ui = Ui {
+        store,
+        streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+        stopped,
+        max_body_bytes,
+    };
     Router::new()
         .route("/", get(page))
-        .route("/api/traces", get(list_traces))
+        .route(
+            "/api/traces",
+            get(list_traces)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(max_body_bytes)),
+        )
         .route("/api/traces/{id}", get(one_trace))
+        .route("/api/traces/{id}/otlp", get(export_trace))
+        .route("/api/dependencies", get(dependencies))
+        .route("/api/stream", get(stream))
         .route("/api/logs", get(list_logs))
         .route("/api/services", get(services))
         .fallback(not_found)
-        .with_state(store)
+        .with_state(ui)
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -90,12 +143,6 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    service: Option<String>,
-    limit: Option<usize>,
-}
-
 #[derive(Debug, Serialize)]
 struct TraceList {
     traces: Vec<TraceSummary>,
@@ -105,30 +152,162 @@ struct TraceList {
     evicted_log_records: u64,
 }
 
-/// From the summaries the store keeps up to date: never walks spans.
-async fn list_traces(State(store): State<Store>, Query(query): Query<ListQuery>) -> Response {
-    let service = query.service.filter(|s| !s.is_empty());
-    let mut traces: Vec<TraceSummary> = store
-        .summaries()
-        .into_iter()
-        .filter(|t| {
-            service
-                .as_ref()
-                .is_none_or(|wanted| t.services.contains(wanted))
-        })
-        .collect();
-    // Newest first; arrival order breaks ties (the store keeps oldest first).
-    traces.reverse();
-    traces.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
-    if let Some(limit) = query.limit {
-        traces.truncate(limit);
-    }
+/// A search ([`TraceQuery`]); without a limit, the newest
+/// [`DEFAULT_LIST_LIMIT`].
+async fn list_traces(
+    State(ui): State<Ui>,
+    pairs: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let pairs = match pairs {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let mut query = match TraceQuery::from_pairs(pairs) {
+        Ok(query) => query,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e),
+    };
+    query.limit.get_or_insert(DEFAULT_LIST_LIMIT);
     Json(TraceList {
-        traces,
-        evicted_traces: store.evicted_traces(),
-        evicted_log_records: store.evicted_logs(),
+        traces: ui.store.search(&query),
+        evicted_traces: ui.store.evicted_traces(),
+        evicted_log_records: ui.store.evicted_logs(),
     })
     .into_response()
+}
+
+/// A file the page was given: through the OTLP/HTTP receiver's checks.
+async fn upload(State(ui): State<Ui>, request: Request) -> Response {
+    crate::http::upload(ui.store, ui.max_body_bytes, request).await
+}
+
+/// One trace as OTLP/JSON, as a file to save.
+async fn export_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
+    let Some(export) = ui.store.export(&id) else {
+        return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
+    };
+    let json = match serde_json::to_vec_pretty(&export) {
+        Ok(json) => json,
+        Err(e) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    // The id parsed, so it is 32 hex digits: safe in a header.
+    let disposition = format!(
+        "attachment; filename=\"trace-{}.json\"",
+        id.to_ascii_lowercase()
+    );
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], json).into_response();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+#[derive(Debug, Serialize)]
+struct DependencyList {
+    dependencies: Vec<crate::model::Dependency>,
+}
+
+async fn dependencies(State(ui): State<Ui>) -> Json<DependencyList> {
+    Json(DependencyList {
+        dependencies: ui.store.dependencies(),
+    })
+}
+
+/// Server-sent events: one `trace` event (the summary as JSON) per new or
+/// updated trace. The events are made by a task of the stream's own, that
+/// waits for the store's change notifications (which coalesce: a slow
+/// reader is sent the latest summaries of what changed meanwhile, never a
+/// backlog) and hands each batch to the body through a channel of one.
+/// The stream ends when the client goes, or at once when the collector
+/// shuts down, so it never holds up the graceful shutdown.
+async fn stream(State(ui): State<Ui>) -> Response {
+    let Ok(permit) = ui.streams.clone().try_acquire_owned() else {
+        return api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("too many event streams open (at most {MAX_STREAMS}); poll /api/traces"),
+        );
+    };
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(feed(ui.store, tx, ui.stopped, permit));
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            // No buffering proxy may hold the events back.
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::new(EventBody(rx)),
+    )
+        .into_response()
+}
+
+/// Writes the events of one stream into `tx` until the reader goes or the
+/// collector stops.
+async fn feed(
+    store: Store,
+    tx: mpsc::Sender<Bytes>,
+    mut stopped: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let mut changes = store.changes();
+    let mut cursor = store.update_cursor();
+    let mut batch = String::from("retry: 2000\n: connected\n\n");
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tx.closed() => return,
+            sent = tx.send(Bytes::from(std::mem::take(&mut batch))) => if sent.is_err() {
+                return;
+            },
+        }
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tx.closed() => return,
+            changed = changes.changed() => if changed.is_err() {
+                return;
+            },
+            () = tokio::time::sleep(KEEP_ALIVE) => {
+                batch.push_str(": keep-alive\n\n");
+                continue;
+            }
+        }
+        let updated = store.updated_since(cursor, MAX_EVENTS);
+        cursor = updated.cursor;
+        if updated.missed {
+            batch.push_str("event: resync\ndata: {}\n\n");
+        }
+        for summary in updated.summaries {
+            // Compact JSON has no line break: one data line.
+            if let Ok(json) = serde_json::to_string(&summary) {
+                batch.push_str("event: trace\ndata: ");
+                batch.push_str(&json);
+                batch.push_str("\n\n");
+            }
+        }
+        if batch.is_empty() {
+            // Only log records of no span changed: wait again.
+            batch.push_str(": \n\n");
+        }
+    }
+}
+
+/// The body of an event stream: what its task sends, until it stops.
+struct EventBody(mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|bytes| bytes.map(|bytes| Ok(Frame::data(bytes))))
+    }
 }
 
 /// A span as the waterfall draws it: the stored span plus its place in the
@@ -142,6 +321,12 @@ struct WaterfallSpan<'a> {
     /// Start relative to the trace's earliest start.
     offset_nanos: u64,
     duration_nanos: u64,
+    /// On the critical path (see [`crate::Trace::critical_path`]).
+    critical_path: bool,
+    /// Its stretches on the critical path, `[start, end]` relative to the
+    /// trace's earliest start (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    critical_sections: Vec<[u64; 2]>,
     /// Its log records, in time order.
     logs: Vec<SpanLog<'a>>,
 }
@@ -201,12 +386,19 @@ struct TraceDetail<'a> {
     logs: Vec<TraceLog<'a>>,
 }
 
-async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Response {
-    let Some(trace) = store.trace(&id) else {
+async fn one_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
+    let Some(trace) = ui.store.trace(&id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
     let (start, end) = trace.bounds();
     let (by_span, unattached) = trace.logs_by_span();
+    let mut critical: HashMap<String, Vec<[u64; 2]>> = HashMap::new();
+    for section in trace.critical_path() {
+        critical.entry(section.span_id).or_default().push([
+            section.start_unix_nano.saturating_sub(start),
+            section.end_unix_nano.saturating_sub(start),
+        ]);
+    }
     let spans = trace
         .tree()
         .into_iter()
@@ -220,6 +412,8 @@ async fn one_trace(State(store): State<Store>, Path(id): Path<String>) -> Respon
                 .as_nanos()
                 .try_into()
                 .unwrap_or(u64::MAX),
+            critical_path: critical.contains_key(&row.span.span_id),
+            critical_sections: critical.remove(&row.span.span_id).unwrap_or_default(),
             logs: by_span
                 .get(row.span.span_id.as_str())
                 .map(|logs| logs.iter().map(|l| SpanLog::new(l, start)).collect())
@@ -269,12 +463,14 @@ struct LogList {
     evicted_log_records: u64,
 }
 
-async fn list_logs(State(store): State<Store>, Query(query): Query<LogsQuery>) -> Response {
-    let (logs, total) = store.last_logs(query.limit.unwrap_or(DEFAULT_LOGS_LIMIT));
+async fn list_logs(State(ui): State<Ui>, Query(query): Query<LogsQuery>) -> Response {
+    let (logs, total) = ui
+        .store
+        .last_logs(query.limit.unwrap_or(DEFAULT_LOGS_LIMIT));
     Json(LogList {
         logs,
         total,
-        evicted_log_records: store.evicted_logs(),
+        evicted_log_records: ui.store.evicted_logs(),
     })
     .into_response()
 }
@@ -284,9 +480,10 @@ struct ServiceList {
     services: BTreeSet<String>,
 }
 
-async fn services(State(store): State<Store>) -> Json<ServiceList> {
+async fn services(State(ui): State<Ui>) -> Json<ServiceList> {
     Json(ServiceList {
-        services: store
+        services: ui
+            .store
             .summaries()
             .into_iter()
             .flat_map(|summary| summary.services)
@@ -298,7 +495,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try /, /api/traces or /api/logs",
+            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream or /api/logs",
             request.uri().path()
         ),
     )

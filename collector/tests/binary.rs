@@ -31,6 +31,7 @@ fn help_lists_the_flags() {
         "--tls-cert <FILE>",
         "--tls-key <FILE>",
         "--tls-client-ca <FILE>",
+        "--load <FILE>",
         "127.0.0.1:4317",
         "127.0.0.1:4318",
         "127.0.0.1:16686",

@@ -228,3 +228,209 @@ async fn the_web_view_can_be_off_and_a_taken_port_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// The `root_name`s of `/api/traces?{query}`, newest first.
+async fn search(ui: SocketAddr, query: &str) -> Vec<String> {
+    let (status, json, _) = get_json(ui, &format!("/api/traces?{query}")).await;
+    assert_eq!(status, 200, "{query}: {json:#}");
+    json["traces"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| t["root_name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_list_searches_by_service_span_attribute_duration_and_errors() {
+    let (collector, ui) = start().await;
+    two_traces(&collector).await;
+    // A third: `batch` (svc-c, 200 ms) with a resource attribute.
+    let mut request = export("svc-c", vec![timed(&[3; 16], 4, None, "batch", 2000, 2200)]);
+    if let Some(resource) = request.resource_spans[0].resource.as_mut() {
+        resource
+            .attributes
+            .push(string_attr("deployment.environment", "staging"));
+    }
+    assert_eq!(
+        post_export(collector.http_addr(), &request).await.status,
+        200
+    );
+    collector.wait_for_spans(4, WAIT).await.expect("4 spans");
+
+    assert_eq!(search(ui, "").await, ["batch", "main", "older"]);
+    assert_eq!(search(ui, "service=svc-b").await, ["main"]);
+    assert_eq!(search(ui, "span=GetUser").await, ["main"]);
+    assert_eq!(search(ui, "span=main&service=svc-a").await, ["main"]);
+    assert!(
+        search(ui, "span=getuser").await.is_empty(),
+        "names are exact"
+    );
+    // Values read as the API shows them: an int as its JSON.
+    assert_eq!(search(ui, "attr=user.id=100").await, ["main"]);
+    assert!(search(ui, "attr=user.id=1").await.is_empty());
+    // The name and the attributes on one span.
+    assert_eq!(search(ui, "span=GetUser&attr=user.id=100").await, ["main"]);
+    assert!(search(ui, "span=main&attr=user.id=100").await.is_empty());
+    // Resource attributes count, and repeated `attr`s all must hold.
+    assert_eq!(
+        search(ui, "attr=deployment.environment=staging").await,
+        ["batch"]
+    );
+    assert_eq!(
+        search(
+            ui,
+            "attr=service.name=svc-c&attr=deployment.environment=staging"
+        )
+        .await,
+        ["batch"]
+    );
+    assert!(
+        search(
+            ui,
+            "attr=service.name=svc-a&attr=deployment.environment=staging"
+        )
+        .await
+        .is_empty()
+    );
+    // Percent-encoded, as a browser's form sends it.
+    assert_eq!(search(ui, "attr=user.id%3D100").await, ["main"]);
+    // Durations: older 100 ms, main 50 ms, batch 200 ms.
+    assert_eq!(search(ui, "min_duration_ms=100").await, ["batch", "older"]);
+    assert_eq!(search(ui, "max_duration_ms=99.5").await, ["main"]);
+    assert_eq!(
+        search(ui, "min_duration_ms=60&max_duration_ms=150").await,
+        ["older"]
+    );
+    assert_eq!(search(ui, "errors=true").await, ["main"]);
+    assert_eq!(
+        search(ui, "errors=true&service=svc-c").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(search(ui, "limit=2").await, ["batch", "main"]);
+    // The library answers the same.
+    let query = collector::TraceQuery {
+        attributes: vec![("user.id".into(), "100".into())],
+        ..Default::default()
+    };
+    let found: Vec<String> = collector
+        .search(&query)
+        .into_iter()
+        .map(|t| t.root_name)
+        .collect();
+    assert_eq!(found, ["main"]);
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_search_parameter_is_a_json_400_that_says_what_is_wrong() {
+    let (collector, ui) = start().await;
+    for (query, says) in [
+        ("min_duration_ms=abc", "min_duration_ms must be a number"),
+        ("max_duration_ms=-3", "max_duration_ms must be a number"),
+        ("attr=novalue", "attr must be KEY=VALUE"),
+        ("errors=maybe", "errors must be true or false"),
+        ("limit=many", "limit must be a whole number"),
+        ("sevice=x", "unknown parameter \"sevice\""),
+    ] {
+        let (status, json, response) = get_json(ui, &format!("/api/traces?{query}")).await;
+        assert_eq!(status, 400, "{query}: {json:#}");
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{query}: {error}");
+    }
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_critical_path_is_flagged_on_each_span() {
+    let (collector, ui) = start().await;
+    // root 0-100; a 10-60 and b 20-40 overlap (a finishes last); c 70-90.
+    let t = [7; 16];
+    send(
+        collector.http_addr(),
+        "svc",
+        vec![
+            timed(&t, 2, Some(1), "a", 10, 60),
+            timed(&t, 3, Some(1), "b", 20, 40),
+            timed(&t, 4, Some(1), "c", 70, 90),
+            timed(&t, 5, Some(9), "orphan", 0, 200),
+            timed(&t, 1, None, "root", 0, 100),
+        ],
+    )
+    .await;
+    let (status, json, _) = get_json(ui, &format!("/api/traces/{}", "07".repeat(16))).await;
+    assert_eq!(status, 200, "{json:#}");
+    let flags: Vec<(&str, bool)> = json["spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default(),
+                s["critical_path"].as_bool().expect("a flag on every span"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("orphan", false),
+            ("root", true),
+            ("a", true),
+            ("b", false),
+            ("c", true)
+        ]
+    );
+    let root = &json["spans"][1];
+    let ms = 1_000_000u64;
+    assert_eq!(
+        root["critical_sections"],
+        serde_json::json!([[0, 10 * ms], [60 * ms, 70 * ms], [90 * ms, 100 * ms]])
+    );
+    collector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependencies_count_the_calls_between_services() {
+    let (collector, ui) = start().await;
+    two_traces(&collector).await;
+    // Two more calls svc-a -> svc-b, one svc-b -> svc-c, and a same-service
+    // child that is no call.
+    let t = [4; 16];
+    send(
+        collector.http_addr(),
+        "svc-a",
+        vec![
+            timed(&t, 1, None, "root", 0, 10),
+            timed(&t, 5, Some(1), "local", 0, 1),
+        ],
+    )
+    .await;
+    send(
+        collector.http_addr(),
+        "svc-b",
+        vec![
+            timed(&t, 2, Some(1), "x", 1, 2),
+            timed(&t, 3, Some(1), "y", 2, 3),
+        ],
+    )
+    .await;
+    send(
+        collector.http_addr(),
+        "svc-c",
+        vec![timed(&t, 4, Some(3), "z", 2, 3)],
+    )
+    .await;
+    collector.wait_for_spans(8, WAIT).await.expect("8 spans");
+    let (status, json, _) = get_json(ui, "/api/dependencies").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json,
+        serde_json::json!({"dependencies": [
+            {"parent": "svc-a", "child": "svc-b", "calls": 3},
+            {"parent": "svc-b", "child": "svc-c", "calls": 1},
+        ]})
+    );
+    collector.shutdown().await;
+}

@@ -1,11 +1,18 @@
-//! The collector's web view, rendered in headless Chromium after a real
-//! example (`examples-inprocess-http`) sent its trace: the healthy bar is not
-//! red and markup from span data never runs. It lives here, not in the
-//! collector's tests, because it runs an example binary; the collector's own
-//! tests need none. One Chromium runs for the whole test, driven over the
-//! DevTools protocol; each page is loaded in a tab of its own. Screenshots
-//! and DOM dumps go to `target/ui-artifacts`; without Chromium the test is
-//! skipped, unless `REQUIRE_BROWSER_TEST=1`.
+//! The collector's web view, rendered in headless Chromium after real
+//! examples sent their traces (`examples-inprocess-http` twice, and
+//! `examples-http`'s client and server: one trace across two services):
+//! the list, a search kept in the URL, the live list (events, not polling),
+//! the waterfall with its critical path, key attributes and event marks, a
+//! trace downloaded and loaded back through the page, two traces compared,
+//! the service map; the healthy bar is not red and markup from span data
+//! never runs. It lives here, not in the collector's tests, because it runs
+//! example binaries (build them first: `cargo build -p
+//! examples-inprocess-http -p examples-http`); the collector's own tests need
+//! none. One Chromium runs for the whole test, driven over the DevTools
+//! protocol; each page is loaded in a tab of its own. Screenshots and DOM
+//! dumps go to `target/ui-artifacts`; the time from an export to the list
+//! showing it, by event stream and by polling, is printed. Without Chromium
+//! the test is skipped, unless `REQUIRE_BROWSER_TEST=1`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -18,7 +25,7 @@ use collector::{Collector, CollectorConfig};
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use serde_json::{Value, json};
 use testkit::expect;
-use testkit::otlp::{send, string_attr, timed};
+use testkit::otlp::{int_attr, send, string_attr, timed};
 use testkit::process;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -237,6 +244,36 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
+    /// Waits until the JavaScript `condition` is true in `tab`; how long
+    /// that took.
+    fn wait_until(&mut self, tab: &Tab, condition: &str) -> Duration {
+        let started = Instant::now();
+        while self.evaluate(tab, condition) != true {
+            assert!(
+                started.elapsed() < BROWSER_LIMIT,
+                "not within {BROWSER_LIMIT:?}: {condition}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        started.elapsed()
+    }
+
+    /// Puts the file at `path` into the `<input type=file>` that `selector`
+    /// finds (as a user choosing it would: a change event follows).
+    fn choose_file(&mut self, tab: &Tab, selector: &str, path: &Path) {
+        let document = self.call(Some(tab), "DOM.getDocument", json!({}));
+        let found = self.call(
+            Some(tab),
+            "DOM.querySelector",
+            json!({"nodeId": document["root"]["nodeId"], "selector": selector}),
+        );
+        self.call(
+            Some(tab),
+            "DOM.setFileInputFiles",
+            json!({"files": [path], "nodeId": found["nodeId"]}),
+        );
+    }
+
     /// The page of `url` as Chromium serializes it (what `--dump-dom`
     /// prints), saved as `save_as` in `target/ui-artifacts`. Fails if
     /// script from span data ran there.
@@ -255,16 +292,22 @@ impl Browser {
     /// Saves a 1400x900 screenshot of `url` in `target/ui-artifacts`.
     fn screenshot(&mut self, url: &str, ready: &str, name: &str) -> PathBuf {
         let tab = self.open(url, ready);
+        let path = self.screenshot_tab(&tab, name);
+        self.close(tab);
+        path
+    }
+
+    /// Saves a 1400x900 screenshot of `tab` as it is now.
+    fn screenshot_tab(&mut self, tab: &Tab, name: &str) -> PathBuf {
         let shot = self.call(
-            Some(&tab),
+            Some(tab),
             "Page.captureScreenshot",
             json!({"format": "png"}),
         );
-        self.close(tab);
         let png = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().expect("screenshot data"))
             .expect("a base64 screenshot");
-        assert!(png.len() > 10_000, "no screenshot of {url}");
+        assert!(png.len() > 10_000, "no screenshot for {name}");
         let path = artifact_dir().join(name);
         std::fs::write(&path, png).expect("saving the screenshot");
         path
@@ -325,7 +368,12 @@ fn unescape(text: &str) -> String {
 fn assert_nothing_injected(dom: &str) {
     assert!(!dom.contains("data-pwned"), "injected script ran:\n{dom}");
     assert!(!dom.contains("<img"), "an <img> from span data:\n{dom}");
-    assert!(!dom.contains("<svg"), "an <svg> from span data:\n{dom}");
+    // The service map is the page's own <svg>; no other may appear.
+    assert_eq!(
+        dom.matches("<svg").count(),
+        dom.matches("<svg id=\"map\"").count(),
+        "an <svg> from span data:\n{dom}"
+    );
     assert_eq!(
         dom.matches("<script").count(),
         1,
@@ -383,14 +431,50 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     collector.wait_for_spans(11, WAIT).await.expect("11 spans");
     let evil_id = hex(&EVIL_TRACE);
 
+    // A second run of the example, to compare with the first.
+    let out = process::run(&mut command, Duration::from_secs(60))
+        .await
+        .expect("running the example again");
+    assert!(out.status.success(), "{}", out.stderr);
+    let rerun = collector
+        .wait_for_trace(|t| t.spans.len() == 9 && t.trace_id != real.trace_id, WAIT)
+        .await
+        .expect("the second run's 9 spans");
+    // One trace across two processes: examples-http's client and server.
+    let http = http_trace(&collector).await;
+    // A hand-made variant of the example's trace: one GetUser, and a span
+    // the real one does not have, to compare with.
+    let variant_id = [0xc0; 16];
+    let mut get_user = timed(&variant_id, 2, Some(1), "GetUser", 1, 9);
+    get_user.attributes.push(int_attr("user.id", 1));
+    send(
+        collector.http_addr(),
+        "inprocess",
+        vec![
+            get_user,
+            timed(&variant_id, 3, Some(2), "GetInfo", 2, 4),
+            timed(&variant_id, 4, Some(1), "Cache", 9, 10),
+            timed(&variant_id, 1, None, "main", 0, 10),
+        ],
+    )
+    .await;
+    let variant = hex(&variant_id);
+    collector
+        .wait_for_spans(11 + 9 + 4 + 4, WAIT)
+        .await
+        .expect("every span");
+
     let mut browser = Browser::launch(&chromium);
 
-    // The list: both traces, the example's with its 9 spans.
+    // The list: every trace, the example's with its 9 spans; the service
+    // map of the stored traces, with the evil service name as text.
     let dom = browser.dom(&base, LIST_READY, "list.html");
     assert_nothing_injected(&dom);
     let roots = texts_of(&dom, "root-name");
     assert!(
-        roots.contains(&"main".to_owned()) && roots.contains(&EVIL_NAME.to_owned()),
+        roots.contains(&"main".to_owned())
+            && roots.contains(&EVIL_NAME.to_owned())
+            && roots.contains(&"StartRequests".to_owned()),
         "{roots:?}"
     );
     let row = dom
@@ -399,8 +483,137 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         .expect("a row for the example's trace");
     assert_eq!(texts_of(row, "num span-count"), ["9"], "{row}");
     assert!(row.contains(">inprocess<"), "{row}");
+    assert!(
+        row.contains(&format!("href=\"/api/traces/{}/otlp\"", real.trace_id)),
+        "a download link on the row: {row}"
+    );
 
-    // The waterfall of the example's trace, with a span's details open.
+    // 6. The service map: the real call from client to server, drawn.
+    let tab = browser.open(&base, "document.body.dataset.mapEdges !== undefined");
+    let edges = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#map .edge')).map(e => \
+         [e.dataset.parent, e.dataset.child, e.querySelector('text').textContent]))",
+    );
+    let edges: Vec<Vec<String>> =
+        serde_json::from_str(edges.as_str().expect("a JSON string")).expect("the edges");
+    let api: Value = collector_json(&collector, "/api/dependencies").await;
+    assert_eq!(
+        api["dependencies"],
+        json!([{"parent": "otlp-http-client", "child": "otlp-http-server", "calls": 1}]),
+        "the example's client calls its server once"
+    );
+    assert_eq!(
+        edges,
+        [["otlp-http-client", "otlp-http-server", "1 call"]],
+        "one edge, as the API says"
+    );
+    let nodes = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#map .node title')).map(t => t.textContent).join('|')",
+    );
+    assert_eq!(nodes, "otlp-http-client|otlp-http-server");
+    let shot = browser.screenshot_tab(&tab, "service-map.png");
+    eprintln!("screenshot of the service map: {}", shot.display());
+    browser.close(tab);
+
+    // 1. A search, from a shared link: the form shows it, the list holds
+    // the two runs of the example and not the hand-made variant (user 1
+    // only) nor the HTTP trace.
+    let search = format!("{base}#span=GetUser&attr=user.id%3D100");
+    let tab = browser.open(&search, LIST_READY);
+    let listed = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('.trace-row')).map(r => r.dataset.traceId).sort().join(',')",
+    );
+    let mut both = [real.trace_id.clone(), rerun.trace_id.clone()];
+    both.sort();
+    assert_eq!(listed, both.join(","), "the search's traces");
+    let form = browser.evaluate(
+        &tab,
+        "[document.forms.search.elements.span.value, document.forms.search.elements.attr.value].join('|')",
+    );
+    assert_eq!(
+        form, "GetUser|user.id=100",
+        "the form shows the URL's search"
+    );
+    let shot = browser.screenshot_tab(&tab, "list-search.png");
+    eprintln!("screenshot of a search: {}", shot.display());
+    // 4. Two picked in the list make a comparison.
+    browser.evaluate(
+        &tab,
+        "document.querySelectorAll('.pick-box').forEach(b => b.click());          document.getElementById('compare').click(); true",
+    );
+    let listed: Vec<&str> = listed.as_str().unwrap_or_default().split(',').collect();
+    browser.wait_until(
+        &tab,
+        &format!(
+            "document.body.dataset.ready === 'compare' &&              ['#compare={a},{b}', '#compare={b},{a}'].includes(location.hash)",
+            a = listed[0],
+            b = listed[1]
+        ),
+    );
+    history_back(&mut browser, &tab);
+    // The form writes the URL: a search for errors-free traces over 0 ms
+    // of the server's service finds the HTTP trace.
+    browser.evaluate(
+        &tab,
+        "const f = document.forms.search.elements; f.span.value = 'HelloHandler'; \
+         f.attr.value = ''; f.min_duration_ms.value = '0'; \
+         document.forms.search.requestSubmit(); true",
+    );
+    browser.wait_until(
+        &tab,
+        &format!(
+            "location.hash === '#span=HelloHandler&min_duration_ms=0' && \
+             Array.from(document.querySelectorAll('.trace-row')).map(r => r.dataset.traceId).join() === '{}'",
+            http.trace_id
+        ),
+    );
+    // A bad value is the API's message, not an empty list.
+    browser.evaluate(&tab, "location.hash = 'min_duration_ms=abc'; true");
+    browser.wait_until(
+        &tab,
+        "document.getElementById('search-error').textContent.includes('min_duration_ms must be a number')",
+    );
+    browser.close(tab);
+
+    // 2. Live: with the event stream open, a new trace shows up without
+    // the list being fetched again; then the same by polling, for the
+    // figures.
+    let tab = browser.open(&base, LIST_READY);
+    browser.wait_until(&tab, "document.body.dataset.live === 'stream'");
+    // The list is fetched once when the stream opens, and then no more.
+    std::thread::sleep(Duration::from_millis(500));
+    let fetches = browser.evaluate(&tab, "document.body.dataset.listFetches");
+    let mut by_stream = Vec::new();
+    for n in 0..SAMPLES {
+        by_stream.push(export_to_list(&mut browser, &tab, &collector, 0xa0 + n).await);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        browser.evaluate(&tab, "document.body.dataset.listFetches"),
+        fetches,
+        "the list was fetched again (polled) while the stream was open"
+    );
+    browser.close(tab);
+    let poll_url = format!("{base}?live=poll");
+    let tab = browser.open(&poll_url, LIST_READY);
+    assert_eq!(browser.evaluate(&tab, "document.body.dataset.live"), "poll");
+    let mut by_polling = Vec::new();
+    for n in 0..SAMPLES {
+        by_polling.push(export_to_list(&mut browser, &tab, &collector, 0xb0 + n).await);
+    }
+    browser.close(tab);
+    eprintln!(
+        "export answered -> row in the list: event stream {}, polling every 2 s {} \
+         (median of {SAMPLES} each, sent at spread-out moments of the poll cycle)",
+        millis(median(by_stream)),
+        millis(median(by_polling))
+    );
+
+    // 5 and 7. The waterfall of the example's trace, with a span's details
+    // open: the critical path, the user ids beside the two GetUser rows.
     let get_user_100 = real
         .spans_named("GetUser")
         .into_iter()
@@ -423,8 +636,144 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     assert_eq!(depths, ["0", "1", "2", "2", "2", "1", "2", "2", "2"]);
     assert_eq!(texts_of(&dom, "span-title"), ["GetUser"], "details open");
     assert!(dom.contains(">user.id<") && dom.contains(">100<"), "{dom}");
+    // Beside each name under main, its user: the two GetUser rows (and
+    // their children) tell themselves apart without a click.
+    let users: Vec<String> = ["user.id=1", "user.id=100"]
+        .iter()
+        .flat_map(|user| std::iter::repeat_n(user.to_string(), 4))
+        .collect();
+    assert_eq!(texts_of(&dom, "key-attr"), users);
+    // The rows marked critical are the spans the API flags, and the
+    // trace's own critical path: main, and the last GetUser's last child.
+    let detail: Value = collector_json(&collector, &format!("/api/traces/{}", real.trace_id)).await;
+    let flagged: Vec<String> = detail["spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .filter(|s| s["critical_path"] == true)
+        .map(|s| s["span_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let mut on_path: Vec<String> = real
+        .critical_path()
+        .into_iter()
+        .map(|s| s.span_id)
+        .collect();
+    on_path.sort();
+    on_path.dedup();
+    let mut sorted = flagged.clone();
+    sorted.sort();
+    assert_eq!(sorted, on_path);
+    let root_id = real.root().expect("a root").span_id.clone();
+    assert!(flagged.contains(&root_id), "main is on the critical path");
+    assert!(flagged.len() >= 3, "{flagged:?}");
+    let marked: Vec<String> = dom
+        .split("<div class=\"wf-row critical")
+        .skip(1)
+        .filter_map(|row| attribute_values(row, "data-span-id").into_iter().next())
+        .collect();
+    assert_eq!(marked, flagged, "the waterfall marks the critical spans");
+    assert!(
+        dom.matches("class=\"crit\"").count() >= flagged.len(),
+        "a stretch over each critical bar"
+    );
+    // The example's log records are marks on their span's bar.
+    let log_marks = dom.matches("class=\"log-mark").count();
+    assert_eq!(log_marks, real.logs.len(), "a mark per log record");
+    assert!(log_marks > 0, "the example logs over OTLP");
+    let tab = browser.open(&waterfall, TRACE_READY);
+    let shot = browser.screenshot_tab(&tab, "critical-path.png");
+    eprintln!("screenshot of the critical path: {}", shot.display());
+    // 3. The trace's download button names its OTLP/JSON...
+    let href = browser.evaluate(
+        &tab,
+        "document.getElementById('download').getAttribute('href')",
+    );
+    assert_eq!(href, format!("/api/traces/{}/otlp", real.trace_id));
+    browser.close(tab);
 
-    // The hostile trace, details open: all of it shown as text.
+    // ...which another collector's page takes back: the file chosen in
+    // its page is loaded and opened.
+    let other = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting another collector");
+    let file = artifact_dir().join(format!("trace-{}.json", http.trace_id));
+    let ui = collector.ui_addr().expect("the web view");
+    let saved = testkit::http::get(ui, &format!("/api/traces/{}/otlp", http.trace_id), &[]).await;
+    assert_eq!(saved.status, 200);
+    std::fs::write(&file, &saved.body).expect("saving the download");
+    let other_base = other.ui_url().expect("its web view");
+    let tab = browser.open(&other_base, LIST_READY);
+    browser.choose_file(&tab, "#file", &file);
+    browser.wait_until(
+        &tab,
+        &format!(
+            "document.body.dataset.traceId === '{}' && document.body.dataset.ready === 'trace' \
+             && document.querySelectorAll('.wf-row[data-span-id]').length === 4",
+            http.trace_id
+        ),
+    );
+    assert_eq!(
+        other.export_otlp(&http.trace_id),
+        collector.export_otlp(&http.trace_id),
+        "loaded unchanged"
+    );
+    browser.close(tab);
+    other.shutdown().await;
+
+    // 4. Compare: the two runs (every span on both sides)...
+    let compare = format!("{base}#compare={},{}", real.trace_id, rerun.trace_id);
+    let tab = browser.open(&compare, "document.body.dataset.ready === 'compare'");
+    let classes = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#compare-rows tr')).map(r => r.className).join(',')",
+    );
+    assert_eq!(classes, ["both"; 9].join(","), "every span matched");
+    browser.close(tab);
+    // ...and the first run against the variant: one GetUser and its
+    // GetInfo matched, the rest on one side only.
+    let compare = format!("{base}#compare={},{variant}", real.trace_id);
+    let tab = browser.open(&compare, "document.body.dataset.ready === 'compare'");
+    let rows = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#compare-rows tr')).map(r => \
+         [r.dataset.path, r.className, r.cells[3].textContent]))",
+    );
+    let rows: Vec<(String, String, String)> =
+        serde_json::from_str(rows.as_str().expect("a JSON string")).expect("the rows");
+    let shape: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(path, class, _)| (path.as_str(), class.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("/main", "both"),
+            ("/main/GetUser", "both"),
+            ("/main/GetUser/GetInfo", "both"),
+            ("/main/GetUser/GetDetail", "only-a"),
+            ("/main/GetUser/GetScores", "only-a"),
+            ("/main/GetUser#2", "only-a"),
+            ("/main/GetUser#2/GetInfo", "only-a"),
+            ("/main/GetUser#2/GetDetail", "only-a"),
+            ("/main/GetUser#2/GetScores", "only-a"),
+            ("/main/Cache", "only-b"),
+        ]
+    );
+    // The variant's main took 10 ms; the difference is B - A.
+    let main_a = real.root().expect("a root").duration();
+    let diff = &rows[0].2;
+    let sign = if main_a > Duration::from_millis(10) {
+        '\u{2212}'
+    } else {
+        '+'
+    };
+    assert!(diff.starts_with(sign), "{diff} for {main_a:?} -> 10 ms");
+    let shot = browser.screenshot_tab(&tab, "compare.png");
+    eprintln!("screenshot of a comparison: {}", shot.display());
+    browser.close(tab);
+
+    // 7. Event marks: the hostile trace's event is a mark whose tooltip
+    // is its time and name, as text. All of it shown as text.
     let url = format!("{base}#trace={evil_id}&span={}", hex(&[0xe2; 8]));
     let dom = browser.dom(&url, TRACE_READY, "escaped.html");
     assert_nothing_injected(&dom);
@@ -436,6 +785,12 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     );
     assert!(dom.contains("&lt;b&gt;key&lt;/b&gt;"), "{dom}");
     assert!(dom.contains("window.__pwned=4"), "the attribute as text");
+    let marks: Vec<String> = dom
+        .split("class=\"event-mark\"")
+        .skip(1)
+        .filter_map(|mark| attribute_values(mark, "title").into_iter().next())
+        .collect();
+    assert_eq!(marks, [format!("+1.00 ms event: {EVIL_VALUE}")]);
 
     // Red means error and nothing else: a healthy bar is never red.
     let url = format!("{base}#trace={}", hex(&HEALTHY_TRACE));
@@ -463,6 +818,103 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     eprintln!("screenshot of the trace list: {}", shot.display());
     drop(browser);
     collector.shutdown().await;
+}
+
+/// One trace across examples-http's client and server (4 spans, two
+/// services), as the examples' own tests run them.
+async fn http_trace(collector: &Collector) -> collector::Trace {
+    let binary = |bin| {
+        process::workspace_binary("examples-http", bin)
+            .unwrap_or_else(|e| panic!("examples-http's {bin}: {e:#}"))
+    };
+    let server = binary("server");
+    let client = binary("client");
+    let server = process::example_server(
+        &server.to_string_lossy(),
+        &collector.http_endpoint(),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    )
+    .await
+    .expect("starting examples-http's server");
+    let mut command = process::example_command(&client.to_string_lossy());
+    command.args([
+        "--url",
+        &server.url("/hello"),
+        "--endpoint",
+        &collector.http_endpoint(),
+    ]);
+    let out = process::run(&mut command, Duration::from_secs(60))
+        .await
+        .expect("running the client");
+    assert!(out.status.success(), "{}", out.stderr);
+    let trace = collector
+        .wait_for_trace(|t| t.services().len() == 2 && t.spans.len() == 4, WAIT)
+        .await
+        .expect("the client's and the server's 4 spans");
+    if let Err(problems) = expect::http_request(&trace, "otlp-http-client", "otlp-http-server") {
+        panic!("the HTTP trace differs from the documented one: {problems:#?}");
+    }
+    server
+        .stop(Duration::from_secs(30))
+        .await
+        .expect("stopping the server");
+    trace
+}
+
+/// Back to the previous page of `tab` (the search), and its list shown.
+fn history_back(browser: &mut Browser, tab: &Tab) {
+    browser.evaluate(tab, "history.back(); true");
+    browser.wait_until(
+        tab,
+        "document.body.dataset.view === 'list' && location.hash.startsWith('#span=')",
+    );
+}
+
+/// Exports measured per way of updating the list.
+const SAMPLES: u8 = 5;
+
+/// Sends a one-span trace (id `[n; 16]`) and returns how long after its
+/// export was answered `tab`'s list showed it. It waits `n % SAMPLES`
+/// fifths of the 2 s poll interval first, so that the exports of a series
+/// fall at different moments of the polling cycle.
+async fn export_to_list(
+    browser: &mut Browser,
+    tab: &Tab,
+    collector: &Collector,
+    n: u8,
+) -> Duration {
+    tokio::time::sleep(Duration::from_millis(400) * u32::from(n % SAMPLES)).await;
+    let id = [n; 16];
+    send(
+        collector.http_addr(),
+        "live",
+        vec![timed(&id, 1, None, "live", 0, 1)],
+    )
+    .await;
+    browser.wait_until(
+        tab,
+        &format!(
+            "document.querySelector('tr[data-trace-id=\"{}\"]') !== null",
+            hex(&id)
+        ),
+    )
+}
+
+/// `GET path` on the collector's web view, as JSON.
+async fn collector_json(collector: &Collector, path: &str) -> Value {
+    let ui = collector.ui_addr().expect("the web view");
+    let response = testkit::http::get(ui, path, &[]).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    serde_json::from_slice(&response.body).expect("JSON")
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.0} ms", duration.as_secs_f64() * 1000.0)
 }
 
 fn hex(bytes: &[u8]) -> String {

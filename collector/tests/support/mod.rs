@@ -32,7 +32,7 @@ impl Drop for Running {
 pub use testkit::process::{COLLECTOR_FREE_PORTS, Signal, banner_addr, lines, signal};
 
 /// The raw HTTP/1.1 client every test here uses.
-pub use testkit::http::{HttpResponse, get, http_request, post};
+pub use testkit::http::{HttpResponse, get, http_request, post, send_raw};
 
 /// A unary gRPC call to `path` of the collector at `endpoint` whose request
 /// message is `bytes` as they are (malformed or not); the answer's bytes.

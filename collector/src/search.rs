@@ -1,0 +1,195 @@
+//! A search for traces (`GET /api/traces?...`, [`crate::Collector::search`]):
+//! what it asks, read from query parameters with a clear error for a bad
+//! one. The store answers it (`store.rs`), in one pass over the traces and
+//! only over the spans of those the summary-level conditions let through.
+
+use std::time::Duration;
+
+/// What a trace must have to be listed; every condition given must hold
+/// (AND). The empty query lists every trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceQuery {
+    /// A span of this service (`service=`).
+    pub service: Option<String>,
+    /// A span with this name (`span=`)...
+    pub span: Option<String>,
+    /// ...carrying each of these attributes, on the span itself or its
+    /// resource (`attr=KEY=VALUE`, repeatable). A value is compared as the
+    /// JSON API shows it: a string as it is, anything else as its JSON
+    /// (`user.id=100`, `error=true`). With `span`, the same span must have
+    /// the name and the attributes.
+    pub attributes: Vec<(String, String)>,
+    /// The trace (latest end minus earliest start) at least this long
+    /// (`min_duration_ms=`, a decimal number of milliseconds).
+    pub min_duration: Option<Duration>,
+    /// ...and at most this long (`max_duration_ms=`).
+    pub max_duration: Option<Duration>,
+    /// At least one span with status error (`errors=true`).
+    pub errors: bool,
+    /// At most this many traces, the newest (`limit=`).
+    pub limit: Option<usize>,
+}
+
+/// The query parameters a search takes.
+pub(crate) const PARAMETERS: &[&str] = &[
+    "service",
+    "span",
+    "attr",
+    "min_duration_ms",
+    "max_duration_ms",
+    "errors",
+    "limit",
+];
+
+impl TraceQuery {
+    /// From query parameters (`name=value` pairs, already percent-decoded);
+    /// an empty value is no condition. An unknown parameter or a bad value
+    /// is an error that says which and what is expected.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<TraceQuery, String>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut query = TraceQuery::default();
+        for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if value.is_empty() && name != "attr" {
+                continue;
+            }
+            match name {
+                "service" => query.service = Some(value.to_owned()),
+                "span" => query.span = Some(value.to_owned()),
+                "attr" => match value.split_once('=') {
+                    Some((key, wanted)) if !key.is_empty() => {
+                        query.attributes.push((key.to_owned(), wanted.to_owned()));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "attr must be KEY=VALUE (e.g. attr=user.id=100), got {value:?}"
+                        ));
+                    }
+                },
+                "min_duration_ms" => query.min_duration = Some(millis(name, value)?),
+                "max_duration_ms" => query.max_duration = Some(millis(name, value)?),
+                "errors" => {
+                    query.errors = match value {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(format!("errors must be true or false, got {value:?}")),
+                    }
+                }
+                "limit" => {
+                    query.limit = Some(value.parse().map_err(|_| {
+                        format!("limit must be a whole number of traces, got {value:?}")
+                    })?);
+                }
+                other => {
+                    return Err(format!(
+                        "unknown parameter {other:?}: a search takes {}",
+                        PARAMETERS.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(query)
+    }
+
+    /// Whether a trace of this length passes the duration bounds.
+    pub(crate) fn duration_fits(&self, nanos: u64) -> bool {
+        let nanos = u128::from(nanos);
+        self.min_duration.is_none_or(|min| nanos >= min.as_nanos())
+            && self.max_duration.is_none_or(|max| nanos <= max.as_nanos())
+    }
+
+    /// Whether the query looks at spans (not only at trace summaries).
+    pub(crate) fn needs_spans(&self) -> bool {
+        self.span.is_some() || !self.attributes.is_empty()
+    }
+}
+
+/// A non-negative decimal number of milliseconds.
+fn millis(name: &str, value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e15)
+        .map(|ms| Duration::from_nanos((ms * 1e6).round() as u64))
+        .ok_or_else(|| {
+            format!("{name} must be a number of milliseconds (e.g. {name}=2.5), got {value:?}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_is_read() {
+        let query = TraceQuery::from_pairs([
+            ("service", "svc"),
+            ("span", "GetUser"),
+            ("attr", "user.id=100"),
+            ("attr", "url=http://x/?a=b"),
+            ("min_duration_ms", "1.5"),
+            ("max_duration_ms", "20"),
+            ("errors", "true"),
+            ("limit", "3"),
+            ("service", "other"),
+        ])
+        .expect("a valid query");
+        assert_eq!(
+            query,
+            TraceQuery {
+                service: Some("other".into()),
+                span: Some("GetUser".into()),
+                attributes: vec![
+                    ("user.id".into(), "100".into()),
+                    ("url".into(), "http://x/?a=b".into())
+                ],
+                min_duration: Some(Duration::from_micros(1500)),
+                max_duration: Some(Duration::from_millis(20)),
+                errors: true,
+                limit: Some(3),
+            }
+        );
+        let empty: [(&str, &str); 3] = [("service", ""), ("min_duration_ms", ""), ("errors", "")];
+        assert_eq!(TraceQuery::from_pairs(empty), Ok(TraceQuery::default()));
+    }
+
+    #[test]
+    fn a_bad_parameter_says_what_is_wrong() {
+        for (pair, says) in [
+            (
+                ("min_duration_ms", "abc"),
+                "min_duration_ms must be a number",
+            ),
+            (
+                ("max_duration_ms", "-1"),
+                "max_duration_ms must be a number",
+            ),
+            (
+                ("max_duration_ms", "NaN"),
+                "max_duration_ms must be a number",
+            ),
+            (("attr", "novalue"), "attr must be KEY=VALUE"),
+            (("attr", "=x"), "attr must be KEY=VALUE"),
+            (("attr", ""), "attr must be KEY=VALUE"),
+            (("errors", "yes"), "errors must be true or false"),
+            (("limit", "-2"), "limit must be a whole number"),
+            (("servise", "x"), "unknown parameter \"servise\""),
+        ] {
+            let error = TraceQuery::from_pairs([pair]).expect_err("a bad parameter");
+            assert!(error.contains(says), "{pair:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn durations_bound_both_ways() {
+        let query = TraceQuery::from_pairs([("min_duration_ms", "1"), ("max_duration_ms", "2")])
+            .expect("a valid query");
+        assert!(!query.duration_fits(999_999));
+        assert!(query.duration_fits(1_000_000));
+        assert!(query.duration_fits(2_000_000));
+        assert!(!query.duration_fits(2_000_001));
+    }
+}
