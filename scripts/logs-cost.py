@@ -41,14 +41,16 @@ def main():
     before = os.path.join(args.before, "examples-inprocess-http") if args.before else None
     collector, _grpc, http = chain_cost.start_collector()
     try:
+        # Each through `env`, so that all pay the same exec; no shell (-N).
         commands = [
-            ["--command-name", "logs on (default)", ours],
+            ["--command-name", "logs on (the default)", f"env OTEL_LOGS_EXPORTER=otlp {ours}"],
             ["--command-name", "logs off (OTEL_LOGS_EXPORTER=none)",
              f"env OTEL_LOGS_EXPORTER=none {ours}"],
         ]
         if before:
-            commands.append(["--command-name", "before the logs", before])
-        cmd = ["hyperfine", "--warmup", "3", "--runs", str(args.runs), "--style", "basic",
+            commands.append(["--command-name", "the earlier build",
+                             f"env OTEL_LOGS_EXPORTER=otlp {before}"])
+        cmd = ["hyperfine", "-N", "--warmup", "3", "--runs", str(args.runs), "--style", "basic",
                "--output", "null"]
         for c in commands:
             cmd += c
@@ -57,7 +59,7 @@ def main():
         collector.kill()
         collector.wait()
     print("binary size (release):")
-    for label, path in (("now", ours), ("before the logs", before)):
+    for label, path in (("now", ours), ("the earlier build", before)):
         if path:
             print(f"  {label}: {os.path.getsize(path) / 1e6:.2f} MB  {path}")
     chain_cost.cargo("bench", "--quiet", "-p", "common", "--bench", "log_event")

@@ -52,14 +52,19 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let recorder = Recorder::default();
 
-    let exporter = match config.protocol {
-        Protocol::Http => {
+    // Over gRPC, one connection to the collector for spans and log records.
+    let channel = match config.protocol {
+        Protocol::Grpc => Some(channel_to(config, &config.endpoint)?),
+        Protocol::Http => None,
+    };
+    let exporter = match &channel {
+        None => {
             let builder = SpanExporter::builder().with_http();
             http_exporter(config, &config.endpoint, &recorder, builder, |b| b.build())?
         }
-        Protocol::Grpc => {
+        Some(channel) => {
             let builder = SpanExporter::builder().with_tonic();
-            grpc_exporter(config, &config.endpoint, &recorder, builder, |b| b.build())?
+            grpc_exporter(config, channel.clone(), &recorder, builder, |b| b.build())?
         }
     };
     // Counts what the collector acknowledged, and works out why not.
@@ -90,7 +95,7 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 
     // Log records: the same chain, to the logs endpoint (same settings).
     let logs = match &config.logs_endpoint {
-        Some(endpoint) => Some(logger_provider(config, endpoint)?),
+        Some(endpoint) => Some(logger_provider(config, endpoint, channel)?),
         None => None,
     };
     // `tracing` events -> stderr and the logger provider; `tracing` spans
@@ -114,10 +119,12 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 }
 
 /// The log exporter of the configuration's protocol, counted, behind a batch
-/// log processor with the span processor's delay and sizes.
+/// log processor with the span processor's delay and sizes; over gRPC on the
+/// spans' `channel` when the records go to the same collector.
 fn logger_provider(
     config: &ExporterConfig,
     endpoint: &Endpoint,
+    channel: Option<tonic::transport::Channel>,
 ) -> anyhow::Result<(SdkLoggerProvider, Recorder)> {
     let recorder = Recorder::default();
     let exporter = match config.protocol {
@@ -126,8 +133,12 @@ fn logger_provider(
             http_exporter(config, endpoint, &recorder, builder, |b| b.build())?
         }
         Protocol::Grpc => {
+            let channel = match channel {
+                Some(channel) if *endpoint == config.endpoint => channel,
+                _ => channel_to(config, endpoint)?,
+            };
             let builder = LogExporter::builder().with_tonic();
-            grpc_exporter(config, endpoint, &recorder, builder, |b| b.build())?
+            grpc_exporter(config, channel, &recorder, builder, |b| b.build())?
         }
     };
     let exporter = CountingExporter::new(exporter, config, recorder.clone());
@@ -185,10 +196,11 @@ where
 }
 
 /// OTLP/gRPC, like GoFrame's `otlpgrpc.Init(serviceName, endpoint,
-/// traceToken)`: the token travels as `authentication` metadata.
+/// traceToken)`: the token travels as `authentication` metadata, over
+/// `channel` (see [`transport::grpc_channel`]).
 fn grpc_exporter<B, E>(
     config: &ExporterConfig,
-    endpoint: &Endpoint,
+    channel: tonic::transport::Channel,
     recorder: &Recorder,
     builder: B,
     build: fn(B) -> Result<E, ExporterBuildError>,
@@ -196,22 +208,33 @@ fn grpc_exporter<B, E>(
 where
     B: WithTonicConfig + WithExportConfig,
 {
+    let mut builder = builder
+        .with_channel(channel)
+        // The channel's own timeout is the same (the SDK asks for that).
+        .with_timeout(config.export_timeout)
+        .with_interceptor(transport::interceptor(config, recorder.clone()));
+    if config.gzip {
+        builder = builder.with_compression(Compression::Gzip);
+    }
+    build(builder).with_context(|| {
+        format!(
+            "cannot set up the OTLP/gRPC exporter for {}",
+            config.endpoint
+        )
+    })
+}
+
+/// The gRPC channel to `endpoint`; fails outside a tokio runtime.
+fn channel_to(
+    config: &ExporterConfig,
+    endpoint: &Endpoint,
+) -> anyhow::Result<tonic::transport::Channel> {
     if tokio::runtime::Handle::try_current().is_err() {
         bail!(
             "the OTLP/gRPC exporter needs a tokio runtime: call telemetry::init inside #[tokio::main]"
         );
     }
-    let mut builder = builder
-        .with_endpoint(endpoint.as_str())
-        .with_timeout(config.export_timeout)
-        .with_interceptor(transport::interceptor(config, recorder.clone()));
-    if endpoint.is_https() {
-        builder = builder.with_tls_config(transport::grpc_tls(config));
-    }
-    if config.gzip {
-        builder = builder.with_compression(Compression::Gzip);
-    }
-    build(builder).with_context(|| format!("cannot set up the OTLP/gRPC exporter for {endpoint}"))
+    transport::grpc_channel(config, endpoint)
 }
 
 /// Keeps the tracer and logger providers; [`Telemetry::shutdown`] flushes

@@ -10,7 +10,7 @@ use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, I
 
 use super::diagnose::Failure;
 use super::report::Recorder;
-use crate::config::ExporterConfig;
+use crate::config::{Endpoint, ExporterConfig};
 use crate::text::one_line;
 
 /// The blocking reqwest client the exporter would build, plus: our headers
@@ -154,9 +154,26 @@ pub(super) fn interceptor(
     }
 }
 
+/// The gRPC channel to `endpoint`: one HTTP/2 connection, opened at the
+/// first export, that the span and the log exporter share when they go to
+/// the same collector. Needs a tokio runtime.
+pub(super) fn grpc_channel(
+    config: &ExporterConfig,
+    endpoint: &Endpoint,
+) -> anyhow::Result<tonic::transport::Channel> {
+    let mut channel = tonic::transport::Endpoint::from_shared(endpoint.as_str().to_owned())
+        .map_err(|e| anyhow::anyhow!("invalid gRPC endpoint {endpoint}: {e}"))?;
+    if endpoint.is_https() {
+        channel = channel
+            .tls_config(grpc_tls(config))
+            .map_err(|e| anyhow::anyhow!("cannot set up TLS for {endpoint}: {e}"))?;
+    }
+    Ok(channel.timeout(config.export_timeout).connect_lazy())
+}
+
 /// TLS of the gRPC channel: the system's roots, plus the configured CA and
 /// client certificate.
-pub(super) fn grpc_tls(config: &ExporterConfig) -> ClientTlsConfig {
+fn grpc_tls(config: &ExporterConfig) -> ClientTlsConfig {
     let mut tls = ClientTlsConfig::new().with_native_roots();
     if let Some(ca) = &config.tls.ca {
         tls = tls.ca_certificate(Certificate::from_pem(&ca.pem));
