@@ -680,6 +680,18 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     let log_marks = dom.matches("class=\"log-mark").count();
     assert_eq!(log_marks, real.logs.len(), "a mark per log record");
     assert!(log_marks > 0, "the example logs over OTLP");
+    // ...and, with `main` open, its records are listed in its details:
+    // severity and body, as text.
+    let main_id = real.root().expect("a root").span_id.clone();
+    let main_open = format!("{base}#trace={}&span={main_id}", real.trace_id);
+    let dom = browser.dom(&main_open, TRACE_READY, "waterfall-main.html");
+    assert_eq!(texts_of(&dom, "span-title"), ["main"], "details open");
+    assert_eq!(
+        texts_of(&dom, "log-body"),
+        ["GetUser(1): not found", "GetUser(100): found"],
+        "main's log records in its details"
+    );
+    assert_eq!(texts_of(&dom, "log-severity"), ["INFO", "INFO"]);
     let tab = browser.open(&waterfall, TRACE_READY);
     let shot = browser.screenshot_tab(&tab, "critical-path.png");
     eprintln!("screenshot of the critical path: {}", shot.display());
