@@ -170,6 +170,10 @@ async fn main() -> ExitCode {
     };
     for (path, bytes) in files {
         match collector.import(&bytes, Encoding::Json) {
+            Ok(ids) if ids.is_empty() => say!(
+                "note: --load {}: no spans in it (a trace file, OTLP/JSON resourceSpans, is expected)",
+                path.display()
+            ),
             Ok(ids) => say!(
                 "loaded {} trace{} from {}",
                 ids.len(),
