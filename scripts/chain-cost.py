@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,11 +67,20 @@ def start_collector():
 def run_once(binary, endpoint, extra=None):
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, **(extra or {}))
     start = time.perf_counter()
-    done = subprocess.run([binary], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, timeout=30)
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    # A blocking wait: subprocess's wait(timeout=...) polls with growing
+    # sleeps, which rounded every run up to a few milliseconds. A timer
+    # kills a run that hangs.
+    watchdog = threading.Timer(30, proc.kill)
+    watchdog.start()
+    try:
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{binary} exited with {done.returncode}")
+    if code != 0:
+        sys.exit(f"{binary} exited with {code}")
     return elapsed
 
 

@@ -27,6 +27,7 @@ use opentelemetry_otlp::{
     Compression, ExporterBuildError, LogExporter, SpanExporter, WithExportConfig, WithHttpConfig,
     WithTonicConfig,
 };
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::logs::{self as sdk_logs, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -74,8 +75,9 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         .with_max_queue_size(config.batch.max_queue_size)
         .with_max_export_batch_size(config.batch.max_export_batch_size)
         .build();
+    let resource = resource::resource(config);
     let provider = SdkTracerProvider::builder()
-        .with_resource(resource::resource(config))
+        .with_resource(resource.clone())
         .with_sampler(config.sampler.clone())
         // Counts every ended span, so spans the batch processor drops (its
         // queue is full) show up in the report as undelivered.
@@ -95,7 +97,7 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 
     // Log records: the same chain, to the logs endpoint (same settings).
     let logs = match &config.logs_endpoint {
-        Some(endpoint) => Some(logger_provider(config, endpoint, channel)?),
+        Some(endpoint) => Some(logger_provider(config, resource, endpoint, channel)?),
         None => None,
     };
     // `tracing` events -> stderr and the logger provider; `tracing` spans
@@ -123,6 +125,7 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 /// spans' `channel` when the records go to the same collector.
 fn logger_provider(
     config: &ExporterConfig,
+    resource: Resource,
     endpoint: &Endpoint,
     channel: Option<tonic::transport::Channel>,
 ) -> anyhow::Result<(SdkLoggerProvider, Recorder)> {
@@ -148,7 +151,7 @@ fn logger_provider(
         .with_max_export_batch_size(config.batch.max_export_batch_size)
         .build();
     let provider = SdkLoggerProvider::builder()
-        .with_resource(resource::resource(config))
+        .with_resource(resource)
         .with_log_processor(EmittedLogs(recorder.clone()))
         .with_log_processor(
             BatchLogProcessor::builder(exporter)
