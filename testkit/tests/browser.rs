@@ -596,6 +596,16 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         fetches,
         "the list was fetched again (polled) while the stream was open"
     );
+    // The new traces' service joined the search form's drop-down from the
+    // events alone.
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "Array.from(document.getElementById('service').options).some(o => o.value === 'live')"
+        ),
+        true,
+        "the service of a streamed trace is in the drop-down"
+    );
     browser.close(tab);
     let poll_url = format!("{base}?live=poll");
     let tab = browser.open(&poll_url, LIST_READY);
