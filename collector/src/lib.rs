@@ -47,6 +47,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 mod config;
+#[cfg(test)]
+mod fixtures;
 mod grpc;
 mod host;
 mod http;

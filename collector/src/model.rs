@@ -659,38 +659,7 @@ pub struct ReceivedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A span `id` of `parent` from `start` to `end`.
-    fn span(id: &str, parent: Option<&str>, start: u64, end: u64) -> Span {
-        Span {
-            trace_id: "t".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: id.into(),
-            kind: SpanKind::Internal,
-            start_unix_nano: start,
-            end_unix_nano: end,
-            attributes: Attributes::new(),
-            events: vec![],
-            status_code: StatusCode::Unset,
-            status_message: String::new(),
-            service_name: "svc".into(),
-            resource: Default::default(),
-            scope_name: String::new(),
-            transport: Transport::Grpc,
-            path: String::new(),
-        }
-    }
-
-    fn trace(spans: Vec<Span>) -> Trace {
-        Trace {
-            trace_id: "t".into(),
-            spans,
-            dropped_spans: 0,
-            logs: vec![],
-            dropped_logs: 0,
-        }
-    }
+    use crate::fixtures::{span, trace};
 
     /// The path as `(span, start, end)`, in time order.
     fn path(spans: Vec<Span>) -> Vec<(String, u64, u64)> {

@@ -269,39 +269,14 @@ fn plural(n: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::model::{SpanKind, StatusCode, Transport};
+    use crate::fixtures::{self, trace};
+    use crate::model::StatusCode;
 
     fn span(id: &str, parent: Option<&str>, name: &str, start: u64) -> Span {
         Span {
-            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
             name: name.into(),
-            kind: SpanKind::Internal,
-            start_unix_nano: start,
-            end_unix_nano: start + 1_500_000,
-            attributes: Default::default(),
-            events: vec![],
-            status_code: StatusCode::Unset,
-            status_message: String::new(),
-            service_name: "svc".into(),
-            resource: Arc::default(),
-            scope_name: String::new(),
-            transport: Transport::HttpProtobuf,
-            path: "/v1/traces".into(),
-        }
-    }
-
-    fn trace(spans: Vec<Span>) -> Trace {
-        Trace {
-            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-            spans,
-            dropped_spans: 0,
-            logs: vec![],
-            dropped_logs: 0,
+            ..fixtures::span(id, parent, start, start + 1_500_000)
         }
     }
 

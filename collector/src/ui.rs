@@ -531,30 +531,12 @@ fn csp_hash(block: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::{SpanKind, StatusCode, Trace, Transport};
+    use crate::fixtures;
+    use crate::model::Trace;
 
     fn span(id: &str, parent: Option<&str>, start: u64) -> Span {
-        Span {
-            trace_id: "t".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: id.into(),
-            kind: SpanKind::Internal,
-            start_unix_nano: start,
-            end_unix_nano: start + 10,
-            attributes: BTreeMap::new(),
-            events: vec![],
-            status_code: StatusCode::Unset,
-            status_message: String::new(),
-            service_name: "svc".into(),
-            resource: Default::default(),
-            scope_name: String::new(),
-            transport: Transport::Grpc,
-            path: String::new(),
-        }
+        fixtures::span(id, parent, start, start + 10)
     }
 
     fn names(trace: &Trace) -> Vec<(String, usize)> {
