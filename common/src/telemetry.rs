@@ -53,17 +53,20 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let recorder = Recorder::default();
 
-    // Over gRPC, one connection to the collector for spans and log records.
-    let channel = match config.protocol {
-        Protocol::Grpc => Some(channel_to(config, &config.endpoint)?),
-        Protocol::Http => None,
+    // One way to the collector for spans and log records: over gRPC one
+    // channel (connection), over HTTP one client.
+    let wire = match config.protocol {
+        Protocol::Grpc => Wire::Grpc(channel_to(config, &config.endpoint)?),
+        Protocol::Http => Wire::Http(http_client(config)?),
     };
-    let exporter = match &channel {
-        None => {
+    let exporter = match &wire {
+        Wire::Http(client) => {
             let builder = SpanExporter::builder().with_http();
-            http_exporter(config, &config.endpoint, &recorder, builder, |b| b.build())?
+            let client =
+                transport::ObservedHttpClient::new(client.clone(), config, recorder.clone());
+            http_exporter(config, &config.endpoint, client, builder, |b| b.build())?
         }
-        Some(channel) => {
+        Wire::Grpc(channel) => {
             let builder = SpanExporter::builder().with_tonic();
             grpc_exporter(config, channel.clone(), &recorder, builder, |b| b.build())?
         }
@@ -97,7 +100,7 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 
     // Log records: the same chain, to the logs endpoint (same settings).
     let logs = match &config.logs_endpoint {
-        Some(endpoint) => Some(logger_provider(config, resource, endpoint, channel)?),
+        Some(endpoint) => Some(logger_provider(config, resource, endpoint, wire)?),
         None => None,
     };
     // `tracing` events -> stderr and the logger provider; `tracing` spans
@@ -121,24 +124,27 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 }
 
 /// The log exporter of the configuration's protocol, counted, behind a batch
-/// log processor with the span processor's delay and sizes; over gRPC on the
-/// spans' `channel` when the records go to the same collector.
+/// log processor with the span processor's delay and sizes; on the spans'
+/// `wire` (their HTTP client, or their gRPC channel when the records go to
+/// the same collector).
 fn logger_provider(
     config: &ExporterConfig,
     resource: Resource,
     endpoint: &Endpoint,
-    channel: Option<tonic::transport::Channel>,
+    wire: Wire,
 ) -> anyhow::Result<(SdkLoggerProvider, Recorder)> {
     let recorder = Recorder::default();
-    let exporter = match config.protocol {
-        Protocol::Http => {
+    let exporter = match wire {
+        Wire::Http(client) => {
             let builder = LogExporter::builder().with_http();
-            http_exporter(config, endpoint, &recorder, builder, |b| b.build())?
+            let client = transport::ObservedHttpClient::new(client, config, recorder.clone());
+            http_exporter(config, endpoint, client, builder, |b| b.build())?
         }
-        Protocol::Grpc => {
-            let channel = match channel {
-                Some(channel) if *endpoint == config.endpoint => channel,
-                _ => channel_to(config, endpoint)?,
+        Wire::Grpc(channel) => {
+            let channel = if *endpoint == config.endpoint {
+                channel
+            } else {
+                channel_to(config, endpoint)?
             };
             let builder = LogExporter::builder().with_tonic();
             grpc_exporter(config, channel, &recorder, builder, |b| b.build())?
@@ -162,40 +168,45 @@ fn logger_provider(
     Ok((provider, recorder))
 }
 
+/// How the exporters reach the collector.
+enum Wire {
+    Http(reqwest::blocking::Client),
+    Grpc(tonic::transport::Channel),
+}
+
+/// The blocking HTTP client of both exporters, built on a thread of its
+/// own: reqwest's blocking client must not be built on an async runtime's.
+fn http_client(config: &ExporterConfig) -> anyhow::Result<reqwest::blocking::Client> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| transport::blocking_client(config))
+            .join()
+            .map_err(|_| anyhow::anyhow!("setting up the HTTP client panicked"))?
+    })
+}
+
 /// OTLP/HTTP with protobuf bodies, like GoFrame's
 /// `otlphttp.Init(serviceName, endpoint, path)`: `builder` is a span or log
 /// exporter builder, `build` its `build`.
 fn http_exporter<B, E>(
     config: &ExporterConfig,
     endpoint: &Endpoint,
-    recorder: &Recorder,
+    client: transport::ObservedHttpClient,
     builder: B,
     build: fn(B) -> Result<E, ExporterBuildError>,
 ) -> anyhow::Result<E>
 where
-    B: WithHttpConfig + WithExportConfig + Send,
-    E: Send,
+    B: WithHttpConfig + WithExportConfig,
 {
-    // reqwest's blocking client must be built (and, on failure, dropped) off
-    // any async runtime: do it on a thread of its own, as the exporter does.
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let client = transport::ObservedHttpClient::new(config, recorder.clone())?;
-                let mut builder = builder
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(endpoint.as_str())
-                    .with_timeout(config.export_timeout)
-                    .with_http_client(client);
-                if config.gzip {
-                    builder = builder.with_compression(Compression::Gzip);
-                }
-                build(builder)
-                    .with_context(|| format!("cannot set up the OTLP/HTTP exporter for {endpoint}"))
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("setting up the OTLP/HTTP exporter panicked"))?
-    })
+    let mut builder = builder
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(endpoint.as_str())
+        .with_timeout(config.export_timeout)
+        .with_http_client(client);
+    if config.gzip {
+        builder = builder.with_compression(Compression::Gzip);
+    }
+    build(builder).with_context(|| format!("cannot set up the OTLP/HTTP exporter for {endpoint}"))
 }
 
 /// OTLP/gRPC, like GoFrame's `otlpgrpc.Init(serviceName, endpoint,

@@ -13,9 +13,47 @@ use super::report::Recorder;
 use crate::config::{Endpoint, ExporterConfig};
 use crate::text::one_line;
 
-/// The blocking reqwest client the exporter would build, plus: our headers
-/// on every request, no redirects (a POST must not turn into a GET), the
-/// extra CA and client certificate, and a record of each attempt.
+/// The blocking reqwest client the exporter would build, plus: no
+/// redirects (a POST must not turn into a GET), the extra CA and client
+/// certificate, and no certificate store at all when neither the traces
+/// nor the logs endpoint is `https://`. One serves both exporters.
+///
+/// Must not run on an async runtime's thread (reqwest's blocking client
+/// owns a runtime of its own): `init` builds it on a plain thread.
+pub(super) fn blocking_client(
+    config: &ExporterConfig,
+) -> anyhow::Result<reqwest::blocking::Client> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .timeout(config.export_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    let tls = config.endpoint.is_https()
+        || config
+            .logs_endpoint
+            .as_ref()
+            .is_some_and(Endpoint::is_https);
+    if !tls {
+        // Plain http:// (redirects are off, so it stays so): no TLS, and
+        // no reading of the system's certificate store at start-up.
+        builder = builder.tls_certs_only([]);
+    }
+    if let Some(ca) = &config.tls.ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&ca.pem)
+            .map_err(|e| anyhow::anyhow!("invalid {}: {e}", ca.source))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if let Some((cert, key)) = &config.tls.identity {
+        let pem = [cert.pem.as_slice(), b"\n", key.pem.as_slice()].concat();
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("invalid {} / {}: {e}", cert.source, key.source))?;
+        builder = builder.identity(identity);
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))
+}
+
+/// A [`blocking_client`] with our headers on every request and a record of
+/// each attempt, for one exporter.
 #[derive(Debug)]
 pub(super) struct ObservedHttpClient {
     client: reqwest::blocking::Client,
@@ -24,36 +62,16 @@ pub(super) struct ObservedHttpClient {
 }
 
 impl ObservedHttpClient {
-    /// Must not run on an async runtime's thread (reqwest's blocking client
-    /// owns a runtime of its own); `init` builds it on a plain thread.
-    pub(super) fn new(config: &ExporterConfig, recorder: Recorder) -> anyhow::Result<Self> {
-        let mut builder = reqwest::blocking::Client::builder()
-            .timeout(config.export_timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        if !config.endpoint.is_https() {
-            // Plain http:// (redirects are off, so it stays so): no TLS, and
-            // no reading of the system's certificate store at start-up.
-            builder = builder.tls_certs_only([]);
-        }
-        if let Some(ca) = &config.tls.ca {
-            let certs = reqwest::Certificate::from_pem_bundle(&ca.pem)
-                .map_err(|e| anyhow::anyhow!("invalid {}: {e}", ca.source))?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        if let Some((cert, key)) = &config.tls.identity {
-            let pem = [cert.pem.as_slice(), b"\n", key.pem.as_slice()].concat();
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| anyhow::anyhow!("invalid {} / {}: {e}", cert.source, key.source))?;
-            builder = builder.identity(identity);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-        Ok(ObservedHttpClient {
+    pub(super) fn new(
+        client: reqwest::blocking::Client,
+        config: &ExporterConfig,
+        recorder: Recorder,
+    ) -> Self {
+        ObservedHttpClient {
             client,
             headers: config.headers.clone(),
             recorder,
-        })
+        }
     }
 }
 
