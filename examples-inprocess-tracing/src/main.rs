@@ -15,9 +15,10 @@
 //!   joins the same trace, and a span costs nothing when no subscriber wants
 //!   it;
 //! - the OpenTelemetry API (`tracer.in_span`, `examples-inprocess-http`):
-//!   when you need what `tracing` does not model, like span links, the span
-//!   kind or status set by hand, or code that mirrors GoFrame's
-//!   `gtrace.NewSpan` line for line.
+//!   when you want the OpenTelemetry model first-hand (span kind, status and
+//!   links, which `tracing` reaches only through tracing-opentelemetry's
+//!   `otel.*` fields and `OpenTelemetrySpanExt`), or code that mirrors
+//!   GoFrame's `gtrace.NewSpan` line for line.
 //!
 //! Run with (start a collector first: `cargo run -p collector`)
 //!
