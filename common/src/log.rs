@@ -50,45 +50,54 @@ pub(crate) fn subscriber(
     tracer_provider: &SdkTracerProvider,
     logs: Option<&SdkLoggerProvider>,
 ) -> anyhow::Result<impl Subscriber + Send + Sync + 'static> {
+    let rust_log = rust_log()?;
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .event_format(GoFrameFormat)
-        .with_filter(rust_log()?);
+        .with_filter(env_filter(&rust_log)?);
     // Without `busy_ns`/`idle_ns` on every span: the span's duration is
     // what a learner reads.
     let spans = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer("tracing"))
         .with_tracked_inactivity(false)
-        .with_filter(not_export_stack(LevelFilter::TRACE));
-    let records = logs.map(|provider| {
-        OpenTelemetryTracingBridge::new(provider)
-            .with_filter(not_export_stack(LevelFilter::TRACE).and(rust_log_filter()))
-    });
+        .with_filter(not_export_stack());
+    let records = match logs {
+        Some(provider) => Some(
+            OpenTelemetryTracingBridge::new(provider)
+                .with_filter(not_export_stack().and(env_filter(&rust_log)?)),
+        ),
+        None => None,
+    };
     Ok(Registry::default().with(stderr).with(spans).with(records))
 }
 
-/// `RUST_LOG`, or `info` when it is unset or empty.
-fn rust_log() -> anyhow::Result<EnvFilter> {
+/// The value of `RUST_LOG`, empty when unset; one that is not UTF-8 is an
+/// error (tracing-subscriber's own reading would take it for unset).
+fn rust_log() -> anyhow::Result<String> {
+    match std::env::var("RUST_LOG") {
+        Ok(value) => Ok(value),
+        Err(std::env::VarError::NotPresent) => Ok(String::new()),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("invalid RUST_LOG: the value is not valid UTF-8")
+        }
+    }
+}
+
+/// The filter `RUST_LOG`'s `directives` describe, `info` when there are
+/// none. Each layer needs a filter of its own, so this is built per layer.
+fn env_filter(directives: &str) -> anyhow::Result<EnvFilter> {
     EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
-        .from_env()
+        .parse(directives)
         .context("invalid RUST_LOG: write directives like `info`, `debug` or `examples_http=debug,h2=warn`")
 }
 
-/// [`rust_log`] again (a filter serves one layer), already checked.
-fn rust_log_filter() -> EnvFilter {
-    EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env_lossy()
-}
-
-/// Everything up to `level`, except the export stack.
-fn not_export_stack(level: LevelFilter) -> Targets {
-    EXPORT_STACK
-        .iter()
-        .fold(Targets::new().with_default(level), |targets, krate| {
-            targets.with_target(*krate, LevelFilter::OFF)
-        })
+/// Every level, except from the export stack.
+fn not_export_stack() -> Targets {
+    EXPORT_STACK.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, krate| targets.with_target(*krate, LevelFilter::OFF),
+    )
 }
 
 /// `2026-12-01T23:00:00.000000Z [INFO] {trace id} message key=value`: the
