@@ -28,7 +28,7 @@ use opentelemetry_otlp::{
     WithTonicConfig,
 };
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{self as sdk_logs, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
@@ -68,7 +68,14 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         }
         Wire::Grpc(channel) => {
             let builder = SpanExporter::builder().with_tonic();
-            grpc_exporter(config, channel.clone(), &recorder, builder, |b| b.build())?
+            grpc_exporter(
+                config,
+                &config.endpoint,
+                channel.clone(),
+                &recorder,
+                builder,
+                |b| b.build(),
+            )?
         }
     };
     // Counts what the collector acknowledged, and works out why not.
@@ -100,12 +107,12 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 
     // Log records: the same chain, to the logs endpoint (same settings).
     let logs = match &config.logs_endpoint {
-        Some(endpoint) => Some(logger_provider(config, resource, endpoint, wire)?),
+        Some(endpoint) => Some(logs_chain(config, resource, endpoint, wire)?),
         None => None,
     };
     // `tracing` events -> stderr and the logger provider; `tracing` spans
     // -> the tracer provider.
-    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|(p, _)| p))?;
+    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|l| &l.provider))?;
     tracing::subscriber::set_global_default(subscriber)
         .context("a tracing subscriber is already installed: call telemetry::init once")?;
 
@@ -117,7 +124,6 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         recorder,
         logs,
         url: config.endpoint.to_string(),
-        logs_url: config.logs_endpoint.as_ref().map(Endpoint::to_string),
         queue_size: config.batch.max_queue_size,
         shutdown_timeout: config.shutdown_timeout(),
     })
@@ -127,12 +133,12 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
 /// log processor with the span processor's delay and sizes; on the spans'
 /// `wire` (their HTTP client, or their gRPC channel when the records go to
 /// the same collector).
-fn logger_provider(
+fn logs_chain(
     config: &ExporterConfig,
     resource: Resource,
     endpoint: &Endpoint,
     wire: Wire,
-) -> anyhow::Result<(SdkLoggerProvider, Recorder)> {
+) -> anyhow::Result<LogsChain> {
     let recorder = Recorder::default();
     let exporter = match wire {
         Wire::Http(client) => {
@@ -147,7 +153,7 @@ fn logger_provider(
                 channel_to(config, endpoint)?
             };
             let builder = LogExporter::builder().with_tonic();
-            grpc_exporter(config, channel, &recorder, builder, |b| b.build())?
+            grpc_exporter(config, endpoint, channel, &recorder, builder, |b| b.build())?
         }
     };
     let exporter = CountingExporter::new(exporter, config, recorder.clone());
@@ -165,7 +171,19 @@ fn logger_provider(
                 .build(),
         )
         .build();
-    Ok((provider, recorder))
+    Ok(LogsChain {
+        provider,
+        recorder,
+        url: endpoint.to_string(),
+    })
+}
+
+/// The logger provider, what it delivered, and where to.
+#[derive(Debug)]
+struct LogsChain {
+    provider: SdkLoggerProvider,
+    recorder: Recorder,
+    url: String,
 }
 
 /// How the exporters reach the collector.
@@ -214,6 +232,7 @@ where
 /// `channel` (see [`transport::grpc_channel`]).
 fn grpc_exporter<B, E>(
     config: &ExporterConfig,
+    endpoint: &Endpoint,
     channel: tonic::transport::Channel,
     recorder: &Recorder,
     builder: B,
@@ -230,12 +249,7 @@ where
     if config.gzip {
         builder = builder.with_compression(Compression::Gzip);
     }
-    build(builder).with_context(|| {
-        format!(
-            "cannot set up the OTLP/gRPC exporter for {}",
-            config.endpoint
-        )
-    })
+    build(builder).with_context(|| format!("cannot set up the OTLP/gRPC exporter for {endpoint}"))
 }
 
 /// The gRPC channel to `endpoint`; fails outside a tokio runtime.
@@ -258,56 +272,58 @@ fn channel_to(
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
     recorder: Recorder,
-    /// The logger provider and its counts; `None` with `OTEL_LOGS_EXPORTER=none`.
-    logs: Option<(SdkLoggerProvider, Recorder)>,
+    /// `None` with `OTEL_LOGS_EXPORTER=none`.
+    logs: Option<LogsChain>,
     url: String,
-    logs_url: Option<String>,
     queue_size: usize,
     shutdown_timeout: Duration,
 }
 
 impl Telemetry {
-    /// Exports what is still queued and shuts both providers down, side by
-    /// side, waiting at most the export timeout plus half a second.
+    /// Exports what is still queued and shuts both providers down, waiting
+    /// at most the export timeout plus half a second.
     pub fn shutdown(mut self) -> DeliveryReport {
+        let (outcome, logs) = self.flush();
+        let mut report =
+            DeliveryReport::new(self.url.clone(), &self.recorder, outcome, self.queue_size);
+        report.logs =
+            logs.map(|(logs, outcome)| LogsDelivery::new(logs.url, &logs.recorder, outcome));
+        report
+    }
+
+    /// Shuts the tracer and the logger provider down side by side (so the
+    /// wait is one timeout, not two); their outcomes, the second with its
+    /// chain. Nothing is left to flush afterwards.
+    fn flush(&mut self) -> (OTelSdkResult, Option<(LogsChain, OTelSdkResult)>) {
         let timeout = self.shutdown_timeout;
-        let logs = self.logs.take();
-        let provider = self.provider.take();
-        let (outcome, logs) = std::thread::scope(|scope| {
-            let logs = logs.map(|(logger, recorder)| {
-                let flushed = scope.spawn(move || logger.shutdown_with_timeout(timeout));
-                (flushed, recorder)
+        let (logs, provider) = (self.logs.take(), self.provider.take());
+        std::thread::scope(|scope| {
+            let logs = logs.map(|logs| {
+                let provider = logs.provider.clone();
+                (
+                    logs,
+                    scope.spawn(move || provider.shutdown_with_timeout(timeout)),
+                )
             });
             let outcome = match provider {
                 Some(provider) => provider.shutdown_with_timeout(timeout),
                 None => Ok(()),
             };
-            let logs = logs.map(|(flushed, recorder)| {
+            let logs = logs.map(|(logs, flushed)| {
                 let outcome = flushed.join().unwrap_or_else(|_| {
                     Err(OTelSdkError::InternalFailure(
                         "the log flush panicked".to_owned(),
                     ))
                 });
-                (outcome, recorder)
+                (logs, outcome)
             });
             (outcome, logs)
-        });
-        let mut report =
-            DeliveryReport::new(self.url.clone(), &self.recorder, outcome, self.queue_size);
-        if let (Some((outcome, recorder)), Some(url)) = (logs, self.logs_url.take()) {
-            report.logs = Some(LogsDelivery::new(url, &recorder, outcome));
-        }
-        report
+        })
     }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Some((logger, _)) = self.logs.take() {
-            let _ = logger.shutdown_with_timeout(self.shutdown_timeout);
-        }
-        if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown_with_timeout(self.shutdown_timeout);
-        }
+        let _ = self.flush();
     }
 }
