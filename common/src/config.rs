@@ -412,34 +412,60 @@ fn resolve_endpoint(
     protocol: Protocol,
     path: Option<&str>,
 ) -> anyhow::Result<Endpoint> {
-    if let Some(path) = path {
-        check_path("--path", path, DEFAULT_TRACES_PATH)?;
-    }
-    let traces_path = path.unwrap_or(DEFAULT_TRACES_PATH);
-    let (endpoint, source) = if let Some(flag) = &args.endpoint {
-        (Endpoint::parse(flag, "--endpoint")?, "--endpoint")
-    } else if let Some(value) = env.get(env::TRACES_ENDPOINT)? {
-        (
-            Endpoint::parse(&value, env::TRACES_ENDPOINT)?,
-            env::TRACES_ENDPOINT,
-        )
-    } else if let Some(value) = env.get(env::ENDPOINT)? {
-        (Endpoint::parse(&value, env::ENDPOINT)?, env::ENDPOINT)
-    } else {
+    let url = SignalUrl {
+        path_flag: "--path",
+        path,
+        default_path: DEFAULT_TRACES_PATH,
+        variable: env::TRACES_ENDPOINT,
+    };
+    resolve_signal_endpoint(args, env, protocol, url, || {
         let default = match protocol {
             Protocol::Http => DEFAULT_HTTP_ENDPOINT,
             Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
         };
-        (Endpoint::parse(default, "the default")?, "the default")
+        Endpoint::parse(default, "the default")
+    })
+}
+
+/// How one signal's URL is given: its path flag and value (OTLP/HTTP), its
+/// default path, and its own variable.
+#[derive(Debug, Clone, Copy)]
+struct SignalUrl<'a> {
+    path_flag: &'static str,
+    path: Option<&'a str>,
+    default_path: &'static str,
+    variable: &'static str,
+}
+
+/// One signal's endpoint: `--endpoint`, else the signal's variable (used
+/// as is; an explicit path flag still wins over its path), else
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `fallback`; for OTLP/HTTP with the
+/// signal's path appended to all but its own variable.
+fn resolve_signal_endpoint(
+    args: &ExporterArgs,
+    env: &Env<'_>,
+    protocol: Protocol,
+    url: SignalUrl<'_>,
+    fallback: impl FnOnce() -> anyhow::Result<Endpoint>,
+) -> anyhow::Result<Endpoint> {
+    if let Some(path) = url.path {
+        check_path(url.path_flag, path, url.default_path)?;
+    }
+    let (endpoint, source) = if let Some(flag) = &args.endpoint {
+        (Endpoint::parse(flag, "--endpoint")?, "--endpoint")
+    } else if let Some(value) = env.get(url.variable)? {
+        (Endpoint::parse(&value, url.variable)?, url.variable)
+    } else if let Some(value) = env.get(env::ENDPOINT)? {
+        (Endpoint::parse(&value, env::ENDPOINT)?, env::ENDPOINT)
+    } else {
+        (fallback()?, "the default")
     };
     match protocol {
-        // The signal-specific variable is the full URL, used as is; an
-        // explicit --path still wins over its path.
-        Protocol::Http if source == env::TRACES_ENDPOINT => Ok(match path {
+        Protocol::Http if source == url.variable => Ok(match url.path {
             Some(path) => endpoint.with_path(path),
             None => endpoint,
         }),
-        Protocol::Http => Ok(endpoint.join(traces_path)),
+        Protocol::Http => Ok(endpoint.join(url.path.unwrap_or(url.default_path))),
         Protocol::Grpc if endpoint.path() != "/" => bail!(
             "invalid collector endpoint `{endpoint}` (from {source}): a gRPC endpoint has no path \
              (the method path is fixed); write only scheme://host:port"
@@ -499,37 +525,16 @@ fn resolve_logs_endpoint(
             ),
         },
     }
-    if let Some(path) = logs_path {
-        check_path("--logs-path", path, DEFAULT_LOGS_PATH)?;
-    }
-    let with_path = |base: Endpoint| match protocol {
-        Protocol::Http => base.join(logs_path.unwrap_or(DEFAULT_LOGS_PATH)),
-        Protocol::Grpc => base,
+    let url = SignalUrl {
+        path_flag: "--logs-path",
+        path: logs_path,
+        default_path: DEFAULT_LOGS_PATH,
+        variable: env::LOGS_ENDPOINT,
     };
-    if let Some(flag) = &args.endpoint {
-        return Ok(Some(with_path(Endpoint::parse(flag, "--endpoint")?)));
-    }
-    if let Some(value) = env.get(env::LOGS_ENDPOINT)? {
-        // The signal-specific variable is the full URL, used as is; an
-        // explicit --logs-path still wins over its path.
-        let endpoint = Endpoint::parse(&value, env::LOGS_ENDPOINT)?;
-        return match (protocol, logs_path) {
-            (Protocol::Http, Some(path)) => Ok(Some(endpoint.with_path(path))),
-            (Protocol::Http, None) => Ok(Some(endpoint)),
-            (Protocol::Grpc, _) if endpoint.path() != "/" => bail!(
-                "invalid collector endpoint `{endpoint}` (from {}): a gRPC endpoint has no path \
-                 (the method path is fixed); write only scheme://host:port",
-                env::LOGS_ENDPOINT
-            ),
-            (Protocol::Grpc, _) => Ok(Some(endpoint)),
-        };
-    }
-    if let Some(value) = env.get(env::ENDPOINT)? {
-        return Ok(Some(with_path(Endpoint::parse(&value, env::ENDPOINT)?)));
-    }
-    // The traces' collector (the default, or the origin of
-    // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), whatever path its URL has.
-    Ok(Some(with_path(traces.with_path("/"))))
+    // Without a setting of its own: the traces' collector (the default, or
+    // the origin of OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), whatever the path
+    // of their URL.
+    resolve_signal_endpoint(args, env, protocol, url, || Ok(traces.with_path("/"))).map(Some)
 }
 
 fn resolve_headers(
