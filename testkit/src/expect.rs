@@ -1,7 +1,7 @@
 //! The documented shape of each example's trace, checked by the tests and
 //! the tour. Each check returns every difference it found, in words.
 
-use collector::{Span, SpanKind, Trace};
+use collector::{LogRecord, Span, SpanKind, Trace};
 
 /// Attribute every user span carries.
 const USER_ID: &str = "user.id";
@@ -95,26 +95,9 @@ pub fn inprocess_logs(
         }
     }
     for (body, span) in &expected {
-        let found: Vec<_> = trace.logs.iter().filter(|log| log.body == *body).collect();
-        let [log] = found.as_slice() else {
-            problems.push(format!(
-                "expected one log record `{body}`, found {}",
-                found.len()
-            ));
+        let Some(log) = record_on(trace, body, span, &mut problems) else {
             continue;
         };
-        if log.trace_id.as_deref() != Some(trace.trace_id.as_str()) {
-            problems.push(format!(
-                "`{body}` has trace id {:?}, expected {}",
-                log.trace_id, trace.trace_id
-            ));
-        }
-        if log.span_id.as_deref() != Some(span.span_id.as_str()) {
-            problems.push(format!(
-                "`{body}` has span id {:?}, expected {} ({})",
-                log.span_id, span.span_id, span.name
-            ));
-        }
         if log.severity != "INFO" || log.service_name != service {
             problems.push(format!(
                 "`{body}` is {} from `{}`, expected INFO from `{service}`",
@@ -273,6 +256,34 @@ fn done(problems: Vec<String>) -> Result<(), Vec<String>> {
     }
 }
 
+/// The one log record of `trace` with `body`, when it is on `span` of the
+/// trace; every difference goes to `problems`.
+fn record_on<'t>(
+    trace: &'t Trace,
+    body: &str,
+    span: &Span,
+    problems: &mut Vec<String>,
+) -> Option<&'t LogRecord> {
+    let found: Vec<&LogRecord> = trace.logs.iter().filter(|log| log.body == body).collect();
+    let [log] = found.as_slice() else {
+        problems.push(format!(
+            "expected one log record `{body}`, found {}",
+            found.len()
+        ));
+        return None;
+    };
+    if log.trace_id.as_deref() != Some(trace.trace_id.as_str())
+        || log.span_id.as_deref() != Some(span.span_id.as_str())
+    {
+        problems.push(format!(
+            "`{body}` is on span {:?} of trace {:?}, expected {} ({}) of {}",
+            log.span_id, log.trace_id, span.name, span.span_id, trace.trace_id
+        ));
+        return None;
+    }
+    Some(log)
+}
+
 /// The log records of one `/hello` call: the client's `answer: {answer}` on
 /// its root span `StartRequests`, the server's `HelloHandler: name="{name}"`
 /// on `HelloHandler`, both with the trace's id.
@@ -285,20 +296,7 @@ pub fn http_logs(trace: &Trace, answer: &str, name: &str) -> Result<(), Vec<Stri
             problems.push(format!("no span {span_name} for `{body}`"));
             continue;
         };
-        let found: Vec<_> = trace.logs.iter().filter(|l| &l.body == body).collect();
-        match found.as_slice() {
-            [log]
-                if log.span_id.as_deref() == Some(span.span_id.as_str())
-                    && log.trace_id.as_deref() == Some(trace.trace_id.as_str()) => {}
-            [log] => problems.push(format!(
-                "`{body}` is on span {:?} of trace {:?}, expected {span_name} ({}) of {}",
-                log.span_id, log.trace_id, span.span_id, trace.trace_id
-            )),
-            _ => problems.push(format!(
-                "expected one log record `{body}`, found {}",
-                found.len()
-            )),
-        }
+        record_on(trace, body, span, &mut problems);
     }
     if problems.is_empty() {
         Ok(())

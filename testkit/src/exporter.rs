@@ -81,13 +81,18 @@ pub async fn assert_one_trace(collector: &Collector, service: &str) -> Vec<Recei
     if let Err(problems) = expect::inprocess(&traces[0], service) {
         panic!("trace differs from the documented one: {problems:#?}");
     }
-    let requests: Vec<ReceivedRequest> = collector
-        .requests()
-        .into_iter()
-        .filter(|r| r.signal == Signal::Traces)
-        .collect();
+    let requests = requests_of(collector, Signal::Traces);
     assert!(!requests.is_empty());
     requests
+}
+
+/// The export requests of one signal the collector received, in order.
+pub fn requests_of(collector: &Collector, signal: Signal) -> Vec<ReceivedRequest> {
+    collector
+        .requests()
+        .into_iter()
+        .filter(|r| r.signal == signal)
+        .collect()
 }
 
 /// The in-process examples' log records arrived, each on the span it was
@@ -109,11 +114,7 @@ pub fn assert_logs(
             trace.logs
         );
     }
-    let requests: Vec<ReceivedRequest> = collector
-        .requests()
-        .into_iter()
-        .filter(|r| r.signal == Signal::Logs)
-        .collect();
+    let requests = requests_of(collector, Signal::Logs);
     assert!(!requests.is_empty());
     requests
 }
@@ -131,11 +132,7 @@ pub async fn assert_logs_none(binary: &str, protocol: Protocol) {
     .await;
     assert!(out.status.success(), "{}", out.stderr);
     collector.wait_for_spans(9, LIMIT).await.unwrap();
-    let logs: Vec<_> = collector
-        .requests()
-        .into_iter()
-        .filter(|r| r.signal == Signal::Logs)
-        .collect();
+    let logs = requests_of(&collector, Signal::Logs);
     assert!(logs.is_empty(), "log records were sent: {logs:#?}");
     assert!(
         report(&out).starts_with("exported 9 spans to "),
