@@ -180,6 +180,11 @@ fn table(
     .min(room)
     .max(1);
     let notes_room = room.saturating_sub(bar_width + 2);
+    let axis = Axis {
+        start,
+        total: span_time,
+        width: bar_width,
+    };
 
     // The axis: "0" over the bars' left edge, the total over the right one.
     let (zero, full) = ("0", millis(span_time));
@@ -210,7 +215,7 @@ fn table(
             "{}  {}  │{}│  {:>8}",
             text::cell(label, name_width),
             text::cell(service, service_width),
-            bar(span, start, span_time, bar_width),
+            bar(span, &axis),
             millis(span.duration().as_nanos() as u64),
         );
         let mut groups = group(notes, notes_room).into_iter();
@@ -225,7 +230,7 @@ fn table(
                 "{}  {}  │{}│  {}",
                 text::cell(&label, name_width),
                 text::cell("", service_width),
-                mark(log.time_unix_nano, start, span_time, bar_width),
+                mark(log.time_unix_nano, &axis),
                 text::fit(&text::escape(&log.body), notes_room + 10),
             );
             lines.push(line);
@@ -234,15 +239,14 @@ fn table(
     lines
 }
 
-/// `width` blanks with a `•` where `at` falls on the axis.
-fn mark(at: u64, start: u64, total: u64, width: usize) -> String {
-    let column = if total == 0 {
-        0
-    } else {
-        let scaled = u128::from(at.saturating_sub(start)) * width as u128 / u128::from(total);
-        usize::try_from(scaled).unwrap_or(width).min(width - 1)
-    };
-    format!("{}•{}", " ".repeat(column), " ".repeat(width - column - 1))
+/// The axis's width in blanks, with a `•` where `at` falls on it.
+fn mark(at: u64, axis: &Axis) -> String {
+    let column = axis.column(at, false).min(axis.width - 1);
+    format!(
+        "{}•{}",
+        " ".repeat(column),
+        " ".repeat(axis.width - column - 1)
+    )
 }
 
 /// `notes` joined two spaces apart in lines of at most `room` columns; a
@@ -292,24 +296,12 @@ fn rows(trace: &Trace) -> Vec<Row<'_>> {
         .collect()
 }
 
-/// `width` characters: blanks before the span starts, `█` while it runs,
+/// The axis's width in characters: blanks before the span starts, `█` while it runs,
 /// blanks after; `▏` marks a span of zero length.
-fn bar(span: &Span, start: u64, total: u64, width: usize) -> String {
-    let column = |at: u64, round_up: bool| -> usize {
-        if total == 0 {
-            return 0;
-        }
-        let scaled = u128::from(at.saturating_sub(start)) * width as u128;
-        let total = u128::from(total);
-        let column = if round_up {
-            scaled.div_ceil(total)
-        } else {
-            scaled / total
-        };
-        usize::try_from(column).unwrap_or(width).min(width)
-    };
-    let from = column(span.start_unix_nano, false).min(width - 1);
-    let to = column(span.end_unix_nano.max(span.start_unix_nano), true);
+fn bar(span: &Span, axis: &Axis) -> String {
+    let width = axis.width;
+    let from = axis.column(span.start_unix_nano, false).min(width - 1);
+    let to = axis.column(span.end_unix_nano.max(span.start_unix_nano), true);
     let mut bar = " ".repeat(from);
     if to > from {
         bar.push_str(&"█".repeat(to - from));
@@ -319,6 +311,32 @@ fn bar(span: &Span, start: u64, total: u64, width: usize) -> String {
     let used = from + (to - from).max(1);
     bar.push_str(&" ".repeat(width - used));
     bar
+}
+
+/// The time axis: `total` ns from `start` over `width` columns.
+struct Axis {
+    start: u64,
+    total: u64,
+    width: usize,
+}
+
+impl Axis {
+    /// The column (0 to `width`) where `at` falls, rounded down or up.
+    fn column(&self, at: u64, round_up: bool) -> usize {
+        if self.total == 0 {
+            return 0;
+        }
+        let scaled = u128::from(at.saturating_sub(self.start)) * self.width as u128;
+        let total = u128::from(self.total);
+        let column = if round_up {
+            scaled.div_ceil(total)
+        } else {
+            scaled / total
+        };
+        usize::try_from(column)
+            .unwrap_or(self.width)
+            .min(self.width)
+    }
 }
 
 /// The error, if any, how the span sits in the tree, if oddly, then the
