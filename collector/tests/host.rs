@@ -231,14 +231,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_collector");
 
 /// The banner of the binary started with `args`, up to its last line.
 fn banner(args: &[&str]) -> Vec<String> {
-    let mut child = std::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the collector");
-    let stderr = lines(child.stderr.take().expect("piped stderr"));
-    let _running = Running(child);
+    let mut command = std::process::Command::new(BIN);
+    command.args(args);
+    let (_running, stderr) = Running::with_stderr(command);
     let mut banner = Vec::new();
     loop {
         let line = stderr.recv_timeout(WAIT * 3).expect("the startup banner");

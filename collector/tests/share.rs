@@ -140,6 +140,21 @@ async fn start(config: CollectorConfig) -> Collector {
 }
 
 /// The trace's OTLP/JSON from `collector`'s web view.
+/// [`rich_trace`] exported to `collector`, then downloaded: its trace id
+/// and the file.
+async fn stored_rich_trace(collector: &Collector) -> (String, Vec<u8>) {
+    assert_eq!(
+        post_export(collector.http_addr(), &rich_trace())
+            .await
+            .status,
+        200
+    );
+    collector.wait_for_spans(3, WAIT).await.expect("3 spans");
+    let id = "5a".repeat(16);
+    let json = download(collector, &id).await;
+    (id, json)
+}
+
 async fn download(collector: &Collector, trace_id: &str) -> Vec<u8> {
     let ui = collector.ui_addr().expect("the web view is on");
     let response = get(ui, &format!("/api/traces/{trace_id}/otlp"), &[]).await;
@@ -219,13 +234,7 @@ async fn an_exported_trace_goes_into_another_collector_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_view_takes_a_file_through_the_receivers_checks() {
     let first = start(CollectorConfig::ephemeral()).await;
-    assert_eq!(
-        post_export(first.http_addr(), &rich_trace()).await.status,
-        200
-    );
-    first.wait_for_spans(3, WAIT).await.expect("3 spans");
-    let id = "5a".repeat(16);
-    let json = download(&first, &id).await;
+    let (id, json) = stored_rich_trace(&first).await;
 
     // The download is pretty-printed; the same trace compact fits a limit
     // the download does not, compressed or not.
@@ -322,13 +331,7 @@ fn collector_load_reads_saved_traces_and_names_a_bad_file() {
         .expect("a runtime");
     let (json, id) = runtime.block_on(async {
         let first = start(CollectorConfig::ephemeral()).await;
-        assert_eq!(
-            post_export(first.http_addr(), &rich_trace()).await.status,
-            200
-        );
-        first.wait_for_spans(3, WAIT).await.expect("3 spans");
-        let id = "5a".repeat(16);
-        let json = download(&first, &id).await;
+        let (id, json) = stored_rich_trace(&first).await;
         first.shutdown().await;
         (json, id)
     });
@@ -368,16 +371,9 @@ fn collector_load_reads_saved_traces_and_names_a_bad_file() {
     }
 
     // A good file: its trace is there, unchanged, before any export.
-    let mut child = std::process::Command::new(bin)
-        .args(COLLECTOR_FREE_PORTS)
-        .arg("--load")
-        .arg(&good)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the collector");
-    let stderr = lines(child.stderr.take().expect("piped stderr"));
-    let _running = Running(child);
+    let mut command = std::process::Command::new(bin);
+    command.args(COLLECTOR_FREE_PORTS).arg("--load").arg(&good);
+    let (_running, stderr) = Running::with_stderr(command);
     let ui = banner_addr(&stderr, "web view", Duration::from_secs(30));
     let exported = runtime.block_on(async {
         let response = get(ui, &format!("/api/traces/{id}/otlp"), &[]).await;

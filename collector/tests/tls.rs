@@ -403,18 +403,14 @@ async fn bad_tls_files_are_clear_errors() {
 #[test]
 fn binary_serves_tls_and_prints_https_endpoints() {
     let pki = Pki::generate().expect("generating certificates");
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
         .arg("--tls-cert")
         .arg(pki.server_cert())
         .arg("--tls-key")
-        .arg(pki.server_key())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the collector");
-    let stderr = lines(child.stderr.take().expect("piped stderr"));
-    let _running = Running(child);
+        .arg(pki.server_key());
+    let (_running, stderr) = Running::with_stderr(command);
 
     let mut endpoints = Vec::new();
     let mut banner = Vec::new();

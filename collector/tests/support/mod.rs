@@ -22,6 +22,22 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 /// fails.
 pub struct Running(pub Child);
 
+impl Running {
+    /// Starts `command` (the collector binary and its arguments) with its
+    /// stdout dropped; its stderr comes line by line.
+    pub fn with_stderr(
+        mut command: std::process::Command,
+    ) -> (Running, std::sync::mpsc::Receiver<String>) {
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting the collector");
+        let stderr = lines(child.stderr.take().expect("piped stderr"));
+        (Running(child), stderr)
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
