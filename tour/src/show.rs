@@ -113,11 +113,28 @@ impl Screen {
     pub(crate) fn process(&self, status: &str, out: &Finished) {
         self.line(&format!("{INDENT}{status}"));
         self.labelled("stdout", out.stdout.lines());
-        let told = out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error:") || l.starts_with("exported "));
-        self.labelled("stderr", told);
+        let told = out.stderr.lines().filter(|l| {
+            ["error:", "warning:", "note:", "exported "]
+                .iter()
+                .any(|start| l.starts_with(start))
+        });
+        self.wrapped("stderr", told);
+    }
+
+    /// Lines from outside under a label, as [`Self::labelled`], but each
+    /// wrapped at its spaces instead of cut: a report is read to its end.
+    fn wrapped<'t>(&self, label: &str, lines: impl IntoIterator<Item = &'t str>) {
+        let rest = format!("{INDENT}{:<6} │ ", "");
+        for (i, line) in lines.into_iter().enumerate() {
+            let first = format!("{INDENT}{:<6} │ ", if i == 0 { label } else { "" });
+            let words: Vec<String> = text::escape(line)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            for line in wrap(&words, self.cols, &first, &rest, "") {
+                self.line(&line);
+            }
+        }
     }
 
     /// Waits for Enter after a prompt; `false` on end of input (stdin

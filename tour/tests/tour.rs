@@ -195,6 +195,10 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
 
+    // A delivery report longer than the screen is wrapped, not cut: where
+    // the log records went is read to its end.
+    assert!(lines.iter().any(|l| l.ends_with("/v1/logs")), "{stdout}");
+
     // The server's stop: the time from SIGTERM to its exit.
     assert!(
         lines
