@@ -3,6 +3,12 @@
 
 use collector::{LogRecord, Span, SpanKind, Trace};
 
+mod grpc_db;
+mod http_db;
+
+pub use grpc_db::grpc_with_db;
+pub use http_db::http_with_db;
+
 /// Attribute every user span carries.
 const USER_ID: &str = "user.id";
 

@@ -18,6 +18,8 @@
 //!   and their POST to a collector.
 //! - [`pki`]: a CA with server and client certificates for loopback, as PEM
 //!   files, for TLS and mutual-TLS tests.
+//! - [`servers`]: private MariaDB and Redis servers (Debian's packages) on
+//!   free loopback ports in temporary directories, for the with-db examples.
 //! - [`status`]: fake OTLP collectors (HTTP and gRPC) that answer each
 //!   request from a script (statuses, successes, silence) and record when
 //!   each request came, for testing how exporters handle failures.
@@ -28,6 +30,7 @@ pub mod http;
 pub mod otlp;
 pub mod pki;
 pub mod process;
+pub mod servers;
 pub mod status;
 
 pub use pki::Pki;

@@ -1,0 +1,1 @@
+//! Private MariaDB and Redis servers for tests (STUB: being written).
