@@ -31,7 +31,10 @@ const MAX_TEXT: usize = 120;
 /// are counted.
 const MAX_LOGS: usize = 20;
 
-/// Attributes worth showing on a span's line, when present.
+/// Attributes worth showing on a span's line, when present. A database
+/// span is named by its query summary (`SELECT user`): its query text (with
+/// placeholders) says the rest. The gRPC status is read under both the
+/// semantic conventions' current name and the older `rpc.grpc.status_code`.
 const SHOWN_ATTRIBUTES: &[&str] = &[
     "user.id",
     "http.request.method",
@@ -39,6 +42,11 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
     "url.path",
     "http.response.status_code",
     "rpc.method",
+    "rpc.response.status_code",
+    "rpc.grpc.status_code",
+    "db.system.name",
+    "db.query.text",
+    "cache.hit",
 ];
 
 /// Prints traces as they settle until `shutdown` turns true, then, within

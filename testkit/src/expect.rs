@@ -419,3 +419,35 @@ pub fn http_output(stdout: &str, answer: &str) -> Result<(), Vec<String>> {
         Err(vec![format!("stdout is {stdout:?}, expected {answer:?}")])
     }
 }
+
+/// The with-db clients' stdout: one line per call, in call order, each
+/// starting as `prefixes` say (`insert id: `, `query result: `, ...).
+fn db_output(stdout: &str, prefixes: &[&str]) -> Result<(), Vec<String>> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let matches = lines.len() == prefixes.len()
+        && lines
+            .iter()
+            .zip(prefixes)
+            .all(|(line, prefix)| line.starts_with(prefix));
+    if matches {
+        Ok(())
+    } else {
+        Err(vec![format!(
+            "stdout is {stdout:?}, expected one line each starting {prefixes:?}"
+        )])
+    }
+}
+
+/// examples-grpc-with-db's client: Insert, Query, Delete, and the refused
+/// Delete(-1).
+pub fn grpc_db_output(stdout: &str) -> Result<(), Vec<String>> {
+    db_output(
+        stdout,
+        &["insert id: ", "query result: ", "delete id: ", "delete id: -1"],
+    )
+}
+
+/// examples-http-with-db's client: insert, query, delete.
+pub fn http_db_output(stdout: &str) -> Result<(), Vec<String>> {
+    db_output(stdout, &["insert id: ", "query result: ", "delete id: "])
+}

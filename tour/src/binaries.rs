@@ -7,11 +7,14 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
-use crate::examples::{EXAMPLES, Program, SERVER};
+use crate::examples::{EXAMPLES, Program, SERVERS};
 
 /// Every program the tour runs.
 fn programs() -> impl Iterator<Item = Program> {
-    EXAMPLES.iter().map(|e| e.program).chain([SERVER])
+    EXAMPLES
+        .iter()
+        .map(|e| e.program)
+        .chain(SERVERS.iter().map(|server| server.program))
 }
 
 /// The packages of those programs, each once, in the table's order.

@@ -24,9 +24,9 @@ pub(crate) struct Example {
     pub(crate) program: Program,
     /// Its flags, given where the collector and the server listen.
     pub(crate) args: fn(&Endpoints) -> Vec<Flag>,
-    /// Whether it calls examples-http's server ([`SERVER`]): the tour starts
-    /// it before the first example that does and stops it at the end.
-    pub(crate) needs_server: bool,
+    /// The server it calls, if any: the tour starts each server before the
+    /// first example that calls it and stops it at the end.
+    pub(crate) server: Option<&'static Server>,
     /// Whether the process should exit with status 0.
     pub(crate) succeeds: bool,
     /// A check of its stdout: every problem found.
@@ -53,28 +53,73 @@ pub(crate) struct Program {
 /// A flag and its value.
 pub(crate) type Flag = (&'static str, String);
 
-/// Where the collector and the server listen.
+/// Where the collector and the example's server listen.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoints {
     pub(crate) grpc: String,
     pub(crate) http: String,
-    /// The server's base URL, once it runs.
+    /// The base URL of the server the example calls, once it runs.
     pub(crate) server: Option<String>,
 }
 
-/// examples-http's server, which the client examples call.
-pub(crate) const SERVER: Program = Program {
-    package: "examples-http",
-    bin: Some("server"),
+/// A server that client examples call: a process the tour keeps running.
+#[derive(Debug)]
+pub(crate) struct Server {
+    pub(crate) program: Program,
+    /// Its base URL when run with its defaults (what the `--step` hints assume).
+    pub(crate) default_url: &'static str,
+    /// Its flags: a free port, spans to the tour's collector.
+    pub(crate) args: fn(&Endpoints) -> Vec<Flag>,
+}
+
+/// examples-http's server, which the hello clients call.
+pub(crate) const HELLO_SERVER: Server = Server {
+    program: Program {
+        package: "examples-http",
+        bin: Some("server"),
+    },
+    default_url: "http://127.0.0.1:8000",
+    args: |at| {
+        vec![
+            ("--listen", "127.0.0.1:0".to_owned()),
+            ("--endpoint", at.http.clone()),
+        ]
+    },
 };
 
-/// The server's flags: a free port, spans to the tour's collector.
-pub(crate) fn server_args(at: &Endpoints) -> Vec<Flag> {
-    vec![
-        ("--listen", "127.0.0.1:0".to_owned()),
-        ("--endpoint", at.http.clone()),
-    ]
-}
+/// The gRPC user service, on its defaults: SQLite in memory, a cache in
+/// process; it exports over OTLP/gRPC, as GoFrame's does.
+pub(crate) const GRPC_DB_SERVER: Server = Server {
+    program: Program {
+        package: "examples-grpc-with-db",
+        bin: Some("grpc-db-server"),
+    },
+    default_url: "http://127.0.0.1:8001",
+    args: |at| {
+        vec![
+            ("--listen", "127.0.0.1:0".to_owned()),
+            ("--endpoint", at.grpc.clone()),
+        ]
+    },
+};
+
+/// The HTTP user service, on its defaults.
+pub(crate) const HTTP_DB_SERVER: Server = Server {
+    program: Program {
+        package: "examples-http-with-db",
+        bin: Some("http-db-server"),
+    },
+    default_url: "http://127.0.0.1:8002",
+    args: |at| {
+        vec![
+            ("--listen", "127.0.0.1:0".to_owned()),
+            ("--endpoint", at.http.clone()),
+        ]
+    },
+};
+
+/// Every server, in the order the tour starts them.
+pub(crate) const SERVERS: [&Server; 3] = [&HELLO_SERVER, &GRPC_DB_SERVER, &HTTP_DB_SERVER];
 
 pub(crate) const EXAMPLES: &[Example] = &[
     Example {
@@ -88,7 +133,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
             bin: None,
         },
         args: |at| vec![("--endpoint", at.http.clone())],
-        needs_server: false,
+        server: None,
         succeeds: true,
         stdout: expect::inprocess_output,
         root_service: "inprocess",
@@ -120,7 +165,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
                 ("--token", INPROCESS_TOKEN.to_owned()),
             ]
         },
-        needs_server: false,
+        server: None,
         succeeds: true,
         stdout: expect::inprocess_output,
         root_service: "inprocess-grpc",
@@ -150,7 +195,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
             bin: None,
         },
         args: |at| vec![("--endpoint", at.http.clone())],
-        needs_server: false,
+        server: None,
         succeeds: true,
         stdout: expect::inprocess_output,
         root_service: "inprocess-tracing",
@@ -189,7 +234,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
                 ("--endpoint", at.http.clone()),
             ]
         },
-        needs_server: true,
+        server: Some(&HELLO_SERVER),
         succeeds: true,
         stdout: |out| expect::http_output(out, "hello:GoFrame"),
         root_service: "otlp-http-client",
@@ -218,7 +263,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
                 ("--token", OTLP_TOKEN.to_owned()),
             ]
         },
-        needs_server: true,
+        server: Some(&HELLO_SERVER),
         succeeds: true,
         stdout: |out| expect::http_output(out, "hello:john"),
         root_service: "otlp-grpc-client",
@@ -249,7 +294,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
                 ("--path", CUSTOM_PATH.to_owned()),
             ]
         },
-        needs_server: true,
+        server: Some(&HELLO_SERVER),
         succeeds: true,
         stdout: |out| expect::http_output(out, "hello:john"),
         root_service: "otlp-http-client",
@@ -284,7 +329,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
                 ("--endpoint", at.http.clone()),
             ]
         },
-        needs_server: true,
+        server: Some(&HELLO_SERVER),
         // Meant to fail: the client exits with status 1.
         succeeds: false,
         stdout: checks::no_output,
@@ -292,6 +337,70 @@ pub(crate) const EXAMPLES: &[Example] = &[
         spans: 3,
         logs: 1,
         shape: |trace, _| expect::http_error(trace, "otlp-http-client", SERVER_SERVICE),
+    },
+    Example {
+        title: "A gRPC service on a database and a cache",
+        shows: "The client opens StartRequests (baggage uid=100) and calls the user.User service: \
+                Insert, Query, Delete, and Delete(-1), which the service refuses \
+                (INVALID_ARGUMENT): an error on the client's span, not on the server's. Under \
+                each call, the server's database and cache spans: which query ran, with \
+                placeholders, never values, and whether the cache answered.",
+        read: &[
+            "examples-grpc-with-db/src/bin/grpc-db-client.rs",
+            "examples-grpc-with-db/src/bin/grpc-db-server.rs",
+            "examples-grpc-with-db/src/otel.rs",
+            "userdb/src/db.rs",
+        ],
+        program: Program {
+            package: "examples-grpc-with-db",
+            bin: Some("grpc-db-client"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("")),
+                ("--endpoint", at.grpc.clone()),
+            ]
+        },
+        server: Some(&GRPC_DB_SERVER),
+        succeeds: true,
+        stdout: expect::grpc_db_output,
+        root_service: "otlp-grpc-client",
+        spans: 15,
+        logs: 4,
+        shape: |trace, _| {
+            checks::all([
+                expect::grpc_with_db(trace),
+                checks::arrived_via_grpc(trace, "otlp-grpc-client"),
+            ])
+        },
+    },
+    Example {
+        title: "An HTTP service on a database and a cache",
+        shows: "The same user service over HTTP (GoFrame's JSON envelope): insert, query, \
+                delete, each a client span, the server span of the tower layer, and the \
+                database and cache spans under it.",
+        read: &[
+            "examples-http-with-db/src/bin/http-db-client.rs",
+            "examples-http-with-db/src/bin/http-db-server.rs",
+            "userdb/src/cache.rs",
+        ],
+        program: Program {
+            package: "examples-http-with-db",
+            bin: Some("http-db-client"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("")),
+                ("--endpoint", at.http.clone()),
+            ]
+        },
+        server: Some(&HTTP_DB_SERVER),
+        succeeds: true,
+        stdout: expect::http_db_output,
+        root_service: "otlp-http-client-with-db",
+        spans: 13,
+        logs: 3,
+        shape: |trace, _| expect::http_with_db(trace),
     },
 ];
 
@@ -323,19 +432,19 @@ impl Program {
 
 impl Endpoints {
     /// Where everything listens when each program runs with its defaults
-    /// (`cargo run -p collector`, the server on 127.0.0.1:8000): what the
-    /// `--step` hints assume.
-    pub(crate) fn standard() -> Endpoints {
+    /// (`cargo run -p collector`, `server` on its default address): what
+    /// the `--step` hints assume.
+    pub(crate) fn standard(server: Option<&Server>) -> Endpoints {
         Endpoints {
             grpc: "http://localhost:4317".to_owned(),
             http: "http://localhost:4318".to_owned(),
-            server: Some("http://127.0.0.1:8000".to_owned()),
+            server: server.map(|server| server.default_url.to_owned()),
         }
     }
 
-    /// `path` on the server (on its default address until it runs).
+    /// `path` on the server (on examples-http's default address until one runs).
     pub(crate) fn server_url(&self, path: &str) -> String {
-        let base = self.server.as_deref().unwrap_or("http://127.0.0.1:8000");
+        let base = self.server.as_deref().unwrap_or(HELLO_SERVER.default_url);
         format!("{base}{path}")
     }
 }
@@ -345,10 +454,11 @@ impl Example {
     /// server if it calls it, then the example with the flags that differ
     /// from its defaults (its tokens and paths: the ones the tour used).
     pub(crate) fn alone(&self) -> Vec<(Vec<String>, Option<&'static str>)> {
-        let standard = Endpoints::standard();
+        let standard = Endpoints::standard(self.server);
         let defaults = [
             standard.grpc.clone(),
             standard.http.clone(),
+            standard.server_url(""),
             standard.server_url("/hello"),
         ];
         let flags: Vec<Flag> = (self.args)(&standard)
@@ -360,8 +470,8 @@ impl Example {
             bin: None,
         };
         let mut commands = vec![(collector.cargo_run(&[]), Some("in another terminal"))];
-        if self.needs_server {
-            commands.push((SERVER.cargo_run(&[]), Some("in another terminal")));
+        if let Some(server) = self.server {
+            commands.push((server.program.cargo_run(&[]), Some("in another terminal")));
         }
         commands.push((self.program.cargo_run(&flags), None));
         commands

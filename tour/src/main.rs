@@ -112,7 +112,7 @@ async fn tour(cli: &Cli, screen: &Screen, binaries: &Binaries) -> anyhow::Result
     for (i, example) in EXAMPLES.iter().enumerate() {
         tour.example(i + 1, EXAMPLES.len(), example).await;
     }
-    tour.stop_server().await;
+    tour.stop_servers().await;
     let held = tour.summary();
 
     if cli.serve {

@@ -1,6 +1,6 @@
 //! Running the examples: the embedded collector, each example as a
-//! process of its own, examples-http's server for the examples that call
-//! it, and what each one left: exit status, output, trace, checks.
+//! process of its own, the servers the client examples call, and what each
+//! one left: exit status, output, trace, checks.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use collector::{Collector, CollectorConfig, Trace};
 use testkit::process::{self, RunningServer};
 
 use crate::binaries::Binaries;
-use crate::examples::{Endpoints, Example, SERVER, server_args};
+use crate::examples::{Endpoints, Example, Server};
 use crate::show::Screen;
 use crate::waterfall::waterfall;
 
@@ -51,9 +51,8 @@ pub(crate) struct Outcome {
     pub(crate) problems: Vec<String>,
 }
 
-/// examples-http's server, from the first example that calls it to the end.
-enum Server {
-    NotStarted,
+/// A server, from the first example that calls it to the end.
+enum ServerState {
     Running(Box<RunningServer>),
     /// It did not start: the examples that call it are not run.
     Failed,
@@ -70,7 +69,8 @@ pub(crate) struct Tour<'a> {
     /// Columns of the waterfall's time axis.
     bar_width: usize,
     endpoints: Endpoints,
-    server: Server,
+    /// The servers started so far, in the order they were.
+    servers: Vec<(&'static Server, ServerState)>,
     outcomes: Vec<Outcome>,
     /// Problems that belong to no one example (the server's own exit).
     other_problems: Vec<String>,
@@ -98,7 +98,7 @@ impl<'a> Tour<'a> {
                 http: collector.http_endpoint(),
                 server: None,
             },
-            server: Server::NotStarted,
+            servers: Vec::new(),
             outcomes: Vec::new(),
             other_problems: Vec::new(),
             drawn: HashSet::new(),
@@ -114,17 +114,22 @@ impl<'a> Tour<'a> {
         if self.step {
             self.hints(example).await;
         }
-        if example.needs_server && !self.server_running().await {
-            let problems = vec!["not run: the server did not start".to_owned()];
-            screen.problems(&problems);
-            self.outcomes.push(Outcome {
-                title: example.title,
-                spans: None,
-                problems,
-            });
-            return;
-        }
-
+        self.endpoints.server = match example.server {
+            Some(server) => match self.server_url(server).await {
+                Some(url) => Some(url),
+                None => {
+                    let problems = vec!["not run: its server did not start".to_owned()];
+                    screen.problems(&problems);
+                    self.outcomes.push(Outcome {
+                        title: example.title,
+                        spans: None,
+                        problems,
+                    });
+                    return;
+                }
+            },
+            None => None,
+        };
         let mut problems = Vec::new();
         let args = (example.args)(&self.endpoints);
         screen.command("$ ", &example.program.cargo_run(&args), None);
@@ -235,28 +240,41 @@ impl<'a> Tour<'a> {
         }
     }
 
-    /// Whether the server runs, starting it the first time it is needed.
-    async fn server_running(&mut self) -> bool {
-        if matches!(self.server, Server::NotStarted) {
-            self.server = self.start_server().await;
+    /// The base URL of `server`, starting it the first time it is needed;
+    /// `None` if it did not start.
+    async fn server_url(&mut self, server: &'static Server) -> Option<String> {
+        let known = self
+            .servers
+            .iter()
+            .find(|(known, _)| std::ptr::eq(*known, server));
+        let state = match known {
+            Some((_, state)) => state,
+            None => {
+                let state = self.start_server(server).await;
+                self.servers.push((server, state));
+                &self.servers[self.servers.len() - 1].1
+            }
+        };
+        match state {
+            ServerState::Running(running) => Some(running.url("")),
+            ServerState::Failed => None,
         }
-        matches!(self.server, Server::Running(_))
     }
 
-    /// examples-http's server on a free port, exporting to the collector.
-    async fn start_server(&mut self) -> Server {
+    /// `server` on a free port, exporting to the collector.
+    async fn start_server(&mut self, server: &Server) -> ServerState {
         let screen = self.screen;
-        let args = server_args(&self.endpoints);
+        let args = (server.args)(&self.endpoints);
         screen.command(
             "$ ",
-            &SERVER.cargo_run(&args),
+            &server.program.cargo_run(&args),
             Some("runs until the tour ends"),
         );
         // Export every 100 ms instead of every 5 s, so that each trace is
         // complete as soon as its client has ended.
         screen
             .line("   (with OTEL_BSP_SCHEDULE_DELAY=100: it exports every 100 ms, not every 5 s)");
-        let binary = self.binaries.path(&SERVER);
+        let binary = self.binaries.path(&server.program);
         let mut command = process::example_command(&binary.to_string_lossy());
         command
             .args(
@@ -265,54 +283,59 @@ impl<'a> Tour<'a> {
             )
             .env("OTEL_BSP_SCHEDULE_DELAY", "100");
         match process::start_server(&mut command, PROCESS_LIMIT).await {
-            Ok(server) => {
-                screen.line(&format!("   listening on {}", server.url("")));
-                self.endpoints.server = Some(server.url(""));
-                Server::Running(Box::new(server))
+            Ok(running) => {
+                screen.line(&format!("   listening on {}", running.url("")));
+                ServerState::Running(Box::new(running))
             }
             Err(error) => {
-                let problem = format!("the server did not start: {error:#}");
+                let problem = format!(
+                    "{} did not start: {error:#}",
+                    server.program.binary()
+                );
                 screen.problems(std::slice::from_ref(&problem));
                 self.other_problems.push(problem);
-                Server::Failed
+                ServerState::Failed
             }
         }
     }
 
-    /// SIGTERM, as `docker stop` sends: the server finishes, flushes its
-    /// spans, says where they went and exits with status 0; the time it
-    /// took is from the signal to its exit.
-    pub(crate) async fn stop_server(&mut self) {
-        let Server::Running(server) = std::mem::replace(&mut self.server, Server::NotStarted)
-        else {
-            return;
-        };
-        self.screen
-            .heading("stopping the server (SIGTERM): it flushes its last spans and exits");
-        let signalled = Instant::now();
-        let stopped = match server.terminate() {
-            Ok(()) => server.wait(PROCESS_LIMIT).await,
-            Err(error) => Err(error),
-        };
-        match stopped {
-            Ok(out) => {
-                let status = format!(
-                    "exit status {}, {:.2} s after SIGTERM",
-                    exit_code(out.status),
-                    signalled.elapsed().as_secs_f64()
-                );
-                self.screen.process(&status, &out);
-                if !out.status.success() {
-                    self.other_problems.push(format!(
-                        "the server exited with {}:\n{}",
-                        out.status,
-                        out.stderr.trim_end()
-                    ));
+    /// SIGTERM to every server, as `docker stop` sends: each finishes,
+    /// flushes its spans, says where they went and exits with status 0; the
+    /// time it took is from the signal to its exit.
+    pub(crate) async fn stop_servers(&mut self) {
+        for (server, state) in std::mem::take(&mut self.servers) {
+            let ServerState::Running(running) = state else {
+                continue;
+            };
+            let name = server.program.binary();
+            self.screen.heading(&format!(
+                "stopping {name} (SIGTERM): it flushes its last spans and exits"
+            ));
+            let signalled = Instant::now();
+            let stopped = match running.terminate() {
+                Ok(()) => running.wait(PROCESS_LIMIT).await,
+                Err(error) => Err(error),
+            };
+            match stopped {
+                Ok(out) => {
+                    let status = format!(
+                        "exit status {}, {:.2} s after SIGTERM",
+                        exit_code(out.status),
+                        signalled.elapsed().as_secs_f64()
+                    );
+                    self.screen.process(&status, &out);
+                    if !out.status.success() {
+                        self.other_problems.push(format!(
+                            "{name} exited with {}:\n{}",
+                            out.status,
+                            out.stderr.trim_end()
+                        ));
+                    }
                 }
+                Err(error) => self
+                    .other_problems
+                    .push(format!("stopping {name}: {error:#}")),
             }
-            Err(error) => self
-                .other_problems
-                .push(format!("stopping the server: {error:#}")),
         }
     }
 

@@ -24,12 +24,20 @@ use std::collections::HashMap;
 
 use collector::{LogRecord, Span, Trace, text};
 
-/// Attributes shown on a span's line, when present.
+/// Attributes shown on a span's line, when present, the most telling
+/// first (a line too long for the screen loses its end). A database span
+/// is named by its query summary (`SELECT user`); its query text, with
+/// placeholders, says the rest. The gRPC status is read under the semantic
+/// conventions' current name and the older `rpc.grpc.status_code`.
 const SHOWN_ATTRIBUTES: &[&str] = &[
     "user.id",
     "http.route",
     "http.response.status_code",
+    "rpc.response.status_code",
+    "rpc.grpc.status_code",
+    "cache.hit",
     "error.type",
+    "db.query.text",
 ];
 
 /// Longest span name column (indentation included) and service column.
