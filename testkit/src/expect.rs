@@ -443,7 +443,12 @@ fn db_output(stdout: &str, prefixes: &[&str]) -> Result<(), Vec<String>> {
 pub fn grpc_db_output(stdout: &str) -> Result<(), Vec<String>> {
     db_output(
         stdout,
-        &["insert id: ", "query result: ", "delete id: ", "delete id: -1"],
+        &[
+            "insert id: ",
+            "query result: ",
+            "delete id: ",
+            "delete id: -1",
+        ],
     )
 }
 

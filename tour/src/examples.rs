@@ -535,6 +535,19 @@ mod tests {
             last(&EXAMPLES[6]),
             "cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error"
         );
+        // The with-db clients call their own servers, on their default addresses.
+        assert_eq!(
+            last(&EXAMPLES[7]),
+            "cargo run -p examples-grpc-with-db --bin grpc-db-client"
+        );
+        assert_eq!(
+            last(&EXAMPLES[8]),
+            "cargo run -p examples-http-with-db --bin http-db-client"
+        );
+        assert_eq!(
+            EXAMPLES[8].alone()[1].0.join(" "),
+            "cargo run -p examples-http-with-db --bin http-db-server"
+        );
         let first = EXAMPLES[4].alone();
         assert_eq!(first[0].0.join(" "), "cargo run -p collector");
         assert_eq!(

@@ -12,8 +12,10 @@
 //!    of its own pointed at that collector, and printed as the `cargo run`
 //!    command that does the same: in-process spans over HTTP, then over
 //!    gRPC; the HTTP server and client; the otlp gRPC and HTTP clients
-//!    against that server; and a call of the server's failing route,
-//!    `/error`.
+//!    against that server; a call of the server's failing route, `/error`;
+//!    then the gRPC and the HTTP user services on a database and a cache
+//!    (embedded SQLite, a cache in process), each client against its own
+//!    server.
 //! 4. After each one it draws the trace the collector received, and checks
 //!    the trace has the documented shape (`testkit::expect`) and the
 //!    process its exit status and output.

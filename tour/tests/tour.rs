@@ -36,6 +36,10 @@ fn examples_built() -> bool {
         "client",
         "grpc",
         "http",
+        "grpc-db-server",
+        "grpc-db-client",
+        "http-db-server",
+        "http-db-client",
     ]
     .iter()
     .all(|name| example_binary(name).is_file())
@@ -96,19 +100,21 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
-        lines.contains(&"7 examples run, 7 traces, 42 spans: all as expected"),
+        lines.contains(&"9 examples run, 9 traces, 70 spans: all as expected"),
         "{stdout}"
     );
 
     // Every example in the documentation's order, each with its waterfall.
     let order = [
-        "1/7 · In-process spans, exported over OTLP/HTTP",
-        "2/7 · In-process spans, exported over OTLP/gRPC",
-        "3/7 · The same spans with `tracing` and #[instrument]",
-        "4/7 · HTTP server and client",
-        "5/7 · The same call, exported over OTLP/gRPC",
-        "6/7 · The same call, exported over OTLP/HTTP",
-        "7/7 · A failing call",
+        "1/9 · In-process spans, exported over OTLP/HTTP",
+        "2/9 · In-process spans, exported over OTLP/gRPC",
+        "3/9 · The same spans with `tracing` and #[instrument]",
+        "4/9 · HTTP server and client",
+        "5/9 · The same call, exported over OTLP/gRPC",
+        "6/9 · The same call, exported over OTLP/HTTP",
+        "7/9 · A failing call",
+        "8/9 · A gRPC service on a database and a cache",
+        "9/9 · An HTTP service on a database and a cache",
     ];
     let mut at = 0;
     for title in order {
@@ -116,8 +122,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
             .find(title)
             .unwrap_or_else(|| panic!("`{title}` missing or out of order:\n{stdout}"));
     }
-    assert_eq!(stdout.matches("\n   trace ").count(), 7, "{stdout}");
-    assert_eq!(stdout.matches("✓ as documented").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("\n   trace ").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("✓ as documented").count(), 9, "{stdout}");
     assert!(
         stdout.contains("collector (inside the tour, free ports)"),
         "{stdout}"
@@ -136,8 +142,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     let commands: Vec<&&str> = lines.iter().filter(|l| l.starts_with("$ ")).collect();
     assert_eq!(
         commands.len(),
-        7 + 1,
-        "seven examples and the server:\n{stdout}"
+        9 + 3,
+        "nine examples and three servers:\n{stdout}"
     );
     for command in commands {
         assert!(
@@ -149,6 +155,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "$ cargo run -p examples-inprocess-http -- --endpoint http://127.0.0.1:",
         "$ cargo run -p examples-http --bin server -- --listen 127.0.0.1:0",
         "$ cargo run -p examples-otlp --bin http -- --url http://127.0.0.1:",
+        "$ cargo run -p examples-grpc-with-db --bin grpc-db-server -- --listen 127.0.0.1:0",
+        "$ cargo run -p examples-http-with-db --bin http-db-client -- --url http://127.0.0.1:",
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
@@ -215,7 +223,7 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // --step with stdin closed: it says what to read and how to run each
     // example alone, with the tokens and paths the run used, and does not
     // wait for an Enter that never comes.
-    assert_eq!(stdout.matches("   read:").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("   read:").count(), 9, "{stdout}");
     assert_eq!(
         stdout.matches("(no input: not pausing any more)").count(),
         1,
@@ -228,6 +236,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "   cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp",
         "   cargo run -p examples-otlp --bin http -- --path /adapt_x/api/otlp/traces",
         "   cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error",
+        "   cargo run -p examples-grpc-with-db --bin grpc-db-server   # in another terminal",
+        "   cargo run -p examples-http-with-db --bin http-db-client",
     ] {
         assert!(stdout.contains(hint), "`{hint}` missing:\n{stdout}");
     }
@@ -235,8 +245,9 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // The lines every run prints the same equal the README's sample (a
     // plain run: --step adds none of them).
     let printed: Vec<&str> = lines.iter().copied().filter(stable).collect();
-    // 7 examples and 2 more headings, 7 checks and 7 summary lines, the verdict.
-    assert_eq!(printed.len(), 7 + 2 + 7 + 7 + 1, "{stdout}");
+    // 9 examples and 4 more headings (three servers stopped, the summary),
+    // 9 checks and 9 summary lines, the verdict.
+    assert_eq!(printed.len(), 9 + 4 + 9 + 9 + 1, "{stdout}");
     for readme in [
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
@@ -296,7 +307,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
         walkthrough.extend(trace_id(&line));
     }
-    assert_eq!(walkthrough.len(), 7, "{walkthrough:?}");
+    assert_eq!(walkthrough.len(), 9, "{walkthrough:?}");
     let endpoint = loop {
         let line = next_line("OTLP/HTTP address");
         if let Some(url) = line.strip_prefix("   OTLP/HTTP  ") {
@@ -304,7 +315,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
     };
 
-    // A trace of our own: drawn once it has settled. The tour's own seven
+    // A trace of our own: drawn once it has settled. The tour's own nine
     // settle before it (their last spans came before the heading), and
     // are not drawn again.
     let example = Command::new(example_binary("examples-inprocess-http"))

@@ -1,9 +1,306 @@
-//! The shape of examples-http-with-db's trace (STUB: being written).
+//! The shape of examples-http-with-db's trace: the client's three calls,
+//! the server span of each, and the database and cache spans under them.
 
-use collector::Trace;
+use collector::{Span, SpanKind, Trace};
 
-/// examples-http-with-db: client, server, database and cache in one trace.
+use super::{check_service, check_status_code, done, names};
+
+const CLIENT_SERVICE: &str = "otlp-http-client-with-db";
+const SERVER_SERVICE: &str = "otlp-http-server-with-db";
+
+/// The client's default `--name`: no database or cache span may carry it.
+const NAME: &str = "john";
+
+/// What `db.system.name` may say on a database span.
+const DB_SYSTEMS: [&str; 3] = ["sqlite", "mysql", "mariadb"];
+
+/// One call of the client: its method and route, and the spans the server
+/// makes under its server span, in order.
+struct Call {
+    method: &'static str,
+    route: &'static str,
+    below: &'static [&'static str],
+}
+
+const CALLS: [Call; 3] = [
+    Call {
+        method: "POST",
+        route: "/user/insert",
+        below: &["INSERT user"],
+    },
+    // Cache miss (the user is new), then the database, then the cache filled.
+    Call {
+        method: "GET",
+        route: "/user/query",
+        below: &["GET", "SELECT user", "SET"],
+    },
+    Call {
+        method: "POST",
+        route: "/user/delete",
+        below: &["DELETE user", "DEL"],
+    },
+];
+
+/// examples-http-with-db's client run with its defaults (`--name john`):
+///
+/// ```text
+/// StartRequests (otlp-http-client-with-db)
+/// ├── POST (client) -> POST /user/insert (server, otlp-http-server-with-db) -> INSERT user
+/// ├── GET (client)  -> GET /user/query   -> GET (cache, miss), SELECT user, SET (cache)
+/// └── POST (client) -> POST /user/delete -> DELETE user, DEL (cache)
+/// ```
+///
+/// 13 spans, none an error, status 200 on every request span. Database
+/// spans are CLIENT spans with `db.system.name` (`sqlite` on the embedded
+/// defaults; `mysql` or `mariadb` by URL: the same on each), `db.namespace`,
+/// `db.collection.name` `user`, `db.operation.name` and `db.query.text`;
+/// cache spans are INTERNAL (in process, the default) or CLIENT with
+/// `db.system.name` `redis` (all alike), and the `GET` says `cache.hit`
+/// false. No database or cache span carries the name `john`.
 pub fn http_with_db(trace: &Trace) -> Result<(), Vec<String>> {
-    let _ = trace;
-    Err(vec!["not written yet".to_owned()])
+    let mut problems = Vec::new();
+    let expected = 1 + CALLS.iter().map(|c| 2 + c.below.len()).sum::<usize>();
+    if trace.spans.len() != expected {
+        problems.push(format!(
+            "expected {expected} spans, found {}: {:?}",
+            trace.spans.len(),
+            names(&trace.spans.iter().collect::<Vec<_>>())
+        ));
+    }
+    for span in &trace.spans {
+        if span.is_error() {
+            problems.push(format!(
+                "span {} ({}) has status error: {}",
+                span.name, span.service_name, span.status_message
+            ));
+        }
+    }
+    let Some(root) = trace.root() else {
+        problems.push("no root span".to_owned());
+        return Err(problems);
+    };
+    if root.name != "StartRequests" || root.parent_span_id.is_some() {
+        problems.push(format!(
+            "root span is `{}`, expected `StartRequests` with no parent",
+            root.name
+        ));
+    }
+    check_service(root, CLIENT_SERVICE, &mut problems);
+
+    let clients = trace.children(root);
+    let got: Vec<String> = clients.iter().map(|s| s.name.clone()).collect();
+    let wanted: Vec<&str> = CALLS.iter().map(|c| c.method).collect();
+    if got != wanted {
+        problems.push(format!(
+            "StartRequests has children {:?}, expected CLIENT spans {wanted:?}",
+            names(&clients)
+        ));
+    }
+    let mut store_spans = Vec::new();
+    for (call, client) in CALLS.iter().zip(clients) {
+        let Some(server) = request(trace, call, client, &mut problems) else {
+            continue;
+        };
+        let below = trace.children(server);
+        let got: Vec<&str> = below.iter().map(|s| s.name.as_str()).collect();
+        if got != call.below {
+            problems.push(format!(
+                "{} {} has children {:?}, expected {:?}",
+                call.method,
+                call.route,
+                names(&below),
+                call.below
+            ));
+        }
+        for span in below {
+            check_service(span, SERVER_SERVICE, &mut problems);
+            store_spans.push(span);
+        }
+    }
+    check_database(&store_spans, &mut problems);
+    check_cache(&store_spans, &mut problems);
+    for span in &store_spans {
+        if let Some(carrier) = carries(span, NAME) {
+            problems.push(format!(
+                "span {} carries the user's name `{NAME}` in {carrier}",
+                span.name
+            ));
+        }
+    }
+    done(problems)
+}
+
+/// The CLIENT span of `call` and the one SERVER span under it, which it returns.
+fn request<'t>(
+    trace: &'t Trace,
+    call: &Call,
+    client: &Span,
+    problems: &mut Vec<String>,
+) -> Option<&'t Span> {
+    if client.kind != SpanKind::Client {
+        problems.push(format!(
+            "the {} request span is {}, expected client",
+            call.route, client.kind
+        ));
+    }
+    check_service(client, CLIENT_SERVICE, problems);
+    if client.attr_str("http.request.method") != Some(call.method) {
+        problems.push(format!(
+            "client span of {} has http.request.method {:?}, expected {}",
+            call.route,
+            client.attributes.get("http.request.method"),
+            call.method
+        ));
+    }
+    let path = client
+        .attr_str("url.full")
+        .and_then(|url| url.split_once("://"))
+        .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]));
+    let path_ok = path.is_some_and(|path| {
+        path.split('?').next() == Some(call.route)
+            && (call.method == "POST" || path.contains("?id="))
+    });
+    if !path_ok {
+        problems.push(format!(
+            "client span has url.full {:?}, expected a URL with path {}",
+            client.attributes.get("url.full"),
+            call.route
+        ));
+    }
+    check_status_code(client, 200, problems);
+
+    let children = trace.children(client);
+    let expected = format!("{} {}", call.method, call.route);
+    let [server] = children.as_slice() else {
+        problems.push(format!(
+            "the {} client span has children {:?}, expected one SERVER span `{expected}`",
+            call.route,
+            names(&children)
+        ));
+        return None;
+    };
+    if server.name != expected || server.kind != SpanKind::Server {
+        problems.push(format!(
+            "the server span is `{}` ({}), expected `{expected}` (server)",
+            server.name, server.kind
+        ));
+    }
+    check_service(server, SERVER_SERVICE, problems);
+    if server.attr_str("http.route") != Some(call.route) {
+        problems.push(format!(
+            "server span {} has http.route {:?}, expected {}",
+            server.name,
+            server.attributes.get("http.route"),
+            call.route
+        ));
+    }
+    check_status_code(server, 200, problems);
+    Some(server)
+}
+
+/// The database spans (named `INSERT user` etc.): CLIENT, the semantic
+/// conventions' attributes, one `db.system.name` for all.
+fn check_database(spans: &[&Span], problems: &mut Vec<String>) {
+    let database: Vec<&Span> = spans
+        .iter()
+        .copied()
+        .filter(|s| s.name.ends_with(" user"))
+        .collect();
+    let mut systems: Vec<&str> = Vec::new();
+    for span in &database {
+        let operation = span.name.split(' ').next().unwrap_or_default();
+        if span.kind != SpanKind::Client {
+            problems.push(format!(
+                "span {} is {}, expected client",
+                span.name, span.kind
+            ));
+        }
+        match span.attr_str("db.system.name") {
+            Some(system) if DB_SYSTEMS.contains(&system) => systems.push(system),
+            other => problems.push(format!(
+                "span {} has db.system.name {other:?}, expected one of {DB_SYSTEMS:?}",
+                span.name
+            )),
+        }
+        for (key, value) in [
+            ("db.collection.name", "user"),
+            ("db.operation.name", operation),
+        ] {
+            if span.attr_str(key) != Some(value) {
+                problems.push(format!(
+                    "span {} has {key} {:?}, expected {value}",
+                    span.name,
+                    span.attributes.get(key)
+                ));
+            }
+        }
+        for key in ["db.namespace", "db.query.text"] {
+            if span.attr_str(key).is_none_or(str::is_empty) {
+                problems.push(format!("span {} has no {key}", span.name));
+            }
+        }
+        let text = span.attr_str("db.query.text").unwrap_or_default();
+        if !text.to_ascii_uppercase().contains(operation) {
+            problems.push(format!(
+                "span {} has db.query.text {text:?}, expected a {operation} statement",
+                span.name
+            ));
+        }
+    }
+    systems.dedup();
+    if systems.len() > 1 {
+        problems.push(format!(
+            "the database spans name different systems: {systems:?}"
+        ));
+    }
+}
+
+/// The cache spans (`GET`, `SET`, `DEL`): all in process (INTERNAL) or all
+/// on Redis (CLIENT, `db.system.name` `redis`); the `GET` was a miss.
+fn check_cache(spans: &[&Span], problems: &mut Vec<String>) {
+    let cache: Vec<&Span> = spans
+        .iter()
+        .copied()
+        .filter(|s| ["GET", "SET", "DEL"].contains(&s.name.as_str()))
+        .collect();
+    let on_redis = cache
+        .first()
+        .is_some_and(|s| s.attr_str("db.system.name") == Some("redis"));
+    for span in &cache {
+        let (kind, system) = if on_redis {
+            (SpanKind::Client, Some("redis"))
+        } else {
+            (SpanKind::Internal, None)
+        };
+        if span.kind != kind || span.attr_str("db.system.name") != system {
+            problems.push(format!(
+                "cache span {} is {} with db.system.name {:?}, expected {kind} with {system:?} \
+                 (like the first cache span)",
+                span.name,
+                span.kind,
+                span.attributes.get("db.system.name")
+            ));
+        }
+    }
+    if let Some(get) = cache.iter().find(|s| s.name == "GET")
+        && get.attr_bool("cache.hit") != Some(false)
+    {
+        problems.push(format!(
+            "the cache GET has cache.hit {:?}, expected false (a miss: the user is new)",
+            get.attributes.get("cache.hit")
+        ));
+    }
+}
+
+/// Where `span` carries `value`: the name of an attribute or event that
+/// holds it, if any.
+fn carries(span: &Span, value: &str) -> Option<String> {
+    let holds = |v: &serde_json::Value| v.to_string().contains(value);
+    if let Some((key, _)) = span.attributes.iter().find(|(_, v)| holds(v)) {
+        return Some(format!("attribute {key}"));
+    }
+    span.events
+        .iter()
+        .find(|e| e.name.contains(value) || e.attributes.values().any(holds))
+        .map(|e| format!("event {}", e.name))
 }
