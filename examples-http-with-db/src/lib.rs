@@ -41,6 +41,12 @@ pub struct Envelope<T> {
     pub data: T,
 }
 
+/// The `data` of an insert: the new user's id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Inserted {
+    pub id: i64,
+}
+
 /// A successful answer: code 0, message `OK`, and `data`.
 pub fn ok<T: Serialize>(data: T) -> Json<Envelope<T>> {
     Json(Envelope {

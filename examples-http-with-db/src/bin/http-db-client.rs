@@ -19,11 +19,10 @@ use clap::Parser;
 use common::client::{TracedClient, Url};
 use common::config::HttpExporterArgs;
 use common::telemetry;
-use examples_http_with_db::{Envelope, code};
+use examples_http_with_db::{Envelope, Inserted, code};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{FutureExt as _, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue, global};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 const SERVICE_NAME: &str = "otlp-http-client-with-db";
@@ -108,11 +107,6 @@ async fn main() -> ExitCode {
 fn say(line: String) {
     tracing::info!("{line}");
     println!("{line}");
-}
-
-#[derive(Debug, Deserialize)]
-struct Inserted {
-    id: i64,
 }
 
 /// `POST /user/insert` with form `name`: the new user's id.

@@ -31,9 +31,9 @@ use axum::{Json, Router};
 use clap::Parser;
 use common::config::HttpExporterArgs;
 use common::telemetry;
-use examples_http_with_db::{ApiError, Envelope, ok, user_id};
+use examples_http_with_db::{ApiError, Envelope, Inserted, ok, user_id};
 use opentelemetry_instrumentation_tower::http::server::LayerBuilder;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use userdb::{StoreArgs, User, Users};
@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
 
     // The table is created if missing; an unreachable database is one line
     // that names it (password masked) and says what to do.
-    let users = match Users::connect(&StoreArgs { redis: None, ..cli.store.clone() }).await {
+    let users = match Users::connect(&cli.store).await {
         Ok(users) => users,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -151,6 +151,7 @@ fn app(users: Users) -> Router {
         .layer(otel)
 }
 
+/// The insert form: `name=...` (missing is empty, which the validation refuses).
 #[derive(Debug, Deserialize)]
 struct InsertForm {
     #[serde(default)]
@@ -162,11 +163,6 @@ struct InsertForm {
 struct IdForm {
     #[serde(default)]
     id: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Inserted {
-    id: i64,
 }
 
 /// `POST /user/insert` with form `name`: `{"id":N}`.
