@@ -1,35 +1,68 @@
 #!/usr/bin/env bash
 # The tests, exactly as CI runs them: `cargo test --workspace --locked`, with
-# headless Chromium for the web view's browser test (testkit/tests/browser.rs).
-# When `chromium` is missing and apt-get is there (Debian, Ubuntu), Debian's
-# package is installed first; a browser elsewhere can be named with
-# CHROMIUM=/path/to/chrome. With a browser the test must run
-# (REQUIRE_BROWSER_TEST=1); without one it cannot, and the last line of the
-# run says so: a skipped test is never reported as passed.
+# headless Chromium for the web view's browser test (testkit/tests/browser.rs)
+# and Debian's MariaDB and Redis for the with-db tests (each test starts a
+# private server on a free loopback port in a temporary directory; the system
+# services are never used). When `chromium`, `mariadbd` or `redis-server` is
+# missing and apt-get is there (Debian, Ubuntu), Debian's packages are
+# installed first (chromium, mariadb-server, redis-server: one apt-get
+# update, one install); a browser elsewhere can be named with
+# CHROMIUM=/path/to/chrome. What is there must run (REQUIRE_BROWSER_TEST=1,
+# REQUIRE_DB_TESTS=1); what is not cannot, and the last lines of the run say
+# so: a skipped test is never reported as passed.
 #
 #   scripts/test.sh            # extra arguments go to cargo test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+# On PATH, or where Debian puts servers (/usr/sbin is not on every PATH).
+have() {
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]
+}
+have_browser() {
+    [ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1
+}
+# What testkit::servers runs.
+have_db() {
+    have mariadbd && have mariadb-install-db && have mariadb && have redis-server
+}
+
+missing=()
+have_browser || missing+=(chromium)
+have mariadbd || missing+=(mariadb-server)
+have redis-server || missing+=(redis-server)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-    echo "test.sh: installing Debian's chromium for the browser test" >&2
+    echo "test.sh: installing Debian's ${missing[*]} for the tests that need them" >&2
     $sudo apt-get update
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
-browser=yes
-if [ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1; then
+browser=no
+if have_browser; then
     export REQUIRE_BROWSER_TEST=1
-else
-    browser=no
+    browser=yes
+fi
+db=no
+if have_db; then
+    export REQUIRE_DB_TESTS=1
+    db=yes
 fi
 
-cargo test --workspace --locked "$@"
+# The NOT RUN lines come last even when a test fails.
+status=0
+cargo test --workspace --locked "$@" || status=$?
 
-if [ "$browser" = no ]; then
+if [ "$browser" = no ] || [ "$db" = no ]; then
     echo >&2
+fi
+if [ "$browser" = no ]; then
     echo "NOT RUN: the browser test (testkit/tests/browser.rs) needs headless Chromium, and none was found." >&2
     echo "         Install it (apt-get install chromium) or name one: CHROMIUM=/path/to/chrome scripts/test.sh" >&2
 fi
+if [ "$db" = no ]; then
+    echo "NOT RUN: the MariaDB and Redis tests (userdb/tests/mariadb.rs and redis.rs, the with-db examples' tests/wire.rs, testkit/tests/servers.rs) need Debian's mariadb-server and redis-server." >&2
+    echo "         Install them (apt-get install mariadb-server redis-server) or run on Debian." >&2
+fi
+exit "$status"

@@ -26,7 +26,7 @@ use crate::process::{Signal, signal};
 /// `mysql://root:12345678@127.0.0.1:3306/test`, on another port.
 const PASSWORD: &str = "12345678";
 
-/// What the first start runs (`--init-file`): the password, the account
+/// What the first start runs (`--init-file`): the password ([`PASSWORD`]), the account
 /// for TCP connections from 127.0.0.1 (mariadb-install-db made one with no
 /// password: replaced) and the database `test`. mariadbd stops reading the
 /// file at the first error, and the readiness probe then never gets in.
@@ -227,33 +227,48 @@ impl Kind {
         }
     }
 
-    /// The server answers a real request: `SELECT 1` through the `mariadb`
-    /// client with the url's credentials, or `PING` with `+PONG`.
-    async fn answers(&self, port: u16) -> bool {
+    /// The server answers a real request, and it is this server (not
+    /// another test's that took the port first): `SELECT @@datadir` through
+    /// the `mariadb` client with the url's credentials names `dir`, or
+    /// `PING` gets `+PONG` and `INFO server` names process `pid`.
+    async fn answers(&self, port: u16, pid: u32, dir: &Path) -> bool {
         let probe = async {
             let mut socket = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
             match self {
                 Kind::MariaDb { client } => {
                     drop(socket);
-                    let status = Command::new(client)
+                    let out = Command::new(client)
                         .args(["--no-defaults", "-h127.0.0.1", "--connect-timeout=2"])
                         .arg(format!("-P{port}"))
                         .args(["-uroot", &format!("-p{PASSWORD}"), "test"])
-                        .args(["-e", "SELECT 1"])
+                        .args(["-N", "-B", "-e", "SELECT @@datadir"])
                         .stdin(Stdio::null())
-                        .stdout(Stdio::null())
                         .stderr(Stdio::null())
                         .kill_on_drop(true)
-                        .status()
+                        .output()
                         .await
                         .ok()?;
-                    status.success().then_some(())
+                    let datadir = String::from_utf8_lossy(&out.stdout);
+                    // Path equality ignores the trailing `/` mariadbd adds.
+                    (out.status.success() && Path::new(datadir.trim()) == dir.join("data"))
+                        .then_some(())
                 }
                 Kind::Redis => {
-                    socket.write_all(b"PING\r\n").await.ok()?;
-                    let mut answer = [0; 7];
-                    socket.read_exact(&mut answer).await.ok()?;
-                    (&answer == b"+PONG\r\n").then_some(())
+                    socket.write_all(b"PING\r\nINFO server\r\n").await.ok()?;
+                    let ours = format!("\nprocess_id:{pid}\r\n");
+                    let mut answer = Vec::new();
+                    let mut chunk = [0; 4096];
+                    loop {
+                        let text = String::from_utf8_lossy(&answer);
+                        if text.starts_with("+PONG\r\n") && text.contains(&ours) {
+                            return Some(());
+                        }
+                        let n = socket.read(&mut chunk).await.ok()?;
+                        if n == 0 || answer.len() > 64 * 1024 {
+                            return None;
+                        }
+                        answer.extend_from_slice(&chunk[..n]);
+                    }
                 }
             }
         };
@@ -261,16 +276,31 @@ impl Kind {
     }
 }
 
-/// One server process, its port and its directory (with `server.log`,
-/// where its stdout and stderr go).
+/// The watchdog of a server process (`sh -c WATCHDOG watchdog PID DIR`): it
+/// waits for the end of its stdin, a pipe only the test process holds. If
+/// the test process ends without dropping the server (a `static`,
+/// `process::exit`, a signal), the pipe closes and the watchdog kills the
+/// server and removes its directory. On every normal stop it is killed
+/// first, so it never acts on a process id that may have been reused.
+const WATCHDOG: &str = "trap '' INT HUP TERM; read _; kill -KILL \"$1\"; sleep 1; rm -rf \"$2\"";
+
+/// A launched server process and its watchdog.
+#[derive(Debug)]
+struct Running {
+    process: Child,
+    watchdog: Child,
+}
+
+/// One server, its port and its directory (with `server.log`, where its
+/// stdout and stderr go).
 #[derive(Debug)]
 struct Server {
     test: String,
     kind: Kind,
     program: PathBuf,
     port: u16,
-    child: Option<Child>,
-    // Last: removed after Drop killed the child.
+    running: Option<Running>,
+    // Last: removed after Drop killed the process.
     dir: TempDir,
 }
 
@@ -293,7 +323,7 @@ impl Server {
             kind,
             program,
             port: 0,
-            child: None,
+            running: None,
             dir,
         };
         for attempt in 1..=PORT_ATTEMPTS {
@@ -320,66 +350,76 @@ impl Server {
     /// exits, or `deadline` passes (then it is killed).
     async fn launch(&mut self, first: bool, deadline: Instant) -> Result<(), Failure> {
         let log_path = self.dir.path().join("server.log");
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}",
-                    self.failure(format!("cannot open {}: {e}", log_path.display()))
-                )
-            });
-        let log_start = log.metadata().map_or(0, |m| m.len());
-        let log_err = log.try_clone().unwrap_or_else(|e| {
-            panic!(
-                "{}",
-                self.failure(format!("cannot share {}: {e}", log_path.display()))
-            )
-        });
-        let mut command = Command::new(&self.program);
-        command
-            .args(self.kind.args(&self.dir, self.port, first))
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .kill_on_drop(true);
+        let log_start = std::fs::metadata(&log_path).map_or(0, |m| m.len());
         let started = Instant::now();
-        let child = command.spawn().unwrap_or_else(|e| {
-            panic!("{}", self.failure(format!("cannot start {command:?}: {e}")))
-        });
-        self.child = Some(child);
+        let running = self
+            .spawn(first, &log_path)
+            .map_err(|e| Failure::Other(self.failure(&e)))?;
+        let pid = running.process.id().unwrap_or_default();
+        self.running = Some(running);
         loop {
             let exited = self
-                .child
+                .running
                 .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
+                .and_then(|running| running.process.try_wait().ok().flatten());
             if let Some(status) = exited {
-                self.child = None;
+                self.stop().await;
                 let log = log_since(&log_path, log_start);
-                let why = self.failure(format!("exited ({status}) before answering:\n{log}"));
-                return Err(match log.contains("Address already in use") {
-                    true => Failure::PortTaken(why),
-                    false => Failure::Other(why),
+                let why = self.failure(&format!("exited ({status}) before answering:\n{log}"));
+                return Err(if log.contains("Address already in use") {
+                    Failure::PortTaken(why)
+                } else {
+                    Failure::Other(why)
                 });
             }
-            if self.kind.answers(self.port).await {
+            if self.kind.answers(self.port, pid, self.dir.path()).await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 self.stop().await;
                 let log = log_since(&log_path, log_start);
                 let waited = started.elapsed();
-                return Err(Failure::Other(self.failure(format!(
-                    "did not answer within {waited:?}; killed:\n{log}"
-                ))));
+                let why = format!("did not answer within {waited:?}; stopped:\n{log}");
+                return Err(Failure::Other(self.failure(&why)));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    fn failure(&self, what: String) -> String {
+    /// The server process, its output appended to `log_path`, and its
+    /// watchdog.
+    fn spawn(&self, first: bool, log_path: &Path) -> Result<Running, String> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .and_then(|log| Ok((log.try_clone()?, log)))
+            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+        let mut command = Command::new(&self.program);
+        command
+            .args(self.kind.args(&self.dir, self.port, first))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.0)
+            .stderr(log.1)
+            .kill_on_drop(true);
+        let process = command
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let pid = process.id().unwrap_or_default();
+        let watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "watchdog", &pid.to_string()])
+            .arg(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start its watchdog (sh): {e}"))?;
+        Ok(Running { process, watchdog })
+    }
+
+    fn failure(&self, what: &str) -> String {
         format!(
             "{}: the private {} on 127.0.0.1:{} {what}",
             self.test,
@@ -388,35 +428,44 @@ impl Server {
         )
     }
 
-    /// SIGTERM, then SIGKILL if it still runs after [`STOP_LIMIT`].
+    /// The watchdog killed, then the server: SIGTERM, SIGKILL if it still
+    /// runs after [`STOP_LIMIT`].
     async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
+        let Some(Running {
+            mut process,
+            mut watchdog,
+        }) = self.running.take()
+        else {
             return;
         };
-        if let Some(pid) = child.id() {
+        let _ = watchdog.kill().await;
+        if let Some(pid) = process.id() {
             let _ = signal(pid, Signal::TERM);
         }
-        if tokio::time::timeout(STOP_LIMIT, child.wait())
+        if tokio::time::timeout(STOP_LIMIT, process.wait())
             .await
             .is_err()
         {
-            let _ = child.kill().await;
+            let _ = process.kill().await;
         }
     }
 }
 
 impl Drop for Server {
-    /// Kills the process and waits (briefly) until it is gone, so that the
-    /// directory removed next has no writer left.
+    /// Kills the watchdog and the server and waits (briefly) until the
+    /// server is gone, so that the directory removed next has no writer
+    /// left.
     fn drop(&mut self) {
-        let Some(child) = self.child.as_mut() else {
+        let Some(Running { process, watchdog }) = self.running.as_mut() else {
             return;
         };
-        let _ = child.start_kill();
+        let _ = watchdog.start_kill();
+        let _ = process.start_kill();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        while matches!(process.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+        let _ = watchdog.try_wait();
     }
 }
 

@@ -164,3 +164,77 @@ async fn dropping_a_server_kills_it() {
         assert_refused(port).await;
     }
 }
+
+/// Not a test by itself: run by `leaked_servers_die_with_the_test_process`
+/// in a process of its own, it starts both servers and ends without
+/// dropping them, as a server kept in a `static` is never dropped.
+#[tokio::test]
+#[ignore = "a helper process of leaked_servers_die_with_the_test_process"]
+async fn leak_servers() {
+    if std::env::var_os("TESTKIT_LEAK_SERVERS").is_none() {
+        return;
+    }
+    let (db, redis) = tokio::join!(MariaDb::start("leak_servers"), Redis::start("leak_servers"));
+    let (Some(db), Some(redis)) = (db, redis) else {
+        return;
+    };
+    println!(
+        "leaked {} {} {}",
+        std::process::id(),
+        db.port(),
+        redis.port()
+    );
+    std::mem::forget(db);
+    std::mem::forget(redis);
+}
+
+#[tokio::test]
+async fn leaked_servers_die_with_the_test_process() {
+    let test = std::env::current_exe().unwrap();
+    let mut helper = tokio::process::Command::new(test);
+    helper
+        .args(["leak_servers", "--exact", "--ignored", "--nocapture"])
+        .env("TESTKIT_LEAK_SERVERS", "1")
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(120), helper.output())
+        .await
+        .expect("the helper process still ran after 120 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(line) = stdout.lines().find_map(|line| line.strip_prefix("leaked ")) else {
+        assert!(
+            out.status.success() && stderr.contains("SKIPPED"),
+            "the helper neither started the servers nor skipped:\n{stdout}\n{stderr}"
+        );
+        return;
+    };
+    let [pid, db_port, redis_port] = line
+        .split(' ')
+        .map(|n| n.parse::<u32>().unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+
+    // The watchdogs kill the servers and then (after a second) remove
+    // their directories, `testkit-<kind>-<pid>-<n>` under the temp dir.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for port in [db_port, redis_port] {
+        let port = u16::try_from(port).unwrap();
+        while TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            assert!(Instant::now() < deadline, "port {port} still answers");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let left = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("testkit-") && name.contains(&format!("-{pid}-")))
+            .collect()
+    };
+    while !left().is_empty() {
+        assert!(Instant::now() < deadline, "left behind: {:?}", left());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
