@@ -44,7 +44,7 @@ use http_body::{Body, Frame, SizeHint};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, Key, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, RPC_METHOD, RPC_METHOD_ORIGINAL,
@@ -57,8 +57,8 @@ use tower::{Layer, Service};
 /// The instrumentation scope of the gRPC spans.
 const SCOPE: &str = "examples_grpc_with_db::otel";
 
-/// `rpc.method` (and the span name's stand-in) for a method that is not
-/// recognized, as the conventions ask.
+/// `rpc.method` of a method that is not recognized, as the conventions
+/// ask (the span is then named after the system: `grpc`).
 const OTHER: &str = "_OTHER";
 
 /// The error the traced services return: the inner service's, boxed.
@@ -89,7 +89,8 @@ impl ClientTracing {
         if let Some(host) = target.host() {
             // `[::1]` is written without its brackets.
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            attributes.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+            // Shared by every call's span (no copy per call).
+            attributes.push(KeyValue::new(SERVER_ADDRESS, Arc::<str>::from(host)));
             let port = target.port_u16().or(match target.scheme_str() {
                 Some("https") => Some(443),
                 Some("http") => Some(80),
@@ -193,8 +194,9 @@ where
 #[derive(Clone)]
 pub struct ServerTracing {
     tracer: Arc<BoxedTracer>,
-    /// Baggage entries copied onto the SERVER span as `baggage.<key>`.
-    baggage: Arc<[String]>,
+    /// Baggage entries copied onto the SERVER span: each key, and its
+    /// attribute key `baggage.<key>`.
+    baggage: Arc<[(String, Key)]>,
 }
 
 impl ServerTracing {
@@ -214,8 +216,13 @@ impl ServerTracing {
         I: IntoIterator<Item = K>,
         K: Into<String>,
     {
+        let baggage = keys.into_iter().map(|key| {
+            let key: String = key.into();
+            let attribute = Key::from(Arc::<str>::from(format!("baggage.{key}")));
+            (key, attribute)
+        });
         ServerTracing {
-            baggage: keys.into_iter().map(Into::into).collect(),
+            baggage: baggage.collect(),
             ..self
         }
     }
@@ -293,12 +300,9 @@ where
             attributes.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
         }
         let baggage = parent.baggage();
-        for key in self.layer.baggage.iter() {
+        for (key, attribute) in self.layer.baggage.iter() {
             if let Some(value) = baggage.get(key.as_str()) {
-                attributes.push(KeyValue::new(
-                    format!("baggage.{key}"),
-                    value.as_str().to_owned(),
-                ));
+                attributes.push(KeyValue::new(attribute.clone(), value.as_str().to_owned()));
             }
         }
         let tracer = &*self.layer.tracer;
@@ -343,27 +347,30 @@ enum Side {
 #[derive(Debug)]
 struct Method {
     /// `user.User/Insert`; `None` when the path is not `/service/method`.
-    name: Option<String>,
-    /// The path as sent, for `rpc.method_original` (bounded).
-    path: String,
+    /// Shared: the span name, `rpc.method` and the access line use it.
+    name: Option<Arc<str>>,
+    /// A malformed path as sent (bounded), for `rpc.method_original`.
+    malformed: String,
 }
 
 impl Method {
     fn from_path(path: &str) -> Method {
-        let name = path
-            .strip_prefix('/')
-            .filter(|name| well_formed(name))
-            .map(str::to_owned);
-        Method {
-            name,
-            path: path.chars().take(128).collect(),
+        match path.strip_prefix('/').filter(|name| well_formed(name)) {
+            Some(name) => Method {
+                name: Some(name.into()),
+                malformed: String::new(),
+            },
+            None => Method {
+                name: None,
+                malformed: path.chars().take(128).collect(),
+            },
         }
     }
 
     /// `{rpc.method}`, or `{rpc.system.name}` when it is `_OTHER`.
     fn span_name(&self) -> Cow<'static, str> {
         match &self.name {
-            Some(name) => Cow::Owned(name.clone()),
+            Some(name) => Cow::Owned(name.to_string()),
             None => Cow::Borrowed("grpc"),
         }
     }
@@ -373,9 +380,13 @@ impl Method {
     fn attributes_if(&self, recognized: bool) -> Vec<KeyValue> {
         match &self.name {
             Some(name) if recognized => vec![KeyValue::new(RPC_METHOD, name.clone())],
-            _ => vec![
+            Some(name) => vec![
                 KeyValue::new(RPC_METHOD, OTHER),
-                KeyValue::new(RPC_METHOD_ORIGINAL, self.path.clone()),
+                KeyValue::new(RPC_METHOD_ORIGINAL, format!("/{name}")),
+            ],
+            None => vec![
+                KeyValue::new(RPC_METHOD, OTHER),
+                KeyValue::new(RPC_METHOD_ORIGINAL, self.malformed.clone()),
             ],
         }
     }
@@ -470,16 +481,16 @@ impl Call {
         }
         if self.side == Side::Server {
             let _current = self.cx.clone().attach();
-            let path = match &self.method.name {
-                Some(_) => self.method.path.as_str(),
-                None => OTHER,
+            let (slash, method) = match &self.method.name {
+                Some(name) => ("/", &**name),
+                None => ("", OTHER),
             };
             let ms = self.started.elapsed().as_secs_f64() * 1e3;
             let separator = if message.is_empty() { "" } else { ": " };
             if error {
-                tracing::error!("{path} {ms:.2} ms {name}{separator}{message}");
+                tracing::error!("{slash}{method} {ms:.2} ms {name}{separator}{message}");
             } else {
-                tracing::info!("{path} {ms:.2} ms {name}{separator}{message}");
+                tracing::info!("{slash}{method} {ms:.2} ms {name}{separator}{message}");
             }
         }
         span.end();
@@ -496,9 +507,8 @@ impl Drop for Call {
         // tonic's deadline timer starts a little before this span does, and
         // a client that gave up at its deadline is the same case: a drop
         // within a few milliseconds of it is the deadline.
-        let late = |deadline: Duration| {
-            self.started.elapsed() + Duration::from_millis(5) >= deadline
-        };
+        let late =
+            |deadline: Duration| self.started.elapsed() + Duration::from_millis(5) >= deadline;
         let (code, message) = match (self.side, self.deadline) {
             (Side::Server, Some(deadline)) if late(deadline) => (
                 Code::DeadlineExceeded,
@@ -636,7 +646,9 @@ fn percent_decoded(bytes: &[u8]) -> String {
     let mut rest = bytes;
     while let Some((&byte, tail)) = rest.split_first() {
         let escaped = match tail {
-            [high, low, ..] if byte == b'%' && high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+            [high, low, ..]
+                if byte == b'%' && high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
+            {
                 std::str::from_utf8(&tail[..2])
                     .ok()
                     .and_then(|hex| u8::from_str_radix(hex, 16).ok())

@@ -11,8 +11,8 @@ use examples_grpc_with_db::otel::{ClientTracing, TracedClient};
 use examples_grpc_with_db::proto::user_client::UserClient;
 use examples_grpc_with_db::proto::{DeleteReq, InsertReq, QueryReq};
 use http::Uri;
-use testkit::exporter::collector;
 use testkit::expect;
+use testkit::exporter::collector;
 use testkit::process::{self, Finished, RunningServer};
 use testkit::servers::{MariaDb, Redis};
 use tonic::Code;
@@ -217,7 +217,10 @@ async fn one_trace_across_client_server_database_and_cache() {
         ("Insert", "OK"),
         ("Query", "OK"),
         ("Delete", "OK"),
-        ("Delete", "INVALID_ARGUMENT: User id is required for deleting."),
+        (
+            "Delete",
+            "INVALID_ARGUMENT: User id is required for deleting.",
+        ),
     ]) {
         let (_, rest) = line.split_once(&format!("/user.User/{method} ")).unwrap();
         assert!(rest.ends_with(&format!(" ms {code}")), "{line}");
@@ -238,7 +241,11 @@ async fn one_trace_across_client_server_database_and_cache() {
     assert!(!server_log.contains("john"), "{server_log}");
 
     let stopped = server.stop(LIMIT).await.unwrap();
-    assert!(stopped.stderr.contains("exported 10 spans"), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("exported 10 spans"),
+        "{}",
+        stopped.stderr
+    );
     // The access lines are log records on their SERVER span.
     let trace = collector
         .traces()
@@ -264,7 +271,10 @@ async fn one_trace_across_client_server_database_and_cache() {
     }
 
     // The READMEs show this stdout and this trace.
-    let readmes = [include_str!("../README.md"), include_str!("../README.zh.md")];
+    let readmes = [
+        include_str!("../README.md"),
+        include_str!("../README.zh.md"),
+    ];
     process::assert_readme_samples(&readmes, STDOUT);
     for readme in readmes {
         let sample = process::readme_sample(readme, TRACE_TREE).expect("a trace tree block");
@@ -284,11 +294,7 @@ async fn malformed_flags_exit_2_naming_the_flag() {
     ] {
         let out = run(binary, &[flag, value]).await;
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {}", out.stderr);
-        assert!(
-            out.stderr.contains(flag),
-            "{flag} {value}: {}",
-            out.stderr
-        );
+        assert!(out.stderr.contains(flag), "{flag} {value}: {}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
 }
@@ -480,7 +486,9 @@ async fn on_mariadb_and_redis_and_through_an_outage() {
     assert!(asked.elapsed() < Duration::from_secs(15));
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(
-        status.message().starts_with("the database is unavailable: "),
+        status
+            .message()
+            .starts_with("the database is unavailable: "),
         "{status:?}"
     );
     let failed = collector

@@ -112,25 +112,22 @@ async fn start_requests(url: &Uri, name: &str) -> anyhow::Result<()> {
     let request = InsertReq {
         name: name.to_owned(),
     };
-    let id = match user.insert(call(request)).await {
-        Ok(response) => response.into_inner().id,
-        Err(status) => return Err(failed("Insert", &status)),
-    };
+    let inserted = user.insert(call(request)).await.map_err(failed("Insert"))?;
+    let id = inserted.into_inner().id;
     result(format!("insert id: {id}"));
 
-    match user.query(call(QueryReq { id })).await {
-        Ok(response) => {
-            let found = response.into_inner();
-            // As JSON: a name is shown exactly, control characters escaped.
-            let found = serde_json::json!({ "id": found.id, "name": found.name });
-            result(format!("query result: {found}"));
-        }
-        Err(status) => return Err(failed("Query", &status)),
-    }
+    let found = user
+        .query(call(QueryReq { id }))
+        .await
+        .map_err(failed("Query"))?;
+    let found = found.into_inner();
+    // As JSON: a name is shown exactly, control characters escaped.
+    let found = serde_json::json!({ "id": found.id, "name": found.name });
+    result(format!("query result: {found}"));
 
-    if let Err(status) = user.delete(call(DeleteReq { id })).await {
-        return Err(failed("Delete", &status));
-    }
+    user.delete(call(DeleteReq { id }))
+        .await
+        .map_err(failed("Delete"))?;
     result(format!("delete id: {id}"));
 
     // The planned failure: ids start at 1, so the server's validation
@@ -143,7 +140,7 @@ async fn start_requests(url: &Uri, name: &str) -> anyhow::Result<()> {
             ));
             Ok(())
         }
-        Err(status) => Err(failed("Delete(-1)", &status)),
+        Err(status) => Err(failed("Delete(-1)")(status)),
         Ok(_) => bail!("Delete(-1) succeeded: the server did not validate the id"),
     }
 }
@@ -183,12 +180,12 @@ fn result(line: String) {
     println!("{line}");
 }
 
-fn failed(what: &str, status: &tonic::Status) -> anyhow::Error {
-    anyhow!(
-        "{what} failed: {}: {}",
-        code_name(status.code()),
-        status.message()
-    )
+/// What a failed call becomes: `Insert failed: NOT_FOUND: no user with id 7`.
+fn failed(what: &'static str) -> impl FnOnce(tonic::Status) -> anyhow::Error {
+    move |status| {
+        let code = code_name(status.code());
+        anyhow!("{what} failed: {code}: {}", status.message())
+    }
 }
 
 /// The innermost cause, e.g. `Connection refused (os error 111)`: tonic's
@@ -204,7 +201,9 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// `--url`: `http://HOST:PORT`, the server's base URL.
 fn server_url(text: &str) -> Result<Uri, String> {
     let example = "write it like http://127.0.0.1:8001";
-    let url: Uri = text.parse().map_err(|error| format!("{error}: {example}"))?;
+    let url: Uri = text
+        .parse()
+        .map_err(|error| format!("{error}: {example}"))?;
     match url.scheme_str() {
         Some("http") => {}
         Some("https") => return Err("the example server speaks plain HTTP/2: use http://".into()),
@@ -213,7 +212,10 @@ fn server_url(text: &str) -> Result<Uri, String> {
     if url.host().is_none_or(str::is_empty) {
         return Err(format!("no host: {example}"));
     }
-    if url.path_and_query().is_some_and(|path| path.as_str() != "/") {
+    if url
+        .path_and_query()
+        .is_some_and(|path| path.as_str() != "/")
+    {
         return Err(format!(
             "a gRPC server is called by its base URL, without a path: {example}"
         ));

@@ -25,7 +25,9 @@ use common::config::GrpcExporterArgs;
 use common::telemetry;
 use examples_grpc_with_db::otel::ServerTracing;
 use examples_grpc_with_db::proto::user_server::{User, UserServer};
-use examples_grpc_with_db::proto::{DeleteReq, DeleteRes, InsertReq, InsertRes, QueryReq, QueryRes};
+use examples_grpc_with_db::proto::{
+    DeleteReq, DeleteRes, InsertReq, InsertRes, QueryReq, QueryRes,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::Server;
@@ -143,16 +145,16 @@ struct UserService {
 impl User for UserService {
     /// Inserts a user; its new id.
     async fn insert(&self, request: Request<InsertReq>) -> Result<Response<InsertRes>, Status> {
-        let id = self.users.insert(&request.into_inner().name).await;
-        let id = id.map_err(status)?;
+        let name = request.into_inner().name;
+        let id = self.users.insert(&name).await.map_err(status)?;
         Ok(Response::new(InsertRes { id: proto_id(id)? }))
     }
 
     /// The user, from the cache or else the database (then cached for 5 s).
     /// GoFrame answers id 0 here (its struct misses the `uid` column).
     async fn query(&self, request: Request<QueryReq>) -> Result<Response<QueryRes>, Status> {
-        let user = self.users.query(request.into_inner().id.into()).await;
-        let user = user.map_err(status)?;
+        let id = request.into_inner().id;
+        let user = self.users.query(id.into()).await.map_err(status)?;
         Ok(Response::new(QueryRes {
             id: proto_id(user.id)?,
             name: user.name,
@@ -161,10 +163,8 @@ impl User for UserService {
 
     /// Deletes the user and drops its cache entry (GoFrame's ran a SELECT).
     async fn delete(&self, request: Request<DeleteReq>) -> Result<Response<DeleteRes>, Status> {
-        self.users
-            .delete(request.into_inner().id.into())
-            .await
-            .map_err(status)?;
+        let id = request.into_inner().id;
+        self.users.delete(id.into()).await.map_err(status)?;
         Ok(Response::new(DeleteRes {}))
     }
 }

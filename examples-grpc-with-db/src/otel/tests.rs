@@ -385,6 +385,7 @@ fn method_names_come_only_from_well_formed_paths() {
         Method::from_path("/user.User/Insert").name.as_deref(),
         Some("user.User/Insert")
     );
+    assert_eq!(Method::from_path("/user.User/Insert").malformed, "");
     for path in [
         "",
         "/",
@@ -401,16 +402,13 @@ fn method_names_come_only_from_well_formed_paths() {
     }
     let long = format!("/s/{}", "m".repeat(500));
     assert_eq!(Method::from_path(&long).name, None);
-    assert_eq!(Method::from_path(&long).path.len(), 128);
+    assert_eq!(Method::from_path(&long).malformed.len(), 128);
 }
 
 #[test]
 fn grpc_messages_are_percent_decoded() {
     assert_eq!(percent_decoded(b"plain"), "plain");
-    assert_eq!(
-        percent_decoded(b"caf%C3%A9%20%25 100%"),
-        "caf\u{e9} % 100%"
-    );
+    assert_eq!(percent_decoded(b"caf%C3%A9%20%25 100%"), "caf\u{e9} % 100%");
     assert_eq!(percent_decoded(b"%zz%4"), "%zz%4");
     assert_eq!(percent_decoded(b"%+1"), "%+1");
 }
