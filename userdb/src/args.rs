@@ -69,7 +69,8 @@ impl DbUrl {
             "mariadb" => "mariadb",
             _ => return Err(format!("unknown database `{scheme}://`: {DB_FORMS}")),
         };
-        let mut url = Url::parse(&format!("mysql://{rest}")).map_err(|error| refused(error, DB_FORMS))?;
+        let mut url =
+            Url::parse(&format!("mysql://{rest}")).map_err(|error| refused(error, DB_FORMS))?;
         if url.host_str().is_none_or(str::is_empty) {
             return Err(format!("the URL names no host: {DB_FORMS}"));
         }
@@ -309,14 +310,19 @@ mod tests {
     }
 
     fn db(text: &str) -> String {
-        DbUrl::parse(text).map(|url| url.to_string()).unwrap_or_else(|e| format!("Err: {e}"))
+        DbUrl::parse(text)
+            .map(|url| url.to_string())
+            .unwrap_or_else(|e| format!("Err: {e}"))
     }
 
     #[test]
     fn sqlite_forms() {
         // (`Target` has no `Debug`: it holds the password.)
         for text in ["sqlite::memory:", "sqlite://:memory:"] {
-            assert!(matches!(DbUrl::parse(text).unwrap().0, Target::SqliteMemory));
+            assert!(matches!(
+                DbUrl::parse(text).unwrap().0,
+                Target::SqliteMemory
+            ));
         }
         for (text, path) in [
             ("sqlite:users.db", "users.db"),
@@ -343,14 +349,21 @@ mod tests {
             db("mariadb://root:12345678@db.example/test"),
             "mariadb://root:***@db.example:3306/test"
         );
-        assert_eq!(db("MYSQL://app@[::1]:3307/users"), "mysql://app@[::1]:3307/users");
+        assert_eq!(
+            db("MYSQL://app@[::1]:3307/users"),
+            "mysql://app@[::1]:3307/users"
+        );
         let url = DbUrl::parse("mysql://root:s3cret@127.0.0.1/test").unwrap();
         assert!(!format!("{url} {url:?}").contains("s3cret"));
     }
 
     #[test]
     fn mysql_urls_without_host_or_database_are_refused() {
-        assert!(db("mysql://root:pw@/test").contains("names no host"), "{}", db("mysql://root:pw@/test"));
+        assert!(
+            db("mysql://root:pw@/test").contains("names no host"),
+            "{}",
+            db("mysql://root:pw@/test")
+        );
         assert!(db("mysql://root:pw@127.0.0.1:3306").contains("names no database"));
         assert!(db("mysql://root:pw@127.0.0.1:3306/").contains("names no database"));
         assert!(db("mysql://127.0.0.1/a/b").contains("one path segment"));
@@ -372,12 +385,20 @@ mod tests {
     #[test]
     fn redis_forms() {
         let show = |text: &str| {
-            RedisUrl::parse(text).map(|url| url.to_string()).unwrap_or_else(|e| format!("Err: {e}"))
+            RedisUrl::parse(text)
+                .map(|url| url.to_string())
+                .unwrap_or_else(|e| format!("Err: {e}"))
         };
         assert_eq!(show("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
         assert_eq!(show("redis://127.0.0.1"), "redis://127.0.0.1:6379/0");
-        assert_eq!(show("redis://:pw@127.0.0.1/3"), "redis://:***@127.0.0.1:6379/3");
-        assert_eq!(show("redis://app:pw@localhost:7000/15"), "redis://app:***@localhost:7000/15");
+        assert_eq!(
+            show("redis://:pw@127.0.0.1/3"),
+            "redis://:***@127.0.0.1:6379/3"
+        );
+        assert_eq!(
+            show("redis://app:pw@localhost:7000/15"),
+            "redis://app:***@localhost:7000/15"
+        );
         let url = RedisUrl::parse("redis://:pw@127.0.0.1/3").unwrap();
         assert_eq!((url.host(), url.port(), url.db()), ("127.0.0.1", 6379, 3));
         assert!(url.connection_url().contains(":pw@"));
@@ -399,11 +420,14 @@ mod tests {
     /// clap repeats a refused value: the password must not be in it.
     #[test]
     fn a_refused_flag_exits_2_naming_it_with_the_password_masked() {
-        let error = Cli::try_parse_from(["server", "--db", "mysql://root:s3cret@/test"]).unwrap_err();
+        let error =
+            Cli::try_parse_from(["server", "--db", "mysql://root:s3cret@/test"]).unwrap_err();
         let text = error.to_string();
         assert_eq!(error.exit_code(), 2);
         assert!(
-            text.contains("invalid value 'mysql://root:***@/test' for '--db <URL>': the URL names no host"),
+            text.contains(
+                "invalid value 'mysql://root:***@/test' for '--db <URL>': the URL names no host"
+            ),
             "{text}"
         );
         assert!(!text.contains("s3cret"), "{text}");
@@ -411,7 +435,10 @@ mod tests {
         let error = Cli::try_parse_from(["server", "--redis", "rediss://:s3cret@h/0"]).unwrap_err();
         let text = error.to_string();
         assert_eq!(error.exit_code(), 2);
-        assert!(text.contains("invalid value 'rediss://:***@h/0' for '--redis <URL>'"), "{text}");
+        assert!(
+            text.contains("invalid value 'rediss://:***@h/0' for '--redis <URL>'"),
+            "{text}"
+        );
         assert!(!text.contains("s3cret"), "{text}");
     }
 

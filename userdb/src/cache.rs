@@ -159,7 +159,10 @@ impl Local {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -397,13 +400,8 @@ mod tests {
         assert_eq!(local.get(1), None);
         // An expired entry is a miss, and is dropped.
         local.set(&user(2));
-        local
-            .entries
-            .lock()
-            .unwrap()
-            .get_mut(&2)
-            .unwrap()
-            .1 = Instant::now() - Duration::from_millis(1);
+        local.entries.lock().unwrap().get_mut(&2).unwrap().1 =
+            Instant::now() - Duration::from_millis(1);
         assert_eq!(local.get(2), None);
         assert_eq!(local.len(), 0);
     }

@@ -21,8 +21,8 @@ use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as 
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
-    DB_RESPONSE_RETURNED_ROWS, DB_RESPONSE_STATUS_CODE, DB_SYSTEM_NAME, ERROR_TYPE,
-    SERVER_ADDRESS, SERVER_PORT,
+    DB_RESPONSE_RETURNED_ROWS, DB_RESPONSE_STATUS_CODE, DB_SYSTEM_NAME, ERROR_TYPE, SERVER_ADDRESS,
+    SERVER_PORT,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -185,6 +185,13 @@ impl Db {
         let options = MySqlConnectOptions::from_url(mysql)
             .map_err(|error| anyhow!("cannot use the database URL {url}: {error}"))?
             .disable_statement_logging();
+        // `[::1]` in the URL and the description; `server.address` is the
+        // address itself (`::1`).
+        let host = mysql.host_str().unwrap_or_default().to_owned();
+        let address = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         // One connection of our own first: the pool would retry a refused
         // connection until its timeout and then only say "timed out".
         let setup = async {
@@ -193,11 +200,7 @@ impl Db {
             let version: String = sqlx::query_scalar("SELECT VERSION()")
                 .fetch_one(&mut connection)
                 .await?;
-            let system = if version.contains("MariaDB") {
-                "mariadb"
-            } else {
-                "mysql"
-            };
+            let system = system_of(&version);
             log_line(started.elapsed(), system, 1, "SELECT VERSION()");
             let started = Instant::now();
             sqlx::query(MYSQL_SCHEMA).execute(&mut connection).await?;
@@ -215,14 +218,15 @@ impl Db {
                 ));
             }
         };
-        let (system, product) = if version.contains("MariaDB") {
-            ("mariadb", "MariaDB")
+        let system = system_of(&version);
+        let product = if system == "mariadb" {
+            "MariaDB"
         } else {
-            ("mysql", "MySQL")
+            "MySQL"
         };
         let number = version.split('-').next().unwrap_or(&version);
         let database = options.get_database().unwrap_or_default().to_owned();
-        let (host, port) = (options.get_host().to_owned(), options.get_port());
+        let port = options.get_port();
         let description = format!("{product} {number} at {host}:{port}, database {database}");
         // sqlx reconnects by itself: each acquire pings the connection it
         // takes and opens a new one if the old one died (a restarted server).
@@ -233,8 +237,9 @@ impl Db {
         Ok(Db(Arc::new(Inner {
             pool: Pool::MySql(pool),
             system,
-            namespace: database.into(),
-            server: Some((host.into(), i64::from(port))),
+            // Shared, not copied, into each span's attributes.
+            namespace: Arc::<str>::from(database).into(),
+            server: Some((Arc::<str>::from(address).into(), i64::from(port))),
             description,
         })))
     }
@@ -281,29 +286,24 @@ impl Db {
         }
     }
 
-    fn select_query(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<(Option<User>, u64), sqlx::Error>> + '_ {
-        async move {
-            let row = match &self.0.pool {
-                Pool::Sqlite(pool) => {
-                    sqlx::query_as::<_, (i64, String)>(SELECT.sql)
-                        .bind(id)
-                        .fetch_optional(pool)
-                        .await?
-                }
-                // `INT UNSIGNED` decodes as u32 only.
-                Pool::MySql(pool) => sqlx::query_as::<_, (u32, String)>(SELECT.sql)
+    async fn select_query(&self, id: i64) -> Result<(Option<User>, u64), sqlx::Error> {
+        let row = match &self.0.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as::<_, (i64, String)>(SELECT.sql)
                     .bind(id)
                     .fetch_optional(pool)
                     .await?
-                    .map(|(id, name)| (i64::from(id), name)),
-            };
-            let user = row.map(|(id, name)| User { id, name });
-            let rows = u64::from(user.is_some());
-            Ok((user, rows))
-        }
+            }
+            // `INT UNSIGNED` decodes as u32 only.
+            Pool::MySql(pool) => sqlx::query_as::<_, (u32, String)>(SELECT.sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .map(|(id, name)| (i64::from(id), name)),
+        };
+        let user = row.map(|(id, name)| User { id, name });
+        let rows = u64::from(user.is_some());
+        Ok((user, rows))
     }
 
     /// `DELETE FROM user WHERE uid=?`: how many rows went (0 or 1).
@@ -331,7 +331,11 @@ impl Db {
         statement: &'static Statement,
         query: impl Future<Output = Result<(T, u64), sqlx::Error>>,
     ) -> Result<T, UserError> {
-        let cx = span::start(statement.summary, SpanKind::Client, self.attributes(statement));
+        let cx = span::start(
+            statement.summary,
+            SpanKind::Client,
+            self.attributes(statement),
+        );
         let started = Instant::now();
         let result = query.with_context(cx.clone()).await;
         self.finish(statement, cx, started.elapsed(), result)
@@ -405,15 +409,27 @@ impl fmt::Debug for Db {
     }
 }
 
+/// `db.system.name` of the server that answered `SELECT VERSION()`
+/// (MariaDB says `10.11.6-MariaDB-0+deb12u1`; MySQL `8.0.36`).
+fn system_of(version: &str) -> &'static str {
+    if version.contains("MariaDB") {
+        "mariadb"
+    } else {
+        "mysql"
+    }
+}
+
 /// GoFrame's SQL line, values never included:
 /// `[  2 ms] [sqlite] [rows:1  ] INSERT INTO user(name) VALUES(?)`.
 fn log_line(elapsed: Duration, system: &str, rows: u64, sql: &str) {
-    tracing::info!("[{:>3} ms] [{system}] [rows:{rows:<3}] {sql}", elapsed.as_millis());
+    tracing::info!(
+        "[{:>3} ms] [{system}] [rows:{rows:<3}] {sql}",
+        elapsed.as_millis()
+    );
 }
 
 /// What to do when the database cannot be reached at start.
-const START_HINT: &str =
-    "start MariaDB/MySQL there or leave out --db for the embedded SQLite";
+const START_HINT: &str = "start MariaDB/MySQL there or leave out --db for the embedded SQLite";
 
 /// The start-up failure as one line that names the database and what to do.
 fn start_error(url: &DbUrl, error: &sqlx::Error) -> anyhow::Error {
@@ -519,7 +535,10 @@ mod tests {
             sqlx::Error::Protocol("connection closed".into()),
         ] {
             assert!(
-                matches!(super::failure(&error).into_user_error(), UserError::Unavailable(_)),
+                matches!(
+                    super::failure(&error).into_user_error(),
+                    UserError::Unavailable(_)
+                ),
                 "{error}"
             );
         }

@@ -68,13 +68,20 @@ async fn each_statement_logs_one_line_on_its_span_and_sqlx_logs_nothing() {
         .get_emitted_logs()
         .unwrap()
         .into_iter()
-        .filter(|log| log.record.target().is_some_and(|target| target.starts_with("userdb")))
+        .filter(|log| {
+            log.record
+                .target()
+                .is_some_and(|target| target.starts_with("userdb"))
+        })
         .collect();
     let bodies: Vec<String> = records.iter().map(|log| body(&log.record)).collect();
     // The schema at start, then one line per statement: `[  0 ms] [sqlite] [rows:1  ] SQL`.
     let lines: Vec<String> = bodies
         .iter()
-        .map(|body| body.split_once(" ms] ").map_or(body.clone(), |(_, rest)| rest.to_owned()))
+        .map(|body| {
+            body.split_once(" ms] ")
+                .map_or(body.clone(), |(_, rest)| rest.to_owned())
+        })
         .collect();
     assert_eq!(
         lines,
@@ -87,7 +94,11 @@ async fn each_statement_logs_one_line_on_its_span_and_sqlx_logs_nothing() {
         ],
         "{bodies:#?}"
     );
-    assert!(bodies.iter().all(|body| body.starts_with('[') && body.contains(" ms] ")));
+    assert!(
+        bodies
+            .iter()
+            .all(|body| body.starts_with('[') && body.contains(" ms] "))
+    );
     for body in &bodies {
         assert!(!body.contains(name), "the value in a log line: {body}");
     }
@@ -99,7 +110,10 @@ async fn each_statement_logs_one_line_on_its_span_and_sqlx_logs_nothing() {
         delete.span("DELETE user"),
     ];
     for (record, span) in records[1..].iter().zip(spans) {
-        let on = record.record.trace_context().expect("the record has a span");
+        let on = record
+            .record
+            .trace_context()
+            .expect("the record has a span");
         assert_eq!(
             (on.trace_id, on.span_id),
             (span.span_context.trace_id(), span.span_context.span_id()),
@@ -115,5 +129,9 @@ async fn each_statement_logs_one_line_on_its_span_and_sqlx_logs_nothing() {
         targets.iter().all(|target| !target.starts_with("sqlx")),
         "{targets:?}"
     );
-    assert_eq!(targets.iter().filter(|t| *t == "userdb::db").count(), 4, "{targets:?}");
+    assert_eq!(
+        targets.iter().filter(|t| *t == "userdb::db").count(),
+        4,
+        "{targets:?}"
+    );
 }

@@ -45,28 +45,58 @@ async fn round_trip_on_mariadb_with_its_spans() {
     let (id, trace) = traced(users.insert("john")).await;
     let id = id.unwrap();
     let insert = trace.span("INSERT user");
-    assert_db_span(insert, "mariadb", "test", "INSERT", "INSERT INTO user(name) VALUES(?)");
+    assert_db_span(
+        insert,
+        "mariadb",
+        "test",
+        "INSERT",
+        "INSERT INTO user(name) VALUES(?)",
+    );
     assert_eq!(text(insert, "server.address").as_deref(), Some("127.0.0.1"));
-    assert_eq!(attr(insert, "server.port"), Some(&Value::I64(i64::from(port))));
+    assert_eq!(
+        attr(insert, "server.port"),
+        Some(&Value::I64(i64::from(port)))
+    );
     assert_eq!(attr(insert, "db.response.returned_rows"), None);
 
     let (user, trace) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: "john".into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: "john".into()
+        })
+    );
     assert_eq!(trace.names(), ["GET", "SELECT user", "SET"]);
     let select = trace.span("SELECT user");
     assert_db_span(select, "mariadb", "test", "SELECT", SELECT);
-    assert_eq!(attr(select, "db.response.returned_rows"), Some(&Value::I64(1)));
+    assert_eq!(
+        attr(select, "db.response.returned_rows"),
+        Some(&Value::I64(1))
+    );
     let (_, trace) = traced(users.query(id)).await;
     assert_eq!(trace.names(), ["GET"]);
-    assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(true)));
+    assert_eq!(
+        attr(trace.span("GET"), "cache.hit"),
+        Some(&Value::Bool(true))
+    );
 
     let (deleted, trace) = traced(users.delete(id)).await;
     assert_eq!(deleted, Ok(()));
     assert_eq!(trace.names(), ["DELETE user", "DEL"]);
-    assert_db_span(trace.span("DELETE user"), "mariadb", "test", "DELETE", "DELETE FROM user WHERE uid=?");
+    assert_db_span(
+        trace.span("DELETE user"),
+        "mariadb",
+        "test",
+        "DELETE",
+        "DELETE FROM user WHERE uid=?",
+    );
     let (user, trace) = traced(users.query(id)).await;
     assert_eq!(user, Err(UserError::NotFound(id)));
-    assert_eq!(attr(trace.span("SELECT user"), "db.response.returned_rows"), Some(&Value::I64(0)));
+    assert_eq!(
+        attr(trace.span("SELECT user"), "db.response.returned_rows"),
+        Some(&Value::I64(0))
+    );
     assert_eq!(users.delete(id).await, Err(UserError::NotFound(id)));
 
     // Stored and read back verbatim (the first query reads the table),
@@ -80,18 +110,29 @@ async fn round_trip_on_mariadb_with_its_spans() {
         let id = id.unwrap();
         let (user, query) = traced(users.query(id)).await;
         assert_eq!(query.names(), ["GET", "SELECT user", "SET"]);
-        assert_eq!(user, Ok(User { id, name: name.to_owned() }));
+        assert_eq!(
+            user,
+            Ok(User {
+                id,
+                name: name.to_owned()
+            })
+        );
         insert.assert_nowhere(name);
         query.assert_nowhere(name);
     }
     assert_eq!(
         users.insert(&"名".repeat(46)).await,
-        Err(UserError::Invalid("The name may be at most 45 characters, got 46.".into()))
+        Err(UserError::Invalid(
+            "The name may be at most 45 characters, got 46.".into()
+        ))
     );
 
     // A statement the database refuses: its error code on the span.
     let mut admin = sqlx::MySqlConnection::connect(&server.url()).await.unwrap();
-    sqlx::query("DROP TABLE user").execute(&mut admin).await.unwrap();
+    sqlx::query("DROP TABLE user")
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let (user, trace) = traced(users.query(1_000)).await;
     match user {
         Err(UserError::Internal(why)) => assert!(why.contains("1146"), "{why}"),
@@ -99,8 +140,13 @@ async fn round_trip_on_mariadb_with_its_spans() {
     }
     let select = trace.span("SELECT user");
     assert_eq!(text(select, "error.type").as_deref(), Some("1146"));
-    assert_eq!(text(select, "db.response.status_code").as_deref(), Some("1146"));
-    assert!(matches!(&select.status, Status::Error { description } if description.contains("doesn't exist")));
+    assert_eq!(
+        text(select, "db.response.status_code").as_deref(),
+        Some("1146")
+    );
+    assert!(
+        matches!(&select.status, Status::Error { description } if description.contains("doesn't exist"))
+    );
     assert_eq!(attr(select, "db.response.returned_rows"), None);
 }
 
@@ -125,7 +171,10 @@ async fn refused_logins_at_start_say_what_to_fix() {
         )),
         "{line}"
     );
-    assert!(line.ends_with("; check the user and password in --db"), "{line}");
+    assert!(
+        line.ends_with("; check the user and password in --db"),
+        "{line}"
+    );
     assert!(!line.contains("wrong"), "{line}");
 
     let line = error(format!("mysql://root:12345678@127.0.0.1:{port}/nosuch")).await;
@@ -161,25 +210,43 @@ async fn a_database_that_goes_away_is_unavailable_and_comes_back() {
     let select = trace.span("SELECT user");
     let error_type = text(select, "error.type");
     assert!(
-        matches!(error_type.as_deref(), Some("connection" | "pool_timeout" | "protocol")),
+        matches!(
+            error_type.as_deref(),
+            Some("connection" | "pool_timeout" | "protocol")
+        ),
         "{error_type:?}"
     );
     assert!(matches!(select.status, Status::Error { .. }));
     assert_eq!(attr(select, "db.response.status_code"), None);
 
     let started = Instant::now();
-    assert!(matches!(users.insert("jane").await, Err(UserError::Unavailable(_))));
+    assert!(matches!(
+        users.insert("jane").await,
+        Err(UserError::Unavailable(_))
+    ));
     assert!(started.elapsed() < Duration::from_secs(5));
 
     server.restart().await;
     // sqlx replaces the dead connections: the next requests succeed.
-    assert_eq!(users.query(id).await, Ok(User { id, name: "john".into() }));
+    assert_eq!(
+        users.query(id).await,
+        Ok(User {
+            id,
+            name: "john".into()
+        })
+    );
     let jane = users.insert("jane").await.unwrap();
-    assert_eq!(users.query(jane).await.map(|user| user.name), Ok("jane".into()));
+    assert_eq!(
+        users.query(jane).await.map(|user| user.name),
+        Ok("jane".into())
+    );
 
     // A restart between two requests: the pooled connection is dead, and
     // is found so (a ping before use) before a request meets it.
     server.restart().await;
     let joe = users.insert("joe").await.unwrap();
-    assert_eq!(users.query(joe).await.map(|user| user.name), Ok("joe".into()));
+    assert_eq!(
+        users.query(joe).await.map(|user| user.name),
+        Ok("joe".into())
+    );
 }

@@ -48,7 +48,13 @@ async fn hits_and_misses_through_redis_with_keys_but_no_values_in_spans() {
     let key = format!("SelectCache:userInfo:{id}");
 
     let (user, miss) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: name.into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: name.into()
+        })
+    );
     assert_eq!(miss.names(), ["GET", "SELECT user", "SET"]);
     for (span, query) in [
         (miss.span("GET"), format!("GET {key}")),
@@ -56,35 +62,68 @@ async fn hits_and_misses_through_redis_with_keys_but_no_values_in_spans() {
     ] {
         assert_eq!(span.span_kind, SpanKind::Client);
         assert_eq!(text(span, "db.system.name").as_deref(), Some("redis"));
-        assert_eq!(text(span, "db.operation.name").as_deref(), Some(span.name.as_ref()));
+        assert_eq!(
+            text(span, "db.operation.name").as_deref(),
+            Some(span.name.as_ref())
+        );
         assert_eq!(text(span, "db.namespace").as_deref(), Some("0"));
         assert_eq!(text(span, "db.query.text"), Some(query));
         assert_eq!(text(span, "server.address").as_deref(), Some("127.0.0.1"));
-        assert_eq!(attr(span, "server.port"), Some(&Value::I64(i64::from(port))));
+        assert_eq!(
+            attr(span, "server.port"),
+            Some(&Value::I64(i64::from(port)))
+        );
         assert_eq!(span.status, Status::Unset);
     }
-    assert_eq!(attr(miss.span("GET"), "cache.hit"), Some(&Value::Bool(false)));
+    assert_eq!(
+        attr(miss.span("GET"), "cache.hit"),
+        Some(&Value::Bool(false))
+    );
 
     // Stored as the user's JSON, for 5 s.
     let mut peek = peek(&server).await;
-    let stored: String = redis::cmd("GET").arg(&key).query_async(&mut peek).await.unwrap();
+    let stored: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut peek)
+        .await
+        .unwrap();
     assert_eq!(
         serde_json::from_str::<User>(&stored).unwrap(),
-        User { id, name: name.into() }
+        User {
+            id,
+            name: name.into()
+        }
     );
-    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut peek).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut peek)
+        .await
+        .unwrap();
     assert!((1..=5).contains(&ttl), "TTL {ttl}");
 
     let (user, hit) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: name.into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: name.into()
+        })
+    );
     assert_eq!(hit.names(), ["GET"]);
     assert_eq!(attr(hit.span("GET"), "cache.hit"), Some(&Value::Bool(true)));
 
     let (deleted, delete) = traced(users.delete(id)).await;
     assert_eq!(deleted, Ok(()));
     assert_eq!(delete.names(), ["DELETE user", "DEL"]);
-    assert_eq!(text(delete.span("DEL"), "db.query.text"), Some(format!("DEL {key}")));
-    let exists: i64 = redis::cmd("EXISTS").arg(&key).query_async(&mut peek).await.unwrap();
+    assert_eq!(
+        text(delete.span("DEL"), "db.query.text"),
+        Some(format!("DEL {key}"))
+    );
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut peek)
+        .await
+        .unwrap();
     assert_eq!(exists, 0);
 
     for trace in [&miss, &hit, &delete] {
@@ -102,19 +141,32 @@ async fn a_redis_that_goes_away_is_skipped_and_used_again_when_back() {
     let id = users.insert("john").await.unwrap();
     users.query(id).await.unwrap();
     let (_, trace) = traced(users.query(id)).await;
-    assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(true)));
+    assert_eq!(
+        attr(trace.span("GET"), "cache.hit"),
+        Some(&Value::Bool(true))
+    );
 
     server.stop().await;
     for _ in 0..2 {
         let started = Instant::now();
         let (user, trace) = traced(users.query(id)).await;
-        assert_eq!(user, Ok(User { id, name: "john".into() }));
+        assert_eq!(
+            user,
+            Ok(User {
+                id,
+                name: "john".into()
+            })
+        );
         assert!(started.elapsed() < Duration::from_secs(3));
         // Served by the database; the cache spans say Redis was skipped.
         assert_eq!(trace.names(), ["GET", "SELECT user", "SET"]);
         for name in ["GET", "SET"] {
             let span = trace.span(name);
-            assert_eq!(text(span, "error.type").as_deref(), Some("connection"), "{span:?}");
+            assert_eq!(
+                text(span, "error.type").as_deref(),
+                Some("connection"),
+                "{span:?}"
+            );
             assert!(
                 matches!(&span.status, Status::Error { description }
                     if description.starts_with("Redis skipped, the database answers instead: ")),
@@ -131,10 +183,17 @@ async fn a_redis_that_goes_away_is_skipped_and_used_again_when_back() {
     loop {
         let (_, trace) = traced(users.query(id)).await;
         if trace.names() == ["GET"] {
-            assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(true)));
+            assert_eq!(
+                attr(trace.span("GET"), "cache.hit"),
+                Some(&Value::Bool(true))
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "Redis not used again: {:?}", trace.names());
+        assert!(
+            Instant::now() < deadline,
+            "Redis not used again: {:?}",
+            trace.names()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -29,7 +29,10 @@ const DELETE: &str = "DELETE FROM user WHERE uid=?";
 #[tokio::test]
 async fn insert_query_delete_round_trip_with_its_spans() {
     let users = users(&[]).await;
-    assert_eq!(users.describe(), "SQLite in memory; cache in this process (5 s)");
+    assert_eq!(
+        users.describe(),
+        "SQLite in memory; cache in this process (5 s)"
+    );
 
     let (id, trace) = traced(users.insert("john")).await;
     let id = id.expect("inserted");
@@ -38,18 +41,32 @@ async fn insert_query_delete_round_trip_with_its_spans() {
     let insert = trace.span("INSERT user");
     assert_db_span(insert, "sqlite", "main", "INSERT", INSERT);
     // Rows affected are not rows returned; no server for SQLite.
-    for key in ["db.response.returned_rows", "server.address", "server.port", "error.type"] {
+    for key in [
+        "db.response.returned_rows",
+        "server.address",
+        "server.port",
+        "error.type",
+    ] {
         assert_eq!(attr(insert, key), None, "{key}");
     }
     assert_eq!(insert.status, Status::Unset);
 
     // First query: a miss, the SELECT, then the entry is cached.
     let (user, trace) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: "john".into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: "john".into()
+        })
+    );
     assert_eq!(trace.names(), ["GET", "SELECT user", "SET"]);
     let select = trace.span("SELECT user");
     assert_db_span(select, "sqlite", "main", "SELECT", SELECT);
-    assert_eq!(attr(select, "db.response.returned_rows"), Some(&Value::I64(1)));
+    assert_eq!(
+        attr(select, "db.response.returned_rows"),
+        Some(&Value::I64(1))
+    );
     let get = trace.span("GET");
     assert_eq!(get.span_kind, SpanKind::Internal);
     assert_eq!(attr(get, "cache.hit"), Some(&Value::Bool(false)));
@@ -60,9 +77,18 @@ async fn insert_query_delete_round_trip_with_its_spans() {
 
     // Second query: the cache answers, no SELECT.
     let (user, trace) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: "john".into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: "john".into()
+        })
+    );
     assert_eq!(trace.names(), ["GET"]);
-    assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(true)));
+    assert_eq!(
+        attr(trace.span("GET"), "cache.hit"),
+        Some(&Value::Bool(true))
+    );
 
     // Delete: the row, then the cache entry.
     let (deleted, trace) = traced(users.delete(id)).await;
@@ -77,9 +103,15 @@ async fn insert_query_delete_round_trip_with_its_spans() {
     let (user, trace) = traced(users.query(id)).await;
     assert_eq!(user, Err(UserError::NotFound(id)));
     assert_eq!(trace.names(), ["GET", "SELECT user"]);
-    assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(false)));
+    assert_eq!(
+        attr(trace.span("GET"), "cache.hit"),
+        Some(&Value::Bool(false))
+    );
     let select = trace.span("SELECT user");
-    assert_eq!(attr(select, "db.response.returned_rows"), Some(&Value::I64(0)));
+    assert_eq!(
+        attr(select, "db.response.returned_rows"),
+        Some(&Value::I64(0))
+    );
     // Not finding a user is an answer, not a failure of the database.
     assert_eq!(select.status, Status::Unset);
 
@@ -100,7 +132,10 @@ async fn validation_comes_before_any_query_with_goframes_messages() {
 
     let too_long = "x".repeat(46);
     let (result, trace) = traced(users.insert(&too_long)).await;
-    assert_eq!(result, invalid("The name may be at most 45 characters, got 46."));
+    assert_eq!(
+        result,
+        invalid("The name may be at most 45 characters, got 46.")
+    );
     assert_eq!(trace.names(), Vec::<&str>::new());
 
     for id in [0, -1, i64::MIN] {
@@ -125,16 +160,33 @@ async fn hostile_and_long_names_are_stored_verbatim_and_recorded_nowhere() {
         let (id, insert) = traced(users.insert(name)).await;
         let id = id.expect("inserted");
         let (user, query) = traced(users.query(id)).await;
-        assert_eq!(user, Ok(User { id, name: name.to_owned() }), "{name}");
+        assert_eq!(
+            user,
+            Ok(User {
+                id,
+                name: name.to_owned()
+            }),
+            "{name}"
+        );
         let (cached, hit) = traced(users.query(id)).await;
-        assert_eq!(cached, Ok(User { id, name: name.to_owned() }), "{name}");
+        assert_eq!(
+            cached,
+            Ok(User {
+                id,
+                name: name.to_owned()
+            }),
+            "{name}"
+        );
         for trace in [&insert, &query, &hit] {
             trace.assert_nowhere(name);
         }
     }
     // The table is still there.
     let id = users.insert("still here").await.expect("inserted");
-    assert_eq!(users.query(id).await.map(|user| user.name), Ok("still here".into()));
+    assert_eq!(
+        users.query(id).await.map(|user| user.name),
+        Ok("still here".into())
+    );
 }
 
 #[tokio::test]
@@ -148,22 +200,36 @@ async fn a_sqlite_file_is_created_and_keeps_its_rows() {
     let first = users(&["--db", &url]).await;
     assert_eq!(
         first.describe(),
-        format!("SQLite file {}; cache in this process (5 s)", path.display())
+        format!(
+            "SQLite file {}; cache in this process (5 s)",
+            path.display()
+        )
     );
     let id = first.insert("kept").await.unwrap();
     drop(first);
     // A second open of the same file finds the table and the row.
     let second = users(&["--db", &url]).await;
-    assert_eq!(second.query(id).await.map(|user| user.name), Ok("kept".into()));
+    assert_eq!(
+        second.query(id).await.map(|user| user.name),
+        Ok("kept".into())
+    );
     let (_, trace) = traced(second.delete(id)).await;
-    assert_db_span(trace.span("DELETE user"), "sqlite", "main", "DELETE", DELETE);
+    assert_db_span(
+        trace.span("DELETE user"),
+        "sqlite",
+        "main",
+        "DELETE",
+        DELETE,
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
 async fn a_sqlite_file_that_cannot_be_created_is_one_clear_error() {
     let cli = Cli::try_parse_from(["server", "--db", "sqlite:///no/such/folder/users.db"]).unwrap();
-    let error = Users::connect(&cli.store).await.expect_err("no such folder");
+    let error = Users::connect(&cli.store)
+        .await
+        .expect_err("no such folder");
     let text = format!("{error:#}");
     assert!(
         text.starts_with("cannot open the SQLite database sqlite:///no/such/folder/users.db: "),

@@ -25,14 +25,19 @@ fn store(db: &str, redis: Option<&str>) -> StoreArgs {
 /// `Users::connect`'s error as one line, and how long it took.
 async fn connect_error(args: &StoreArgs) -> (String, Duration) {
     let started = Instant::now();
-    let error = Users::connect(args).await.expect_err("nothing to connect to");
+    let error = Users::connect(args)
+        .await
+        .expect_err("nothing to connect to");
     (format!("{error:#}"), started.elapsed())
 }
 
 #[tokio::test]
 async fn a_database_that_refuses_is_one_line_naming_it_with_the_password_masked() {
     let port = closed_port().unwrap();
-    let args = store(&format!("mysql://root:12345678@127.0.0.1:{port}/test"), None);
+    let args = store(
+        &format!("mysql://root:12345678@127.0.0.1:{port}/test"),
+        None,
+    );
     let (line, took) = connect_error(&args).await;
     assert_eq!(
         line,
@@ -42,6 +47,22 @@ async fn a_database_that_refuses_is_one_line_naming_it_with_the_password_masked(
              embedded SQLite"
         )
     );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// An IPv6 literal is shown and connected to as written.
+#[tokio::test]
+async fn an_ipv6_literal_is_an_address() {
+    let port = closed_port().unwrap();
+    let args = store(&format!("mysql://root:pw@[::1]:{port}/test"), None);
+    let (line, took) = connect_error(&args).await;
+    assert!(
+        line.starts_with(&format!(
+            "cannot reach the database at mysql://root:***@[::1]:{port}/test: "
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("lookup"), "{line}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
@@ -90,7 +111,9 @@ async fn without_redis_every_request_is_served_from_the_database_and_the_spans_s
         tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
     let port = closed_port().unwrap();
     let redis = format!("redis://:s3cret@127.0.0.1:{port}/2");
-    let users = Users::connect(&store("sqlite::memory:", Some(&redis))).await.unwrap();
+    let users = Users::connect(&store("sqlite::memory:", Some(&redis)))
+        .await
+        .unwrap();
     assert_eq!(
         users.describe(),
         format!("SQLite in memory; cache on Redis at redis://:***@127.0.0.1:{port}/2")
@@ -99,7 +122,13 @@ async fn without_redis_every_request_is_served_from_the_database_and_the_spans_s
     for _ in 0..3 {
         let started = Instant::now();
         let (user, trace) = traced(users.query(id)).await;
-        assert_eq!(user, Ok(User { id, name: "john".into() }));
+        assert_eq!(
+            user,
+            Ok(User {
+                id,
+                name: "john".into()
+            })
+        );
         assert!(started.elapsed() < Duration::from_secs(3));
         assert_eq!(trace.names(), ["GET", "SELECT user", "SET"]);
         for (name, query) in [
@@ -113,8 +142,15 @@ async fn without_redis_every_request_is_served_from_the_database_and_the_spans_s
             assert_eq!(text(span, "db.namespace").as_deref(), Some("2"));
             assert_eq!(text(span, "db.query.text"), Some(query));
             assert_eq!(text(span, "server.address").as_deref(), Some("127.0.0.1"));
-            assert_eq!(attr(span, "server.port"), Some(&Value::I64(i64::from(port))));
-            assert_eq!(text(span, "error.type").as_deref(), Some("connection"), "{span:?}");
+            assert_eq!(
+                attr(span, "server.port"),
+                Some(&Value::I64(i64::from(port)))
+            );
+            assert_eq!(
+                text(span, "error.type").as_deref(),
+                Some("connection"),
+                "{span:?}"
+            );
             match &span.status {
                 Status::Error { description } => assert!(
                     description.starts_with("Redis skipped, the database answers instead: "),
@@ -123,7 +159,10 @@ async fn without_redis_every_request_is_served_from_the_database_and_the_spans_s
                 other => panic!("{name}: {other:?}"),
             }
         }
-        assert_eq!(attr(trace.span("GET"), "cache.hit"), Some(&Value::Bool(false)));
+        assert_eq!(
+            attr(trace.span("GET"), "cache.hit"),
+            Some(&Value::Bool(false))
+        );
         trace.assert_nowhere("s3cret");
         trace.assert_nowhere("john");
     }
@@ -151,16 +190,32 @@ async fn without_redis_every_request_is_served_from_the_database_and_the_spans_s
 async fn a_redis_that_never_answers_costs_a_request_about_a_second_per_call() {
     let hole = BlackHole::start().await.unwrap();
     let addr = hole.endpoint().trim_start_matches("http://").to_owned();
-    let users = Users::connect(&store("sqlite::memory:", Some(&format!("redis://{addr}/0"))))
-        .await
-        .unwrap();
+    let users = Users::connect(&store(
+        "sqlite::memory:",
+        Some(&format!("redis://{addr}/0")),
+    ))
+    .await
+    .unwrap();
     let id = users.insert("john").await.unwrap();
     let started = Instant::now();
     let (user, trace) = traced(users.query(id)).await;
-    assert_eq!(user, Ok(User { id, name: "john".into() }));
+    assert_eq!(
+        user,
+        Ok(User {
+            id,
+            name: "john".into()
+        })
+    );
     // GET and SET each give up after at most 1 s.
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(trace.names(), ["GET", "SELECT user", "SET"]);
     let error = text(trace.span("GET"), "error.type");
-    assert!(matches!(error.as_deref(), Some("timeout" | "connection")), "{error:?}");
+    assert!(
+        matches!(error.as_deref(), Some("timeout" | "connection")),
+        "{error:?}"
+    );
 }

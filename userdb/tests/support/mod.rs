@@ -68,7 +68,12 @@ impl Trace {
     /// The only span named `name`.
     pub fn span(&self, name: &str) -> &SpanData {
         let found: Vec<_> = self.0.iter().filter(|span| span.name == name).collect();
-        assert_eq!(found.len(), 1, "one span {name} expected in {:?}", self.names());
+        assert_eq!(
+            found.len(),
+            1,
+            "one span {name} expected in {:?}",
+            self.names()
+        );
         found[0]
     }
 
@@ -87,13 +92,25 @@ impl Trace {
                 );
             }
             for event in span.events.iter() {
-                assert!(!event.name.contains(value), "value in an event of {}", span.name);
+                assert!(
+                    !event.name.contains(value),
+                    "value in an event of {}",
+                    span.name
+                );
                 for kv in &event.attributes {
-                    assert!(!kv.value.as_str().contains(value), "value in an event of {}", span.name);
+                    assert!(
+                        !kv.value.as_str().contains(value),
+                        "value in an event of {}",
+                        span.name
+                    );
                 }
             }
             if let Status::Error { description } = &span.status {
-                assert!(!description.contains(value), "value in the status of {}", span.name);
+                assert!(
+                    !description.contains(value),
+                    "value in the status of {}",
+                    span.name
+                );
             }
         }
     }
@@ -113,20 +130,34 @@ pub fn text(span: &SpanData, key: &str) -> Option<String> {
 }
 
 /// Checks the attributes every database span has.
-pub fn assert_db_span(
-    span: &SpanData,
-    system: &str,
-    namespace: &str,
-    operation: &str,
-    sql: &str,
-) {
+pub fn assert_db_span(span: &SpanData, system: &str, namespace: &str, operation: &str, sql: &str) {
     let name = span.name.as_ref();
     assert_eq!(span.span_kind, SpanKind::Client, "{name}");
     assert_eq!(name, format!("{operation} user"));
-    assert_eq!(text(span, "db.system.name").as_deref(), Some(system), "{name}");
-    assert_eq!(text(span, "db.namespace").as_deref(), Some(namespace), "{name}");
-    assert_eq!(text(span, "db.collection.name").as_deref(), Some("user"), "{name}");
-    assert_eq!(text(span, "db.operation.name").as_deref(), Some(operation), "{name}");
-    assert_eq!(text(span, "db.query.summary").as_deref(), Some(name), "{name}");
+    assert_eq!(
+        text(span, "db.system.name").as_deref(),
+        Some(system),
+        "{name}"
+    );
+    assert_eq!(
+        text(span, "db.namespace").as_deref(),
+        Some(namespace),
+        "{name}"
+    );
+    assert_eq!(
+        text(span, "db.collection.name").as_deref(),
+        Some("user"),
+        "{name}"
+    );
+    assert_eq!(
+        text(span, "db.operation.name").as_deref(),
+        Some(operation),
+        "{name}"
+    );
+    assert_eq!(
+        text(span, "db.query.summary").as_deref(),
+        Some(name),
+        "{name}"
+    );
     assert_eq!(text(span, "db.query.text").as_deref(), Some(sql), "{name}");
 }
