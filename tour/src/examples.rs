@@ -65,6 +65,8 @@ pub(crate) struct Endpoints {
 /// A server that client examples call: a process the tour keeps running.
 #[derive(Debug)]
 pub(crate) struct Server {
+    /// What the tour calls it.
+    pub(crate) name: &'static str,
     pub(crate) program: Program,
     /// Its base URL when run with its defaults (what the `--step` hints assume).
     pub(crate) default_url: &'static str,
@@ -74,6 +76,7 @@ pub(crate) struct Server {
 
 /// examples-http's server, which the hello clients call.
 pub(crate) const HELLO_SERVER: Server = Server {
+    name: "the hello server",
     program: Program {
         package: "examples-http",
         bin: Some("server"),
@@ -90,6 +93,7 @@ pub(crate) const HELLO_SERVER: Server = Server {
 /// The gRPC user service, on its defaults: SQLite in memory, a cache in
 /// process; it exports over OTLP/gRPC, as GoFrame's does.
 pub(crate) const GRPC_DB_SERVER: Server = Server {
+    name: "the gRPC user service",
     program: Program {
         package: "examples-grpc-with-db",
         bin: Some("grpc-db-server"),
@@ -105,6 +109,7 @@ pub(crate) const GRPC_DB_SERVER: Server = Server {
 
 /// The HTTP user service, on its defaults.
 pub(crate) const HTTP_DB_SERVER: Server = Server {
+    name: "the HTTP user service",
     program: Program {
         package: "examples-http-with-db",
         bin: Some("http-db-server"),
@@ -366,7 +371,9 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: expect::grpc_db_output,
         root_service: "otlp-grpc-client",
         spans: 15,
-        logs: 4,
+        // The client's four lines, and the server's access line per call
+        // and SQL line per statement.
+        logs: 4 + 4 + 3,
         shape: |trace, _| {
             checks::all([
                 expect::grpc_with_db(trace),
@@ -399,7 +406,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
         stdout: expect::http_db_output,
         root_service: "otlp-http-client-with-db",
         spans: 13,
-        logs: 3,
+        logs: 3 + 3 + 3,
         shape: |trace, _| expect::http_with_db(trace),
     },
 ];

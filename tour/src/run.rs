@@ -288,10 +288,7 @@ impl<'a> Tour<'a> {
                 ServerState::Running(Box::new(running))
             }
             Err(error) => {
-                let problem = format!(
-                    "{} did not start: {error:#}",
-                    server.program.binary()
-                );
+                let problem = format!("{} did not start: {error:#}", server.name);
                 screen.problems(std::slice::from_ref(&problem));
                 self.other_problems.push(problem);
                 ServerState::Failed
@@ -307,7 +304,7 @@ impl<'a> Tour<'a> {
             let ServerState::Running(running) = state else {
                 continue;
             };
-            let name = server.program.binary();
+            let name = server.name;
             self.screen.heading(&format!(
                 "stopping {name} (SIGTERM): it flushes its last spans and exits"
             ));

@@ -380,7 +380,14 @@ fn notes(span: &Span, note: Option<&str>) -> Vec<String> {
                 Some(s) => s.to_owned(),
                 None => value.to_string(),
             };
-            parts.push(format!("{key}={}", text::escape(&value)));
+            match *key {
+                // Every call that went well says OK: only the others are news.
+                "rpc.response.status_code" | "rpc.grpc.status_code"
+                    if value == "OK" || value == "0" => {}
+                // SQL says what it is; the columns go to the statement.
+                "db.query.text" => parts.push(text::escape(&value).into_owned()),
+                _ => parts.push(format!("{key}={}", text::escape(&value))),
+            }
         }
     }
     parts
@@ -531,6 +538,43 @@ mod tests {
         let bar_column: std::collections::HashSet<usize> =
             lines[2..].iter().map(|l| l.find('│').unwrap()).collect();
         assert_eq!(bar_column.len(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_database_span_shows_its_statement_and_a_call_only_a_status_that_is_news() {
+        let mut select = span("s", Some("m"), "SELECT user", 1, 2);
+        select.attributes.insert(
+            "db.query.text".into(),
+            serde_json::json!("SELECT uid, name FROM user WHERE uid=?"),
+        );
+        let mut ok = span("o", Some("m"), "user.User/Query", 0, 5);
+        ok.attributes
+            .insert("rpc.response.status_code".into(), serde_json::json!("OK"));
+        let mut refused = span("r", Some("m"), "user.User/Delete", 5, 10);
+        refused.attributes.insert(
+            "rpc.response.status_code".into(),
+            serde_json::json!("INVALID_ARGUMENT"),
+        );
+        let text = waterfall(
+            &trace(vec![span("m", None, "main", 0, 10), ok, select, refused]),
+            10,
+            WIDE,
+        );
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("no {name}:\n{text}"))
+                .to_owned()
+        };
+        assert!(line("user.User/Query").ends_with("5.00 ms"), "{text}");
+        assert!(
+            line("SELECT user").ends_with("ms  SELECT uid, name FROM user WHERE uid=?"),
+            "{text}"
+        );
+        assert!(
+            line("user.User/Delete").ends_with("rpc.response.status_code=INVALID_ARGUMENT"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -183,6 +183,9 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "✗ error",
         "stdout │ hello:GoFrame",
         "stdout │ hello:john",
+        "cache.hit=false",
+        "error.type=INVALID_ARGUMENT",
+        "SELECT uid, name FROM",
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
@@ -193,12 +196,17 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         .iter()
         .filter(|l| (l.contains("· INFO") || l.contains("· ERROR")) && l.contains('•'))
         .count();
-    assert_eq!(records, 3 * 2 + 1 + 3 * 2 + 1, "{stdout}");
+    // The with-db examples: each client's lines, the server's access line
+    // per call and SQL line per statement.
+    assert_eq!(records, 3 * 2 + 1 + 3 * 2 + 1 + 11 + 9, "{stdout}");
     for shown in [
         "GetUser(100): found",
         "user not found",
         "answer: hello:GoFrame",
         "HelloHandler: name=\"GoFrame\"",
+        "/user.User/Insert",
+        "200 POST /user/insert",
+        "[sqlite] [rows:1  ]",
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
