@@ -1,6 +1,6 @@
 //! The code excerpts of the examples' READMEs (English and Chinese) are the
 //! code: every line of a ```rust block stands, as written, in the sources it
-//! is taken from (the example's own `src/`, or `common/src/`). A comment at
+//! is taken from (the example's own `src/`, `common/src/`, or `userdb/src/`). A comment at
 //! the end of a line (after ` // `) is the README's, and a line that is only
 //! a comment (`// ...` marks left-out code) is not checked.
 
@@ -12,6 +12,8 @@ const PACKAGES: &[&str] = &[
     "examples-inprocess-tracing",
     "examples-http",
     "examples-otlp",
+    "examples-grpc-with-db",
+    "examples-http-with-db",
 ];
 
 #[test]
@@ -21,7 +23,12 @@ fn every_excerpt_line_is_in_the_sources() {
     let mut checked = 0;
     for package in PACKAGES {
         let mut sources = String::new();
-        for dir in [root.join(package).join("src"), root.join("common/src")] {
+        // The with-db examples' READMEs also quote their database crate.
+        for dir in [
+            root.join(package).join("src"),
+            root.join("common/src"),
+            root.join("userdb/src"),
+        ] {
             for file in rust_files(&dir) {
                 sources.push_str(&std::fs::read_to_string(&file).unwrap());
                 sources.push('\n');

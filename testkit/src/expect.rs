@@ -5,6 +5,7 @@ use collector::{LogRecord, Span, SpanKind, Trace};
 
 mod grpc_db;
 mod http_db;
+mod store;
 
 pub use grpc_db::grpc_with_db;
 pub use http_db::http_with_db;

@@ -22,14 +22,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::config::GrpcExporterArgs;
+use common::server::{self, Stop};
 use common::telemetry;
 use examples_grpc_with_db::otel::ServerTracing;
 use examples_grpc_with_db::proto::user_server::{User, UserServer};
 use examples_grpc_with_db::proto::{
     DeleteReq, DeleteRes, InsertReq, InsertRes, QueryReq, QueryRes,
 };
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
@@ -82,52 +81,27 @@ async fn main() -> ExitCode {
         }
     };
 
-    let listener = match TcpListener::bind(cli.listen).await {
+    eprintln!("serving user.User from {}", users.describe());
+    let listener = match server::listen(cli.listen).await {
         Ok(listener) => listener,
         Err(error) => {
-            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
-                " (is the server running already? pick another address with --listen 127.0.0.1:PORT)"
-            } else {
-                ""
-            };
-            eprintln!("error: cannot listen on {}: {error}{hint}", cli.listen);
+            eprintln!("error: {error:#}");
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("serving user.User from {}", users.describe());
-    match listener.local_addr() {
-        // Tests start the server on port 0 and read the real port from this line.
-        Ok(addr) => eprintln!("listening on http://{addr}"),
-        Err(error) => eprintln!("listening on {} ({error})", cli.listen),
-    }
 
     // Serve until Ctrl-C or SIGTERM; then let open calls finish, within bounds.
-    let (stop, stopping) = watch::channel(false);
-    let server = Server::builder()
+    let stop = Stop::new();
+    let served = Server::builder()
         // A SERVER span per call; the client's baggage `uid` is copied onto
         // it, so the trace shows what arrived.
         .layer(ServerTracing::new().with_baggage(["uid"]))
         .serve_with_incoming_shutdown(
             UserServer::new(UserService { users }),
             TcpIncoming::from(listener),
-            async move {
-                shutdown_signal().await;
-                let _ = stop.send(true);
-            },
+            stop.signal(),
         );
-    let grace_over = async move {
-        let mut stopping = stopping;
-        let _ = stopping.wait_for(|stop| *stop).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = server => if let Err(error) = served {
-            eprintln!("error: the server stopped: {error}");
-        },
-        () = grace_over => eprintln!(
-            "calls still open after {}s; closing them", SHUTDOWN_GRACE.as_secs()
-        ),
-    }
+    stop.serve(served, SHUTDOWN_GRACE).await;
 
     // Every call has ended, so its spans are queued: flush them, report.
     telemetry.shutdown().exit_code()
@@ -184,30 +158,4 @@ fn status(error: UserError) -> Status {
         UserError::Unavailable(_) => Status::unavailable(message),
         UserError::Internal(_) => Status::internal(message),
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    eprintln!("shutting down: finishing open calls, then flushing spans");
 }

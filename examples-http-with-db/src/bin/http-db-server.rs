@@ -30,12 +30,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
 use common::config::HttpExporterArgs;
+use common::server::{self, Stop};
 use common::telemetry;
 use examples_http_with_db::{ApiError, Envelope, Inserted, ok, user_id};
 use opentelemetry_instrumentation_tower::http::server::LayerBuilder;
 use serde::Deserialize;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use userdb::{StoreArgs, User, Users};
 
 const SERVICE_NAME: &str = "otlp-http-server-with-db";
@@ -83,44 +82,19 @@ async fn main() -> ExitCode {
         }
     };
 
-    let listener = match TcpListener::bind(cli.listen).await {
+    eprintln!("users: {}", users.describe());
+    let listener = match server::listen(cli.listen).await {
         Ok(listener) => listener,
         Err(error) => {
-            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
-                " (is the server running already? pick another address with --listen 127.0.0.1:PORT)"
-            } else {
-                ""
-            };
-            eprintln!("error: cannot listen on {}: {error}{hint}", cli.listen);
+            eprintln!("error: {error:#}");
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("users: {}", users.describe());
-    match listener.local_addr() {
-        // Tests start the server on port 0 and read the real port from this line.
-        Ok(addr) => eprintln!("listening on http://{addr}"),
-        Err(error) => eprintln!("listening on {} ({error})", cli.listen),
-    }
 
     // Serve until Ctrl-C or SIGTERM; then let open requests finish, within bounds.
-    let (stop, stopping) = watch::channel(false);
-    let server = axum::serve(listener, app(users)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let grace_over = async move {
-        let mut stopping = stopping;
-        let _ = stopping.wait_for(|stop| *stop).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = server => if let Err(error) = served {
-            eprintln!("error: the server stopped: {error}");
-        },
-        () = grace_over => eprintln!(
-            "connections still open after {}s; closing them", SHUTDOWN_GRACE.as_secs()
-        ),
-    }
+    let stop = Stop::new();
+    let served = axum::serve(listener, app(users)).with_graceful_shutdown(stop.signal());
+    stop.serve(served, SHUTDOWN_GRACE).await;
 
     // Every request has ended, so its spans are queued: flush them, report.
     telemetry.shutdown().exit_code()
@@ -219,32 +193,6 @@ async fn access_log(request: Request, next: Next) -> Response {
         response.status().as_u16()
     );
     response
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    eprintln!("shutting down: finishing open requests, then flushing spans");
 }
 
 #[cfg(test)]

@@ -21,13 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Parser;
 use common::config::{BatchSettings, HttpExporterArgs};
+use common::server::{self, Stop};
 use common::telemetry;
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, global};
 use opentelemetry_instrumentation_tower::http::server::LayerBuilder;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 const SERVICE_NAME: &str = "otlp-http-server";
 
@@ -73,43 +72,18 @@ async fn main() -> ExitCode {
         }
     };
 
-    let listener = match TcpListener::bind(cli.listen).await {
+    let listener = match server::listen(cli.listen).await {
         Ok(listener) => listener,
         Err(error) => {
-            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
-                " (is the server running already? pick another address with --listen 127.0.0.1:PORT)"
-            } else {
-                ""
-            };
-            eprintln!("error: cannot listen on {}: {error}{hint}", cli.listen);
+            eprintln!("error: {error:#}");
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_addr() {
-        // Tests start the server on port 0 and read the real port from this line.
-        Ok(addr) => eprintln!("listening on http://{addr}"),
-        Err(error) => eprintln!("listening on {} ({error})", cli.listen),
-    }
 
     // Serve until Ctrl-C or SIGTERM; then let open requests finish, within bounds.
-    let (stop, stopping) = watch::channel(false);
-    let server = axum::serve(listener, app()).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let grace_over = async move {
-        let mut stopping = stopping;
-        let _ = stopping.wait_for(|stop| *stop).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = server => if let Err(error) = served {
-            eprintln!("error: the server stopped: {error}");
-        },
-        () = grace_over => eprintln!(
-            "connections still open after {}s; closing them", SHUTDOWN_GRACE.as_secs()
-        ),
-    }
+    let stop = Stop::new();
+    let served = axum::serve(listener, app()).with_graceful_shutdown(stop.signal());
+    stop.serve(served, SHUTDOWN_GRACE).await;
 
     // Every request has ended, so its spans are queued: flush them, report.
     telemetry.shutdown().exit_code()
@@ -168,32 +142,6 @@ impl IntoResponse for AppError {
         tracing::error!("{:#}", self.0);
         (StatusCode::INTERNAL_SERVER_ERROR, format!("{:#}", self.0)).into_response()
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    eprintln!("shutting down: finishing open requests, then flushing spans");
 }
 
 #[cfg(test)]
