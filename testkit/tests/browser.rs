@@ -843,6 +843,98 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     collector.shutdown().await;
 }
 
+/// A database span shows its statement (placeholders, never values) beside
+/// its name, a cache lookup whether it hit, and a refused gRPC call its
+/// status: on the real trace of examples-grpc-with-db's client and server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waterfall_shows_what_each_database_cache_and_grpc_span_did() {
+    let Some(chromium) = chromium() else {
+        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
+             run `.ci/run` (it installs it), or `apt-get install chromium`";
+        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
+            panic!("{message}");
+        }
+        eprintln!("SKIPPED: {message}");
+        return;
+    };
+    let binary = |bin| {
+        process::workspace_binary("examples-grpc-with-db", bin)
+            .unwrap_or_else(|e| panic!("examples-grpc-with-db's {bin}: {e:#}"))
+    };
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
+    let base = collector.ui_url().expect("the web view is on");
+    // Both export over OTLP/gRPC, as GoFrame's do.
+    let server = process::example_server(
+        &binary("grpc-db-server").to_string_lossy(),
+        &collector.grpc_endpoint(),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    )
+    .await
+    .expect("starting the gRPC user service");
+    let mut client = process::example_command(&binary("grpc-db-client").to_string_lossy());
+    client.args([
+        "--url",
+        &server.url(""),
+        "--endpoint",
+        &collector.grpc_endpoint(),
+    ]);
+    let out = process::run(&mut client, Duration::from_secs(60))
+        .await
+        .expect("running the client");
+    assert!(out.status.success(), "{}", out.stderr);
+    let trace = collector
+        .wait_for_trace(|t| t.spans.len() == 15, WAIT)
+        .await
+        .expect("the client's and the server's 15 spans");
+    server
+        .stop(Duration::from_secs(30))
+        .await
+        .expect("stopping the server");
+
+    let mut browser = Browser::launch(&chromium);
+    let page = format!("{base}#trace={}", trace.trace_id);
+    let dom = browser.dom(&page, TRACE_READY, "waterfall-grpc-db.html");
+    assert_nothing_injected(&dom);
+    // Each waterfall row: its span's name and what is shown beside it.
+    let rows: Vec<String> = dom
+        .split("<div class=\"wf-row")
+        .skip(1)
+        .filter_map(|row| {
+            // (The time axis above the rows names no span.)
+            let name = texts_of(row, "span-name").into_iter().next()?;
+            let beside = texts_of(row, "key-attr").join("");
+            Some(format!("{name} {beside}"))
+        })
+        .collect();
+    assert_eq!(rows.len(), 15, "a row per span: {rows:#?}");
+    let row = |name: &str, beside: &str| {
+        assert!(
+            rows.iter()
+                .any(|row| row.contains(name) && row.contains(beside)),
+            "no row `{name}` with `{beside}` beside it: {rows:#?}"
+        );
+    };
+    row(
+        "SELECT user",
+        "db.query.text=SELECT uid, name FROM user WHERE uid=?",
+    );
+    row(
+        "INSERT user",
+        "db.query.text=INSERT INTO user(name) VALUES(?)",
+    );
+    row("GET", "cache.hit=false");
+    row(
+        "user.User/Delete",
+        "rpc.response.status_code=INVALID_ARGUMENT",
+    );
+    // Values are never on a span: the name the client inserted is nowhere.
+    assert!(!rows.iter().any(|row| row.contains("john")), "{rows:#?}");
+    drop(browser);
+    collector.shutdown().await;
+}
+
 /// One trace across examples-http's client and server (4 spans, two
 /// services), as the examples' own tests run them.
 async fn http_trace(collector: &Collector) -> collector::Trace {
