@@ -121,6 +121,15 @@ async fn gproc_one_trace_across_two_processes() {
             .filter_map(|a| a.as_str().map(str::to_owned))
             .collect()
     };
+    for span in [parent, child] {
+        assert_eq!(
+            span.resource
+                .get("process.executable.name")
+                .and_then(|v| v.as_str()),
+            Some("gproc"),
+            "{span:#?}"
+        );
+    }
     let (parent_args, child_args) = (args(parent), args(child));
     assert!(parent_args[0].ends_with("/gproc"), "{parent_args:?}");
     assert_eq!(child_args, [parent_args[0].as_str(), "sub"]);

@@ -11,7 +11,7 @@ use opentelemetry_resource_detectors::{OsResourceDetector, ProcessResourceDetect
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::resource::{ResourceDetector, TelemetryResourceDetector};
 use opentelemetry_semantic_conventions::resource::{
-    HOST_ARCH, HOST_ID, HOST_NAME, PROCESS_COMMAND_ARGS,
+    HOST_ARCH, HOST_ID, HOST_NAME, PROCESS_COMMAND_ARGS, PROCESS_EXECUTABLE_NAME,
 };
 
 use crate::config::{ExporterConfig, mask_userinfo};
@@ -92,8 +92,14 @@ impl ResourceDetector for RedactedProcessDetector {
             }
             KeyValue::new(key.clone(), value.clone())
         });
+        // Which program this is (`gproc`, `server`), whatever the arguments:
+        // processes of one trace tell themselves apart by it.
+        let executable = std::env::current_exe()
+            .ok()
+            .and_then(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
+            .map(|name| KeyValue::new(PROCESS_EXECUTABLE_NAME, name));
         Resource::builder_empty()
-            .with_attributes(attributes)
+            .with_attributes(attributes.chain(executable))
             .build()
     }
 }
@@ -173,6 +179,7 @@ mod tests {
             "os.type",
             "process.pid",
             "process.command_args",
+            "process.executable.name",
             "telemetry.sdk.name",
             "telemetry.sdk.language",
         ] {
