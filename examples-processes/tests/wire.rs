@@ -144,7 +144,7 @@ async fn gproc_one_trace_across_two_processes() {
     assert_goframe_lines(&out, &trace.trace_id);
     // Both processes exported, each its own report.
     assert_eq!(
-        out.stderr.matches("exported 1 spans to").count(),
+        out.stderr.matches("exported 1 span to").count(),
         2,
         "{}",
         out.stderr

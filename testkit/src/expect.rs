@@ -3,10 +3,12 @@
 
 use collector::{LogRecord, Span, SpanKind, Trace};
 
+mod docs_tree_2;
 mod grpc_db;
 mod http_db;
 mod store;
 
+pub use docs_tree_2::{no_orphans, processes, processes_output, provider_output};
 pub use grpc_db::grpc_with_db;
 pub use http_db::http_with_db;
 

@@ -13,6 +13,11 @@ const OTLP_TOKEN: &str = "demo-token-otlp";
 /// A hosted backend's URL path, as in GoFrame's `otlphttp.Init(name, endpoint, path)`.
 const CUSTOM_PATH: &str = "/adapt_x/api/otlp/traces";
 const SERVER_SERVICE: &str = "otlp-http-server";
+/// The baggage gproc hands its child, which prints it.
+const PROCESSES_BAGGAGE: &str = "tour=child";
+/// Requests of the provider example: at one in two, the chance that none is
+/// sampled (and nothing can be drawn) is one in a million.
+const PROVIDER_COUNT: usize = 20;
 
 /// One example: a process of its own, and the trace it must leave.
 pub(crate) struct Example {
@@ -409,6 +414,71 @@ pub(crate) const EXAMPLES: &[Example] = &[
         logs: 3 + 3 + 3,
         shape: |trace, _| expect::http_with_db(trace),
     },
+    Example {
+        title: "A trace across child processes",
+        shows: "gproc runs a child process (itself, with `sub`) and hands it the trace and the \
+                baggage in its environment (TRACEPARENT, BAGGAGE): the child's span lands under \
+                the parent's, which covers the child's whole run and records its pid and exit \
+                code. Both processes export; the child prints the baggage it received.",
+        read: &[
+            "examples-processes/src/bin/gproc.rs",
+            "examples-processes/src/env_carrier.rs",
+        ],
+        program: Program {
+            package: "examples-processes",
+            bin: Some("gproc"),
+        },
+        args: |at| {
+            vec![
+                ("--endpoint", at.http.clone()),
+                ("--baggage", PROCESSES_BAGGAGE.to_owned()),
+            ]
+        },
+        server: None,
+        succeeds: true,
+        stdout: |out| expect::processes_output(out, PROCESSES_BAGGAGE),
+        root_service: "gproc",
+        spans: 2,
+        // `this is main process`, `this is sub process`, and the child's exit.
+        logs: 3,
+        shape: |trace, _| expect::processes(trace),
+    },
+    Example {
+        title: "The provider built by hand: sampling made visible",
+        shows: "provider-grpc builds its tracer provider step by step (resource, sampler, span \
+                limits, exporter, processor) and calls the hello server 20 times, sampling \
+                one trace in two by trace id; it says how many were sampled and exported. The \
+                server samples parent-based: it records exactly the client's sampled traces, \
+                so no server span is left without its client (GoFrame's demo leaves them \
+                orphaned). The first sampled trace is drawn.",
+        read: &["examples-provider/src/bin/provider-grpc.rs"],
+        program: Program {
+            package: "examples-provider",
+            bin: Some("provider-grpc"),
+        },
+        args: |at| {
+            vec![
+                ("--url", at.server_url("/hello")),
+                ("--endpoint", at.grpc.clone()),
+                ("--count", PROVIDER_COUNT.to_string()),
+                ("--sampler-arg", "0.5".to_owned()),
+            ]
+        },
+        server: Some(&HELLO_SERVER),
+        succeeds: true,
+        stdout: |out| expect::provider_output(out, PROVIDER_COUNT),
+        root_service: "otlp-grpc-client",
+        spans: 4,
+        // The server's HelloHandler line (the client sends no log records).
+        logs: 1,
+        shape: |trace, collector| {
+            checks::all([
+                expect::http_request(trace, "otlp-grpc-client", SERVER_SERVICE),
+                checks::arrived_via_grpc(trace, "otlp-grpc-client"),
+                expect::no_orphans(collector, SERVER_SERVICE),
+            ])
+        },
+    },
 ];
 
 impl Program {
@@ -554,6 +624,14 @@ mod tests {
         assert_eq!(
             EXAMPLES[8].alone()[1].0.join(" "),
             "cargo run -p examples-http-with-db --bin http-db-server"
+        );
+        assert_eq!(
+            last(&EXAMPLES[9]),
+            "cargo run -p examples-processes --bin gproc -- --baggage tour=child"
+        );
+        assert_eq!(
+            last(&EXAMPLES[10]),
+            "cargo run -p examples-provider --bin provider-grpc -- --count 20 --sampler-arg 0.5"
         );
         let first = EXAMPLES[4].alone();
         assert_eq!(first[0].0.join(" "), "cargo run -p collector");

@@ -15,7 +15,8 @@
 //!    against that server; a call of the server's failing route, `/error`;
 //!    then the gRPC and the HTTP user services on a database and a cache
 //!    (embedded SQLite, a cache in process), each client against its own
-//!    server.
+//!    server; a trace across a parent and its child process; and the
+//!    provider built by hand, sampling one trace in two.
 //! 4. After each one it draws the trace the collector received, and checks
 //!    the trace has the documented shape (`testkit::expect`) and the
 //!    process its exit status and output.

@@ -40,6 +40,8 @@ fn examples_built() -> bool {
         "grpc-db-client",
         "http-db-server",
         "http-db-client",
+        "gproc",
+        "provider-grpc",
     ]
     .iter()
     .all(|name| example_binary(name).is_file())
@@ -100,21 +102,23 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
-        lines.contains(&"9 examples run, 9 traces, 70 spans: all as expected"),
+        lines.contains(&"11 examples run, 11 traces, 76 spans: all as expected"),
         "{stdout}"
     );
 
     // Every example in the documentation's order, each with its waterfall.
     let order = [
-        "1/9 · In-process spans, exported over OTLP/HTTP",
-        "2/9 · In-process spans, exported over OTLP/gRPC",
-        "3/9 · The same spans with `tracing` and #[instrument]",
-        "4/9 · HTTP server and client",
-        "5/9 · The same call, exported over OTLP/gRPC",
-        "6/9 · The same call, exported over OTLP/HTTP",
-        "7/9 · A failing call",
-        "8/9 · A gRPC service on a database and a cache",
-        "9/9 · An HTTP service on a database and a cache",
+        "1/11 · In-process spans, exported over OTLP/HTTP",
+        "2/11 · In-process spans, exported over OTLP/gRPC",
+        "3/11 · The same spans with `tracing` and #[instrument]",
+        "4/11 · HTTP server and client",
+        "5/11 · The same call, exported over OTLP/gRPC",
+        "6/11 · The same call, exported over OTLP/HTTP",
+        "7/11 · A failing call",
+        "8/11 · A gRPC service on a database and a cache",
+        "9/11 · An HTTP service on a database and a cache",
+        "10/11 · A trace across child processes",
+        "11/11 · The provider built by hand",
     ];
     let mut at = 0;
     for title in order {
@@ -122,8 +126,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
             .find(title)
             .unwrap_or_else(|| panic!("`{title}` missing or out of order:\n{stdout}"));
     }
-    assert_eq!(stdout.matches("\n   trace ").count(), 9, "{stdout}");
-    assert_eq!(stdout.matches("✓ as documented").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("\n   trace ").count(), 11, "{stdout}");
+    assert_eq!(stdout.matches("✓ as documented").count(), 11, "{stdout}");
     assert!(
         stdout.contains("collector (inside the tour, free ports)"),
         "{stdout}"
@@ -142,8 +146,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     let commands: Vec<&&str> = lines.iter().filter(|l| l.starts_with("$ ")).collect();
     assert_eq!(
         commands.len(),
-        9 + 3,
-        "nine examples and three servers:\n{stdout}"
+        11 + 3,
+        "eleven examples and three servers:\n{stdout}"
     );
     for command in commands {
         assert!(
@@ -183,6 +187,8 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "✗ error",
         "stdout │ hello:GoFrame",
         "stdout │ hello:john",
+        "stdout │ baggage: tour=child",
+        "20 traces started, ",
         "cache.hit=false",
         "error.type=INVALID_ARGUMENT",
         "SELECT uid, name FROM",
@@ -198,7 +204,9 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         .count();
     // The with-db examples: each client's lines, the server's access line
     // per call and SQL line per statement.
-    assert_eq!(records, 3 * 2 + 1 + 3 * 2 + 1 + 11 + 9, "{stdout}");
+    // The processes example: both processes' lines and the child's exit;
+    // the provider's first sampled trace: the server's handler line.
+    assert_eq!(records, 3 * 2 + 1 + 3 * 2 + 1 + 11 + 9 + 3 + 1, "{stdout}");
     for shown in [
         "GetUser(100): found",
         "user not found",
@@ -207,6 +215,7 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         "/user.User/Insert",
         "200 POST /user/insert",
         "[sqlite] [rows:1  ]",
+        "this is sub process",
     ] {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
@@ -231,7 +240,7 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // --step with stdin closed: it says what to read and how to run each
     // example alone, with the tokens and paths the run used, and does not
     // wait for an Enter that never comes.
-    assert_eq!(stdout.matches("   read:").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("   read:").count(), 11, "{stdout}");
     assert_eq!(
         stdout.matches("(no input: not pausing any more)").count(),
         1,
@@ -253,9 +262,9 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     // The lines every run prints the same equal the README's sample (a
     // plain run: --step adds none of them).
     let printed: Vec<&str> = lines.iter().copied().filter(stable).collect();
-    // 9 examples and 4 more headings (three servers stopped, the summary),
-    // 9 checks and 9 summary lines, the verdict.
-    assert_eq!(printed.len(), 9 + 4 + 9 + 9 + 1, "{stdout}");
+    // 11 examples and 4 more headings (three servers stopped, the summary),
+    // 11 checks and 11 summary lines, the verdict.
+    assert_eq!(printed.len(), 11 + 4 + 11 + 11 + 1, "{stdout}");
     for readme in [
         include_str!("../README.md"),
         include_str!("../README.zh.md"),
@@ -315,7 +324,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
         walkthrough.extend(trace_id(&line));
     }
-    assert_eq!(walkthrough.len(), 9, "{walkthrough:?}");
+    assert_eq!(walkthrough.len(), 11, "{walkthrough:?}");
     let endpoint = loop {
         let line = next_line("OTLP/HTTP address");
         if let Some(url) = line.strip_prefix("   OTLP/HTTP  ") {
@@ -323,7 +332,7 @@ fn serve_draws_new_traces_until_ctrl_c() {
         }
     };
 
-    // A trace of our own: drawn once it has settled. The tour's own nine
+    // A trace of our own: drawn once it has settled. The tour's own eleven
     // settle before it (their last spans came before the heading), and
     // are not drawn again.
     let example = Command::new(example_binary("examples-inprocess-http"))

@@ -355,7 +355,8 @@ impl DeliveryReport {
 impl fmt::Display for DeliveryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_ok() {
-            write!(f, "exported {} spans", self.exported)?;
+            let s = if self.exported == 1 { "" } else { "s" };
+            write!(f, "exported {} span{s}", self.exported)?;
             match self.logs.as_ref().filter(|logs| logs.exported > 0) {
                 Some(logs) if logs.url == self.url => {
                     write!(f, " and {} to {}", records(logs.exported), self.url)?;
@@ -421,6 +422,13 @@ mod tests {
         });
         assert!(ok.is_ok());
         assert_eq!(ok.to_string(), "exported 9 spans to http://c/v1/traces");
+        // A process of one span (a child process, say) says it in the singular.
+        let one = report(Stats {
+            ended: 1,
+            exported: 1,
+            ..Stats::default()
+        });
+        assert_eq!(one.to_string(), "exported 1 span to http://c/v1/traces");
         let retried = report(Stats {
             ended: 9,
             exported: 9,
