@@ -91,8 +91,12 @@ struct Tab {
 
 impl Browser {
     fn launch(binary: &Path) -> Browser {
+        // One profile per browser: the tests of this file run at once, and
+        // Chromium refuses a profile another instance holds.
+        static LAUNCHED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let profile =
-            std::env::temp_dir().join(format!("collector-ui-test-{}", std::process::id()));
+            std::env::temp_dir().join(format!("collector-ui-test-{}-{n}", std::process::id()));
         // Chromium reads commands on fd 3 and writes answers on fd 4; std
         // cannot hand a child extra descriptors without unsafe code, so sh
         // moves our stdin and stdout pipes there.
