@@ -141,6 +141,24 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Checks a collector URL as every example's `--endpoint` is checked
+/// (`http://` or `https://`, a host, a port in range, no query or
+/// fragment; `source` names the flag or variable in the message), for a
+/// program that builds its exporter by hand (examples-provider). A URL with
+/// `user:password@` is refused: such a program would print it, and the
+/// token has its own flag.
+pub fn check_collector_url(value: &str, source: &str) -> anyhow::Result<String> {
+    let endpoint = Endpoint::parse(value, source)?;
+    if endpoint.credentials().is_some() {
+        bail!(
+            "invalid collector endpoint `{endpoint}` (from {source}): credentials in the URL are \
+             not taken here; send a token with --token (or TRACE_TOKEN), other headers with \
+             OTEL_EXPORTER_OTLP_HEADERS"
+        );
+    }
+    Ok(endpoint.as_str().to_owned())
+}
+
 /// Everything the exporter needs, resolved from flags, environment and
 /// defaults, and checked: nothing in it is left for the exporter to guess.
 #[derive(Debug, Clone)]

@@ -127,8 +127,9 @@ fn env(name: &str) -> Option<String> {
 /// Where the spans go: `--endpoint` (plus `path` for OTLP/HTTP), else
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` (plus `path`), else `default` (plus `path`).
-/// It must say `http://` or `https://`: without a scheme the token would be
-/// sent in plaintext by guess.
+/// It is checked as every example's endpoint is (`http://` or `https://`:
+/// without a scheme the token would be sent in plaintext by guess; a port
+/// in range; no query, fragment or credentials).
 pub fn traces_endpoint(
     flag: Option<&str>,
     default: &str,
@@ -147,12 +148,7 @@ pub fn traces_endpoint(
     } else {
         (with_path(default), "the default")
     };
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!(
-            "invalid collector endpoint `{url}` (from {source}): write it with `http://` or `https://`"
-        );
-    }
-    Ok(url)
+    common::config::check_collector_url(&url, source)
 }
 
 /// The span limit named by `variable` (a count), else `default`.
@@ -441,6 +437,29 @@ pub fn binomial_interval(n: u64, p: f64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flag is checked as every example's `--endpoint` is (the flag
+    /// wins over the variables, so the environment does not matter here).
+    #[test]
+    fn the_endpoint_flag_is_checked_and_its_credentials_never_shown() {
+        let endpoint =
+            |flag: &str| traces_endpoint(Some(flag), "http://localhost:4318", Some("/v1/traces"));
+        assert_eq!(
+            endpoint("http://127.0.0.1:4318").unwrap(),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        for (flag, says) in [
+            ("127.0.0.1:4318", "it has no scheme"),
+            ("http://127.0.0.1:99999", "invalid collector endpoint"),
+            ("http://127.0.0.1:4318?x=1", "invalid collector endpoint"),
+            ("http://me:hunter2@127.0.0.1:4318", "credentials in the URL"),
+        ] {
+            let error = format!("{:#}", endpoint(flag).unwrap_err());
+            assert!(error.contains(says), "{flag}: {error}");
+            assert!(error.contains("--endpoint"), "{flag}: {error}");
+            assert!(!error.contains("hunter2"), "{flag}: {error}");
+        }
+    }
 
     #[test]
     fn binomial_intervals() {
