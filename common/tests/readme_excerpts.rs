@@ -14,6 +14,8 @@ const PACKAGES: &[&str] = &[
     "examples-otlp",
     "examples-grpc-with-db",
     "examples-http-with-db",
+    "examples-processes",
+    "examples-provider",
 ];
 
 #[test]

@@ -1,24 +1,59 @@
 //! What `provider-grpc` and `provider-http` share, beside the pipeline they
 //! each build in their own `main.rs`:
 //!
+//! - [`RunArgs`]: the flags beside the exporter's: what to call, how often,
+//!   which sampler and processor;
 //! - [`SamplerName`] and [`sampler_choice`]: `--sampler`/`--sampler-arg`, with
 //!   `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` when the flags are absent;
 //! - [`count_limit`]: a span limit from its standard variable, checked;
 //! - [`Counted`]: a span exporter that counts what the collector accepted;
 //! - [`OffRuntime`]: runs a synchronous export outside the tokio runtime,
 //!   for the simple span processor;
-//! - [`Summary`]: what a run did, and the range the sampler should land in.
+//! - [`call_hello`]: the requests, each its own trace, and [`Summary`]: what
+//!   a run did, and the range the sampler should land in.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::bail;
-use opentelemetry::trace::TraceId;
-use opentelemetry::{KeyValue, StringValue, Value};
+use common::client::{self, TracedClient, Url};
+use opentelemetry::baggage::BaggageExt as _;
+use opentelemetry::trace::{
+    FutureExt as _, Span as _, Status, TraceContextExt as _, TraceId, Tracer as _,
+};
+use opentelemetry::{Context, KeyValue, StringValue, Value, global};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_semantic_conventions::resource::PROCESS_COMMAND_ARGS;
+
+/// The flags both binaries take beside their exporter's.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// URL to call
+    #[arg(long, value_name = "URL", default_value = client::DEFAULT_URL)]
+    pub url: Url,
+    /// Requests to make, each its own trace
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    /// Sampler [env: OTEL_TRACES_SAMPLER] [default: traceidratio]
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerName>,
+    /// Ratio of the *traceidratio samplers, 0 to 1 [env: OTEL_TRACES_SAMPLER_ARG] [default: 0.1]
+    #[arg(long, value_name = "RATIO")]
+    pub sampler_arg: Option<f64>,
+    /// Span processor: `batch` exports in the background, `simple` as each span ends
+    #[arg(long, value_enum, default_value_t = Processor::Batch)]
+    pub processor: Processor,
+}
+
+/// `--processor`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Processor {
+    Batch,
+    Simple,
+}
 
 /// The standard sampler names (`OTEL_TRACES_SAMPLER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -400,6 +435,71 @@ impl Summary {
             )
         });
         (out, failure)
+    }
+}
+
+/// GoFrame's client call, `count` times: each under its own root span
+/// `StartRequests` (so each its own trace, sampled or not by the sampler
+/// when that span starts), with the baggage `name=john`, through the
+/// traced client; each answer printed with its trace id and the decision.
+/// Stops at the first failed request, and says so in the result's `bool`.
+pub async fn call_hello(
+    service: &'static str,
+    args: &RunArgs,
+    sampler: SamplerName,
+    ratio: f64,
+) -> anyhow::Result<(Summary, bool)> {
+    let http = TracedClient::new()?;
+    let tracer = global::tracer(service);
+    let mut summary = Summary {
+        sampler,
+        ratio,
+        traces: Vec::new(),
+    };
+    for _ in 0..args.count {
+        let span = tracer.start("StartRequests");
+        // The sampler decided when the span started.
+        let (trace_id, sampled) = (
+            span.span_context().trace_id(),
+            span.span_context().is_sampled(),
+        );
+        summary.traces.push((trace_id, sampled));
+        let cx = Context::current_with_span(span).with_baggage([KeyValue::new("name", "john")]);
+        let answer = http.get(&args.url).with_context(cx.clone()).await;
+        if let Err(error) = &answer {
+            cx.span().set_status(Status::error(error.to_string()));
+        }
+        cx.span().end();
+        match answer {
+            Ok(answer) => println!("{answer} (trace {trace_id}, {})", decision(sampled)),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return Ok((summary, true));
+            }
+        }
+    }
+    Ok((summary, false))
+}
+
+fn decision(sampled: bool) -> &'static str {
+    if sampled { "sampled" } else { "not sampled" }
+}
+
+impl Summary {
+    /// Prints the summary (stdout) and a delivery failure (stderr); the
+    /// exit status: a failure if a request `failed` or a sampled trace was
+    /// not delivered to `endpoint`.
+    pub fn finish(&self, delivered: &Delivered, endpoint: &str, failed: bool) -> ExitCode {
+        let (report, undelivered) = self.report(delivered, endpoint);
+        print!("\n{report}");
+        if let Some(error) = &undelivered {
+            eprintln!("error: {error}");
+        }
+        if failed || undelivered.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
     }
 }
 

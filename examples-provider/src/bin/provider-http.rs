@@ -24,12 +24,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use common::client::{self, TracedClient, Url};
-use examples_provider::{Counted, OffRuntime, SamplerName, Summary, count_limit};
-use opentelemetry::baggage::BaggageExt as _;
+use examples_provider::{Counted, OffRuntime, Processor, RunArgs, SamplerName, count_limit};
+use opentelemetry::global;
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::{FutureExt as _, Span as _, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_otlp::{
     Compression, Protocol, SpanExporter, WithExportConfig as _, WithHttpConfig as _,
 };
@@ -48,21 +45,8 @@ const SERVICE_NAME: &str = "otlp-http-client";
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// URL to call
-    #[arg(long, value_name = "URL", default_value = client::DEFAULT_URL)]
-    url: Url,
-    /// Requests to make, each its own trace
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    count: u32,
-    /// Sampler [env: OTEL_TRACES_SAMPLER] [default: traceidratio]
-    #[arg(long, value_enum)]
-    sampler: Option<SamplerName>,
-    /// Ratio of the *traceidratio samplers, 0 to 1 [env: OTEL_TRACES_SAMPLER_ARG] [default: 0.1]
-    #[arg(long, value_name = "RATIO")]
-    sampler_arg: Option<f64>,
-    /// Span processor: `batch` exports in the background, `simple` as each span ends
-    #[arg(long, value_enum, default_value_t = Processor::Batch)]
-    processor: Processor,
+    #[command(flatten)]
+    run: RunArgs,
     /// Collector base URL [env: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT] [default: http://localhost:4318]
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
@@ -77,12 +61,6 @@ struct Cli {
         value_name = "TOKEN"
     )]
     token: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Processor {
-    Batch,
-    Simple,
 }
 
 // The runtime serves the requests; the exporter needs none (its blocking
@@ -124,7 +102,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
     // 2. Sampler: decides, when a span starts, whether it is recorded and
     // exported. GoFrame's default is a ratio that ignores the parent.
-    let (sampler_name, ratio) = examples_provider::sampler_choice(cli.sampler, cli.sampler_arg)?;
+    let (sampler_name, ratio) =
+        examples_provider::sampler_choice(cli.run.sampler, cli.run.sampler_arg)?;
     let sampler = match sampler_name {
         SamplerName::AlwaysOn => Sampler::AlwaysOn,
         SamplerName::AlwaysOff => Sampler::AlwaysOff,
@@ -191,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_resource(resource)
         .with_sampler(sampler)
         .with_span_limits(limits);
-    let provider = match cli.processor {
+    let provider = match cli.run.processor {
         Processor::Batch => {
             provider.with_span_processor(BatchSpanProcessor::builder(exporter).build())
         }
@@ -210,52 +189,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     ]));
 
     // The requests: each under its own root span, so each its own trace.
-    let http = TracedClient::new()?;
-    let tracer = global::tracer(SERVICE_NAME);
-    let mut summary = Summary {
-        sampler: sampler_name,
-        ratio,
-        traces: Vec::new(),
-    };
-    let mut failed = false;
-    for _ in 0..cli.count {
-        let span = tracer.start("StartRequests");
-        // The sampler decided when the span started.
-        let (trace_id, sampled) = (
-            span.span_context().trace_id(),
-            span.span_context().is_sampled(),
-        );
-        summary.traces.push((trace_id, sampled));
-        let cx = Context::current_with_span(span).with_baggage([KeyValue::new("name", "john")]);
-        let answer = http.get(&cli.url).with_context(cx.clone()).await;
-        if let Err(error) = &answer {
-            cx.span().set_status(Status::error(error.to_string()));
-        }
-        cx.span().end();
-        match answer {
-            Ok(answer) => println!("{answer} (trace {trace_id}, {})", decision(sampled)),
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                failed = true;
-                break;
-            }
-        }
-    }
+    let (summary, failed) =
+        examples_provider::call_hello(SERVICE_NAME, &cli.run, sampler_name, ratio).await?;
 
     // Export what is queued, then say what happened.
     let _ = provider.shutdown_with_timeout(Duration::from_secs(2));
-    let (report, undelivered) = summary.report(&delivered, &endpoint);
-    print!("\n{report}");
-    if let Some(error) = &undelivered {
-        eprintln!("error: {error}");
-    }
-    Ok(if failed || undelivered.is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn decision(sampled: bool) -> &'static str {
-    if sampled { "sampled" } else { "not sampled" }
+    Ok(summary.finish(&delivered, &endpoint, failed))
 }
