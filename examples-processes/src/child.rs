@@ -1,6 +1,8 @@
-//! What `gproc` and `gcmd` do around the carrier: hand the parent's exporter
-//! flags to the child (so `--endpoint` and `--token` reach both), run the
-//! child with a time limit, and read `--baggage k=v`.
+//! What `gproc` and `gcmd` do around the carrier: their flags for the child
+//! (`--baggage k=v`, `--timeout`, `--goframe-env`), hand the parent's
+//! exporter flags to the child (so `--endpoint` and `--token` reach both),
+//! add the baggage to the context the child gets, run the child with a time
+//! limit, and the child's report of the baggage it received.
 
 use std::ffi::OsString;
 use std::io;
@@ -9,11 +11,13 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
+use opentelemetry::baggage::BaggageExt as _;
+use opentelemetry::{Context, KeyValue};
 use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::env_carrier::ChildEnv;
+use crate::env_carrier::{ChildEnv, Names};
 
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector, signal paths appended.
 pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -139,6 +143,68 @@ fn origin(url: &str) -> &str {
     match url[after_scheme..].find('/') {
         Some(slash) => &url[..after_scheme + slash],
         None => url,
+    }
+}
+
+/// The flags of a program that runs a child, `gproc` and `gcmd` alike.
+#[derive(Debug, clap::Args)]
+pub struct ChildArgs {
+    /// Baggage entry for the child, repeatable
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_baggage)]
+    pub baggage: Vec<(String, String)>,
+
+    /// Seconds the child may run before it is killed
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+
+    /// Also write and read GoFrame's lowercase `traceparent`, `tracestate`, `baggage`
+    #[arg(long)]
+    pub goframe_env: bool,
+}
+
+impl ChildArgs {
+    /// `--timeout`.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+
+    /// The variable names to write and read (`--goframe-env`).
+    pub fn names(&self) -> Names {
+        Names::with_goframe(self.goframe_env)
+    }
+
+    /// `cx` with `--baggage` added to the baggage it carries already (the
+    /// baggage this process was started with): what the child gets.
+    pub fn with_baggage(&self, cx: &Context) -> Context {
+        let mut entries: Vec<KeyValue> = cx
+            .baggage()
+            .iter()
+            .map(|(key, (value, _))| KeyValue::new(key.clone(), value.clone()))
+            .collect();
+        entries.extend(
+            self.baggage
+                .iter()
+                .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+        );
+        cx.with_baggage(entries)
+    }
+}
+
+/// The child's report on stdout: each baggage entry of `cx`, sorted, as
+/// `baggage: k=v`, or `baggage: (none)`.
+pub fn print_baggage(cx: &Context) {
+    let mut baggage: Vec<String> = cx
+        .baggage()
+        .iter()
+        .map(|(key, (value, _))| format!("{key}={value}"))
+        .collect();
+    baggage.sort();
+    if baggage.is_empty() {
+        println!("baggage: (none)");
+    }
+    for entry in baggage {
+        println!("baggage: {entry}");
     }
 }
 

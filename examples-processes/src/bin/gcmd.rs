@@ -16,17 +16,15 @@
 
 use std::future::Future;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use common::config::HttpExporterArgs;
 use common::telemetry;
-use examples_processes::child::{self, ExporterFlags};
+use examples_processes::child::{self, ChildArgs, ExporterFlags};
 use examples_processes::{ChildEnv, EnvExtractor, Names};
-use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue, global};
+use opentelemetry::{Context, global};
 
 const SERVICE_NAME: &str = "gcmd";
 const SUB_SERVICE_NAME: &str = "gcmd-sub";
@@ -38,18 +36,8 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 
-    /// Baggage entry for the child (`main`), repeatable
-    #[arg(long, value_name = "KEY=VALUE", value_parser = child::parse_baggage)]
-    baggage: Vec<(String, String)>,
-
-    /// Seconds the child may run before it is killed (`main`)
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    timeout: u64,
-
-    /// Also write and read GoFrame's lowercase `traceparent`, `tracestate`, `baggage`
-    #[arg(long)]
-    goframe_env: bool,
+    #[command(flatten)]
+    child: ChildArgs,
 
     #[command(flatten)]
     otlp: HttpExporterArgs,
@@ -84,7 +72,7 @@ async fn main() -> ExitCode {
         Err(error) => error.exit(),
     };
     // Read once, at start-up: the context this process was started in.
-    let names = Names::with_goframe(cli.goframe_env);
+    let names = cli.child.names();
     let inherited = EnvExtractor::from_process(names);
 
     let command = cli.command.unwrap_or(Command::Main);
@@ -109,8 +97,7 @@ async fn main() -> ExitCode {
         match command {
             Command::Main => {
                 let flags = ExporterFlags::from_matches(&matches);
-                let timeout = Duration::from_secs(cli.timeout);
-                main_command(&cli.baggage, timeout, flags, names).await
+                main_command(&cli.child, flags).await
             }
             Command::Sub => sub_command(),
         }
@@ -151,25 +138,11 @@ async fn run(
 
 /// `gcmd main`: logs GoFrame's line, then runs `gcmd sub` with this
 /// command's context (and the baggage) in its environment.
-async fn main_command(
-    baggage: &[(String, String)],
-    timeout: Duration,
-    flags: ExporterFlags,
-    names: Names,
-) -> anyhow::Result<()> {
+async fn main_command(args: &ChildArgs, flags: ExporterFlags) -> anyhow::Result<()> {
     tracing::info!("this is main process");
-    let mut entries: Vec<KeyValue> = Context::current()
-        .baggage()
-        .iter()
-        .map(|(key, (value, _))| KeyValue::new(key.clone(), value.clone()))
-        .collect();
-    entries.extend(
-        baggage
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-    );
-    let cx = Context::current().with_baggage(entries);
+    let cx = args.with_baggage(&Context::current());
 
+    let names = args.names();
     let mut env = ChildEnv::inherit(names);
     flags.hand_to(&mut env, &|name| std::env::var(name).ok());
     env.inject(&cx);
@@ -180,7 +153,7 @@ async fn main_command(
         command.arg("--goframe-env");
     }
     command.arg("sub");
-    let ran = child::run(&mut command, &env, timeout)
+    let ran = child::run(&mut command, &env, args.timeout())
         .await
         .context("cannot run `gcmd sub`")?;
     if !ran.outcome.success() {
@@ -192,18 +165,6 @@ async fn main_command(
 /// `gcmd sub`: GoFrame's line, and the baggage it received.
 fn sub_command() -> anyhow::Result<()> {
     tracing::info!("this is sub process");
-    let cx = Context::current();
-    let mut baggage: Vec<String> = cx
-        .baggage()
-        .iter()
-        .map(|(key, (value, _))| format!("{key}={value}"))
-        .collect();
-    baggage.sort();
-    if baggage.is_empty() {
-        println!("baggage: (none)");
-    }
-    for entry in baggage {
-        println!("baggage: {entry}");
-    }
+    child::print_baggage(&Context::current());
     Ok(())
 }

@@ -18,15 +18,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use common::config::HttpExporterArgs;
 use common::telemetry;
-use examples_processes::child::{self, ExporterFlags, Ran};
+use examples_processes::child::{self, ChildArgs, ExporterFlags, Ran};
 use examples_processes::{ChildEnv, EnvExtractor, Names};
-use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value, global};
 use opentelemetry_semantic_conventions::attribute::{
@@ -47,18 +45,8 @@ struct Cli {
     #[arg(long, value_name = "CMD")]
     shell: Option<String>,
 
-    /// Baggage entry for the child, repeatable
-    #[arg(long, value_name = "KEY=VALUE", value_parser = child::parse_baggage)]
-    baggage: Vec<(String, String)>,
-
-    /// Seconds the child may run before it is killed
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    timeout: u64,
-
-    /// Also write and read GoFrame's lowercase `traceparent`, `tracestate`, `baggage`
-    #[arg(long)]
-    goframe_env: bool,
+    #[command(flatten)]
+    child: ChildArgs,
 
     #[command(flatten)]
     otlp: HttpExporterArgs,
@@ -80,7 +68,7 @@ async fn main() -> ExitCode {
         Err(error) => error.exit(),
     };
     // Read once, at start-up: the context this process was started in.
-    let names = Names::with_goframe(cli.goframe_env);
+    let names = cli.child.names();
     let inherited = EnvExtractor::from_process(names);
 
     let service = match cli.command {
@@ -123,18 +111,6 @@ async fn main_process(
             return false;
         }
     };
-    // The baggage the parent was started with, plus --baggage.
-    let mut baggage: Vec<KeyValue> = parent
-        .baggage()
-        .iter()
-        .map(|(key, (value, _))| KeyValue::new(key.clone(), value.clone()))
-        .collect();
-    baggage.extend(
-        cli.baggage
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-    );
-
     // INTERNAL, as GoFrame's: the child is not a service answering a
     // request, it is part of this program's work.
     let tracer = global::tracer(SERVICE_NAME);
@@ -151,7 +127,8 @@ async fn main_process(
             ),
         ])
         .start_with_context(&tracer, &parent);
-    let cx = parent.with_span(span).with_baggage(baggage);
+    // The baggage the parent was started with, plus --baggage.
+    let cx = cli.child.with_baggage(&parent.with_span(span));
 
     // Everything below runs in the span's context (log lines carry its trace id).
     let ok = async {
@@ -164,7 +141,7 @@ async fn main_process(
 
         let mut command = tokio::process::Command::new(&program);
         command.args(&args);
-        match child::run(&mut command, &env, Duration::from_secs(cli.timeout)).await {
+        match child::run(&mut command, &env, cli.child.timeout()).await {
             Ok(ran) => record(&cx, &name, ran),
             Err(error) => {
                 let message = format!("cannot run `{name}`: {error}");
@@ -189,7 +166,7 @@ fn child_command(cli: &Cli) -> anyhow::Result<(PathBuf, Vec<String>, String)> {
     let exe = std::env::current_exe()
         .context("cannot find this program's executable to run it as the child")?;
     let mut args = vec!["sub".to_owned()];
-    if cli.goframe_env {
+    if cli.child.goframe_env {
         args.insert(0, "--goframe-env".to_owned());
     }
     Ok((exe, args, "gproc sub".to_owned()))
@@ -219,19 +196,7 @@ fn sub(parent: Context) -> bool {
     let cx = parent.with_span(span);
     let _attached = cx.clone().attach();
     tracing::info!("this is sub process");
-
-    let mut baggage: Vec<String> = cx
-        .baggage()
-        .iter()
-        .map(|(key, (value, _))| format!("{key}={value}"))
-        .collect();
-    baggage.sort();
-    if baggage.is_empty() {
-        println!("baggage: (none)");
-    }
-    for entry in baggage {
-        println!("baggage: {entry}");
-    }
+    child::print_baggage(&cx);
     cx.span().end();
     true
 }
