@@ -5,9 +5,9 @@
 //!   (`TRACEPARENT`, `TRACESTATE`, `BAGGAGE`), as the OpenTelemetry
 //!   specification defines environment variables as carriers; an
 //!   [`EnvInjector`] for the parent, an [`EnvExtractor`] for the child.
-//! - [`child`]: what both binaries do around the carrier: hand the
-//!   exporter settings to the child, run it with a time limit, parse
-//!   `--baggage`.
+//! - [`child`]: what both binaries do around the carrier: their flags for
+//!   the child, the exporter settings and baggage handed to it, running it
+//!   with a time limit, and the child's report of the baggage it received.
 
 pub mod child;
 pub mod env_carrier;
