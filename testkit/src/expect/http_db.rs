@@ -3,7 +3,7 @@
 
 use collector::{Span, SpanKind, Trace};
 
-use super::store::{NAME, carries, check_cache, check_database};
+use super::store::check_store;
 use super::{check_service, check_status_code, done, names};
 
 const CLIENT_SERVICE: &str = "otlp-http-client-with-db";
@@ -91,39 +91,17 @@ pub fn http_with_db(trace: &Trace) -> Result<(), Vec<String>> {
             names(&clients)
         ));
     }
-    let mut store_spans = Vec::new();
+    let mut served = Vec::new();
     for (call, client) in CALLS.iter().zip(clients) {
-        let Some(server) = request(trace, call, client, &mut problems) else {
-            continue;
-        };
-        let below = trace.children(server);
-        let got: Vec<&str> = below.iter().map(|s| s.name.as_str()).collect();
-        if got != call.below {
-            problems.push(format!(
-                "{} {} has children {:?}, expected {:?}",
-                call.method,
-                call.route,
-                names(&below),
-                call.below
-            ));
-        }
-        for span in below {
-            check_service(span, SERVER_SERVICE, &mut problems);
-            store_spans.push(span);
-        }
-    }
-    check_database(&store_spans, &mut problems);
-    check_cache(&store_spans, &mut problems);
-    // Not in the database and cache spans, and not anywhere else either: the
-    // name travels in a form body and an answer, never in a URL or a header.
-    for span in &trace.spans {
-        if let Some(carrier) = carries(span, NAME) {
-            problems.push(format!(
-                "span {} carries the user's name `{NAME}` in {carrier}",
-                span.name
+        if let Some(server) = request(trace, call, client, &mut problems) {
+            served.push((
+                server,
+                call.below,
+                format!("{} {}", call.method, call.route),
             ));
         }
     }
+    check_store(trace, &served, SERVER_SERVICE, &mut problems);
     done(problems)
 }
 

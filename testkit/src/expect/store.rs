@@ -1,17 +1,57 @@
 //! What both with-db examples' traces share: the database and cache spans
 //! under a server span, and the user's name kept out of every span.
 
-use collector::{Span, SpanKind};
+use collector::{Span, SpanKind, Trace};
+
+use super::{check_service, names};
 
 /// The clients' default `--name`: no span may carry it.
-pub(super) const NAME: &str = "john";
+const NAME: &str = "john";
 
 /// What `db.system.name` may say on a database span.
 const DB_SYSTEMS: [&str; 3] = ["sqlite", "mysql", "mariadb"];
 
+/// Under each server span of `served` (with a label for the messages),
+/// exactly the spans named, in order, all of `service`; over all of them the
+/// database and cache checks; and no span of `trace` carrying [`NAME`]:
+/// neither a database or cache span nor any other (the name travels in a
+/// request body and an answer, never in a URL, a header or an attribute).
+pub(super) fn check_store(
+    trace: &Trace,
+    served: &[(&Span, &[&str], String)],
+    service: &str,
+    problems: &mut Vec<String>,
+) {
+    let mut store_spans = Vec::new();
+    for (server, expected, label) in served {
+        let below = trace.children(server);
+        let got: Vec<&str> = below.iter().map(|s| s.name.as_str()).collect();
+        if got != *expected {
+            problems.push(format!(
+                "{label} has children {:?}, expected {expected:?}",
+                names(&below)
+            ));
+        }
+        for span in below {
+            check_service(span, service, problems);
+            store_spans.push(span);
+        }
+    }
+    check_database(&store_spans, problems);
+    check_cache(&store_spans, problems);
+    for span in &trace.spans {
+        if let Some(carrier) = carries(span, NAME) {
+            problems.push(format!(
+                "span {} ({}) carries the user's name `{NAME}` in {carrier}",
+                span.name, span.service_name
+            ));
+        }
+    }
+}
+
 /// The database spans (named `INSERT user` etc.): CLIENT, the semantic
 /// conventions' attributes, one `db.system.name` for all.
-pub(super) fn check_database(spans: &[&Span], problems: &mut Vec<String>) {
+fn check_database(spans: &[&Span], problems: &mut Vec<String>) {
     let mut systems: Vec<&str> = Vec::new();
     for span in spans.iter().filter(|s| s.name.ends_with(" user")) {
         let operation = span.name.split(' ').next().unwrap_or_default();
@@ -63,7 +103,7 @@ pub(super) fn check_database(spans: &[&Span], problems: &mut Vec<String>) {
 
 /// The cache spans (`GET`, `SET`, `DEL`): all in process (INTERNAL) or all
 /// on Redis (CLIENT, `db.system.name` `redis`); the `GET` was a miss.
-pub(super) fn check_cache(spans: &[&Span], problems: &mut Vec<String>) {
+fn check_cache(spans: &[&Span], problems: &mut Vec<String>) {
     let cache: Vec<&Span> = spans
         .iter()
         .copied()
@@ -100,7 +140,7 @@ pub(super) fn check_cache(spans: &[&Span], problems: &mut Vec<String>) {
 
 /// Where `span` carries `value`: its status message, or the name of an
 /// attribute or event that holds it, if any.
-pub(super) fn carries(span: &Span, value: &str) -> Option<String> {
+fn carries(span: &Span, value: &str) -> Option<String> {
     let holds = |v: &serde_json::Value| v.to_string().contains(value);
     if span.status_message.contains(value) {
         return Some("its status message".to_owned());
