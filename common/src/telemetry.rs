@@ -36,6 +36,7 @@ use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer
 use crate::config::{Endpoint, ExporterConfig, Protocol};
 use report::{CountingExporter, EmittedLogs, EndedSpans, Recorder};
 pub use report::{DeliveryReport, LogsDelivery};
+pub use resource::RedactedProcessDetector;
 
 /// Sets up tracing: the OTLP exporter of the configuration's protocol,
 /// batched, on a provider that is made the global one, with the W3C

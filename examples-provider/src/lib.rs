@@ -23,10 +23,9 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{
     FutureExt as _, Span as _, Status, TraceContextExt as _, TraceId, Tracer as _,
 };
-use opentelemetry::{Context, KeyValue, StringValue, Value, global};
+use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use opentelemetry_semantic_conventions::resource::PROCESS_COMMAND_ARGS;
 
 /// The flags both binaries take beside their exporter's.
 #[derive(Debug, clap::Args)]
@@ -218,29 +217,6 @@ pub fn unsupported_limits() -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// `process.command_args` with the value of `--token` masked: the process
-/// detector would otherwise send the token to the collector.
-pub fn masked_command_args() -> KeyValue {
-    let mut hide_next = false;
-    let args: Vec<StringValue> = std::env::args()
-        .map(|arg| {
-            let shown = if hide_next {
-                "[redacted]".to_owned()
-            } else if arg.starts_with("--token=") {
-                "--token=[redacted]".to_owned()
-            } else {
-                arg.clone()
-            };
-            hide_next = arg == "--token";
-            StringValue::from(shown)
-        })
-        .collect();
-    KeyValue::new(
-        PROCESS_COMMAND_ARGS,
-        Value::Array(opentelemetry::Array::String(args)),
-    )
 }
 
 /// What the collector accepted, shared between [`Counted`] and the summary.

@@ -71,10 +71,12 @@ fn machine_id() -> Option<String> {
 }
 
 /// The community process detector, with the value of `--token` and URL
-/// credentials masked in `process.command_args`: a secret on the command
-/// line must not travel to the collector as a resource attribute.
+/// credentials masked in `process.command_args` (a secret on the command
+/// line must not travel to the collector as a resource attribute), and
+/// `process.executable.name`. Public for a program that builds its
+/// resource by hand (examples-provider).
 #[derive(Debug)]
-struct RedactedProcessDetector;
+pub struct RedactedProcessDetector;
 
 impl ResourceDetector for RedactedProcessDetector {
     fn detect(&self) -> Resource {

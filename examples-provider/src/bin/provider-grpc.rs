@@ -23,14 +23,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::telemetry::RedactedProcessDetector;
 use examples_provider::{Counted, OffRuntime, Processor, RunArgs, SamplerName, count_limit};
 use opentelemetry::global;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::{Compression, SpanExporter, WithExportConfig as _, WithTonicConfig as _};
-use opentelemetry_resource_detectors::{
-    HostResourceDetector, OsResourceDetector, ProcessResourceDetector,
-};
+use opentelemetry_resource_detectors::{HostResourceDetector, OsResourceDetector};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
@@ -88,10 +87,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_detectors(&[
             Box::new(HostResourceDetector::default()),
             Box::new(OsResourceDetector),
-            Box::new(ProcessResourceDetector),
+            // The community process detector, with `--token` and URL
+            // credentials masked in the command line it records.
+            Box::new(RedactedProcessDetector),
         ])
-        // The process detector records the command line: mask `--token`.
-        .with_attribute(examples_provider::masked_command_args())
         .with_service_name(service_name)
         .build();
 
