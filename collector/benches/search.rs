@@ -17,8 +17,7 @@
 
 use std::sync::LazyLock;
 
-use collector::otlp::Encoding;
-use collector::{Collector, CollectorConfig, TraceQuery};
+use collector::{Collector, CollectorConfig, TraceQuery, Transport};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -47,7 +46,7 @@ static STORE: LazyLock<(tokio::runtime::Runtime, Collector)> = LazyLock::new(|| 
     for n in 0..TRACES {
         let body = trace(n).encode_to_vec();
         collector
-            .import(&body, Encoding::Protobuf)
+            .import(&body, Transport::HttpProtobuf)
             .expect("importing a trace");
     }
     assert_eq!(collector.summaries().len(), TRACES);

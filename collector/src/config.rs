@@ -18,6 +18,14 @@ pub struct CollectorConfig {
     /// Web view and JSON API listen address (port 0 picks a free port);
     /// `None` serves no web view.
     pub ui_addr: Option<SocketAddr>,
+    /// What the stored traces and log records may cost in memory, all
+    /// together (spans with their names, attributes and events, log records
+    /// with their bodies, resources, indexes); the oldest are evicted first.
+    pub max_memory_bytes: usize,
+    /// The longest text or bytes value kept whole (an attribute value, a
+    /// span or event name, a status message, a log body); longer ones are
+    /// cut and marked.
+    pub max_value_bytes: usize,
     /// Traces kept in memory; the oldest is evicted first.
     pub max_traces: usize,
     /// Spans kept in memory, all traces together; the oldest traces are
@@ -111,6 +119,8 @@ impl Default for CollectorConfig {
             grpc_addr: DEFAULT_GRPC_ADDR,
             http_addr: DEFAULT_HTTP_ADDR,
             ui_addr: Some(DEFAULT_UI_ADDR),
+            max_memory_bytes: 512 * 1024 * 1024,
+            max_value_bytes: 64 * 1024,
             max_traces: 1000,
             max_spans: 1_000_000,
             max_spans_per_trace: 100_000,

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -26,8 +26,8 @@ use tonic::server::{Grpc, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
+use crate::ingest::{self, Export};
 use crate::model::{ReceivedRequest, Signal, Transport};
-use crate::otlp;
 use crate::store::Store;
 
 pub(crate) const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -182,18 +182,16 @@ impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
     fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
         let store = self.store.clone();
         Box::pin(async move {
-            let headers = headers(request.metadata());
-            let runs = otlp::convert(request.into_inner(), Transport::Grpc, EXPORT_PATH)
-                .map_err(Status::invalid_argument)?;
             let received = ReceivedRequest {
                 transport: Transport::Grpc,
                 signal: Signal::Traces,
                 path: EXPORT_PATH.to_owned(),
-                headers,
-                span_count: runs.iter().map(|(_, run)| run.len()).sum(),
+                headers: headers(request.metadata()),
+                span_count: 0,
                 log_record_count: 0,
             };
-            store.insert(received, runs);
+            ingest::ingest(&store, Export::Traces(request.into_inner()), received)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
             Ok(Response::new(ExportTraceServiceResponse::default()))
         })
     }
@@ -211,33 +209,18 @@ impl UnaryService<ExportLogsServiceRequest> for ExportLogs {
     fn call(&mut self, request: Request<ExportLogsServiceRequest>) -> Self::Future {
         let store = self.store.clone();
         Box::pin(async move {
-            let headers = headers(request.metadata());
-            let runs = otlp::convert_logs(request.into_inner(), Transport::Grpc, LOGS_EXPORT_PATH);
             let received = ReceivedRequest {
                 transport: Transport::Grpc,
                 signal: Signal::Logs,
                 path: LOGS_EXPORT_PATH.to_owned(),
-                headers,
+                headers: headers(request.metadata()),
                 span_count: 0,
-                log_record_count: runs.iter().map(|(_, run)| run.len()).sum(),
+                log_record_count: 0,
             };
-            let dropped = store.insert_logs(received, runs);
-            Ok(Response::new(logs_response(dropped)))
+            let stored = ingest::ingest(&store, Export::Logs(request.into_inner()), received)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            Ok(Response::new(ingest::logs_response(stored.rejected_logs)))
         })
-    }
-}
-
-/// The answer to a logs export of which `dropped` records were not kept:
-/// empty when all were, else a partial success that says why.
-pub(crate) fn logs_response(dropped: u64) -> ExportLogsServiceResponse {
-    ExportLogsServiceResponse {
-        partial_success: (dropped > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: i64::try_from(dropped).unwrap_or(i64::MAX),
-            error_message: format!(
-                "{dropped} log record(s) not kept: their trace reached the collector's \
-                 per-trace limit of log records (--max-logs-per-trace)"
-            ),
-        }),
     }
 }
 

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
-use crate::grpc::logs_response;
+use crate::ingest::{self, Export};
 use crate::model::{ReceivedRequest, Signal, Transport};
-use crate::otlp::{self, DecodeError, Encoding};
+use crate::otlp::{self, DecodeError};
 use crate::store::Store;
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -156,11 +156,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 )
             }
         })?;
-    let encoding = match transport {
-        Transport::HttpJson => Encoding::Json,
-        _ => Encoding::Protobuf,
-    };
-    let mut received = ReceivedRequest {
+    let received = ReceivedRequest {
         transport,
         signal,
         path,
@@ -177,11 +173,26 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         log_record_count: 0,
     };
     let limit = state.max_body_bytes;
+    let export = match signal {
+        Signal::Traces => otlp::decode(&body, transport, gzip, limit).map(Export::Traces),
+        Signal::Logs => otlp::decode_logs(&body, transport, gzip, limit).map(Export::Logs),
+    };
+    let export = export.map_err(|e| {
+        let malformed = matches!(e, DecodeError::Malformed(..));
+        let mut rejection = decode_error(e);
+        if malformed && signal == Signal::Logs {
+            rejection.1.push_str(
+                " (a POST to a path ending in /v1/logs carries logs: an \
+                 ExportLogsServiceRequest; any other path carries traces)",
+            );
+        }
+        rejection
+    })?;
+    drop(body);
+    let stored = ingest::ingest(&state.store, export, received)
+        .map_err(|e| decode_error(DecodeError::BadId(transport, e)))?;
     match signal {
         Signal::Traces => {
-            let ids = otlp::ingest(&state.store, &body, encoding, gzip, limit, received)
-                .map_err(decode_error)?;
-            drop(body);
             // The response is encoded like the request.
             let mut response = match transport {
                 Transport::HttpJson => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
@@ -191,25 +202,11 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 )
                     .into_response(),
             };
-            response.extensions_mut().insert(TraceIds(ids));
+            response.extensions_mut().insert(TraceIds(stored.trace_ids));
             Ok(response)
         }
         Signal::Logs => {
-            let export = otlp::decode_logs(&body, encoding, gzip, limit).map_err(|e| {
-                let malformed = matches!(e, DecodeError::Malformed(..));
-                let mut rejection = decode_error(e);
-                if malformed {
-                    rejection.1.push_str(
-                        " (a POST to a path ending in /v1/logs carries logs: an \
-                         ExportLogsServiceRequest; any other path carries traces)",
-                    );
-                }
-                rejection
-            })?;
-            drop(body);
-            let runs = otlp::convert_logs(export, transport, &received.path);
-            received.log_record_count = runs.iter().map(|(_, run)| run.len()).sum();
-            let response = logs_response(state.store.insert_logs(received, runs));
+            let response = ingest::logs_response(stored.rejected_logs);
             Ok(match transport {
                 Transport::HttpJson => {
                     let json = match response.partial_success {
@@ -235,7 +232,9 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 fn decode_error(error: DecodeError) -> Rejection {
     let status = match error {
         DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        DecodeError::Gzip(_) | DecodeError::Malformed(..) => StatusCode::BAD_REQUEST,
+        DecodeError::Gzip(_) | DecodeError::Malformed(..) | DecodeError::BadId(..) => {
+            StatusCode::BAD_REQUEST
+        }
     };
     Rejection(status, error.to_string())
 }

@@ -34,8 +34,11 @@
 //! | `serve` | the accept loop of every listener: connection cap, timeouts, TLS handshakes |
 //! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
-//! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
-//! | `store` | the bounded, indexed in-memory store, and waiting for spans |
+//! | [`otlp`] | decoding request bodies (protobuf or JSON, gzip, size limit) |
+//! | `ingest` | the one way in, for traces and logs: convert, store, answer |
+//! | `stored` | what the store keeps of a span and a record (values cut to a limit, sizes), converted from OTLP |
+//! | `store` | the bounded (in bytes and counts), indexed in-memory store, and waiting for spans |
+//! | `export` | stored spans back to OTLP (a trace's download) |
 //! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is stored and shown: spans, log records, traces, summaries |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
@@ -47,11 +50,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 mod config;
+mod export;
 #[cfg(test)]
 mod fixtures;
 mod grpc;
 mod host;
 mod http;
+mod ingest;
 pub mod model;
 pub mod otlp;
 mod print;
@@ -60,6 +65,7 @@ mod serve;
 mod server;
 mod settled;
 mod store;
+mod stored;
 pub mod text;
 mod tls;
 mod ui;
@@ -203,35 +209,29 @@ impl Collector {
         self.store.export(trace_id)
     }
 
-    /// Stores the spans of an OTLP traces export body (OTLP/JSON or
-    /// protobuf, gzip-compressed or not: detected from its first bytes)
-    /// within the limits of an OTLP/HTTP body: what `collector --load FILE`
-    /// does. Returns the ids of its traces.
+    /// Stores the spans of an OTLP traces export body, encoded as over
+    /// `transport` (OTLP/JSON for `HttpJson`, else protobuf), gzip-compressed
+    /// or not (detected from its first bytes), within the limits of an
+    /// OTLP/HTTP body: what `collector --load FILE` does. Returns the ids of
+    /// its traces.
     pub fn import(
         &self,
         body: &[u8],
-        encoding: otlp::Encoding,
+        transport: Transport,
     ) -> Result<Vec<String>, otlp::DecodeError> {
         let gzip = body.starts_with(&[0x1f, 0x8b]);
+        let export = otlp::decode(body, transport, gzip, self.max_body_bytes)?;
         let received = ReceivedRequest {
-            transport: match encoding {
-                otlp::Encoding::Json => Transport::HttpJson,
-                otlp::Encoding::Protobuf => Transport::HttpProtobuf,
-            },
+            transport,
             signal: Signal::Traces,
             path: "(imported)".to_owned(),
             headers: Default::default(),
             span_count: 0,
             log_record_count: 0,
         };
-        otlp::ingest(
-            &self.store,
-            body,
-            encoding,
-            gzip,
-            self.max_body_bytes,
-            received,
-        )
+        ingest::ingest(&self.store, ingest::Export::Traces(export), received)
+            .map(|stored| stored.trace_ids)
+            .map_err(|e| otlp::DecodeError::BadId(transport, e))
     }
 
     /// The largest body [`Collector::import`] and the OTLP/HTTP receiver
@@ -243,6 +243,12 @@ impl Collector {
     /// All stored spans, oldest trace first.
     pub fn spans(&self) -> Vec<Span> {
         self.store.spans()
+    }
+
+    /// What the stored traces and log records cost in memory now, about,
+    /// and the budget they are kept within (`max_memory_bytes`).
+    pub fn memory(&self) -> (usize, usize) {
+        self.store.memory()
     }
 
     /// The number of stored spans.

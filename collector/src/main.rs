@@ -19,10 +19,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use collector::otlp::Encoding;
 use collector::{
     Collector, CollectorConfig, ConnectionLimits, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR,
-    DEFAULT_UI_ADDR, TlsConfig,
+    DEFAULT_UI_ADDR, TlsConfig, Transport,
 };
 
 /// A line on stderr. Unlike `eprintln!` it cannot panic: a collector whose
@@ -61,6 +60,14 @@ struct Args {
     /// Load the traces of this OTLP/JSON file at start (repeatable): a trace saved from the web view (its download button, or GET /api/traces/{id}/otlp), or any ExportTraceServiceRequest in OTLP/JSON, gzip-compressed or not; within the OTLP/HTTP body limit. A missing, malformed or too large file exits with status 2
     #[arg(long, value_name = "FILE")]
     load: Vec<PathBuf>,
+
+    /// Memory for the stored traces and log records, all together (spans with their names, attributes and events, log records with their bodies, resources, indexes): e.g. 512MiB, 2GiB, 300MB; the oldest are dropped first to make room
+    #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "512MiB")]
+    max_memory: usize,
+
+    /// The longest text or bytes value kept whole (an attribute value, a span or event name, a status message, a log body), e.g. 64KiB; longer ones are cut and end with "…[cut by the collector: N bytes in all]"
+    #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "64KiB")]
+    max_value_length: usize,
 
     /// Traces kept in memory; the oldest is dropped first
     #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = CollectorConfig::default().max_traces)]
@@ -133,6 +140,8 @@ async fn main() -> ExitCode {
         grpc_addr: args.grpc,
         http_addr: args.http,
         ui_addr: (!args.no_ui).then_some(args.ui),
+        max_memory_bytes: args.max_memory,
+        max_value_bytes: args.max_value_length,
         max_traces: args.max_traces,
         max_spans: args.max_spans,
         max_spans_per_trace: args.max_spans_per_trace,
@@ -169,7 +178,7 @@ async fn main() -> ExitCode {
         }
     };
     for (path, bytes) in files {
-        match collector.import(&bytes, Encoding::Json) {
+        match collector.import(&bytes, Transport::HttpJson) {
             Ok(ids) if ids.is_empty() => say!(
                 "note: --load {}: no spans in it (a trace file, OTLP/JSON resourceSpans, is expected)",
                 path.display()
@@ -201,6 +210,10 @@ async fn main() -> ExitCode {
     if let Some(url) = collector.ui_url() {
         say!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
     }
+    say!(
+        "keeping up to {} of traces and log records (--max-memory), the oldest dropped first",
+        human_bytes(collector.memory().1)
+    );
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());
@@ -279,6 +292,57 @@ fn limits_help() -> String {
         config.max_http_body_bytes / (1024 * 1024),
         config.max_grpc_message_bytes / (1024 * 1024),
     )
+}
+
+/// A size in bytes: a number with an optional unit (B, KB, MB, GB: powers
+/// of 1000; KiB, MiB, GiB: powers of 1024), at least 1 KiB.
+fn byte_size(value: &str) -> Result<usize, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 512MiB or 2GiB, got {value:?}"))?;
+    let unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1000_u64.pow(2),
+        "gb" => 1000_u64.pow(3),
+        "kib" | "k" => 1024,
+        "mib" | "m" => 1024_u64.pow(2),
+        "gib" | "g" => 1024_u64.pow(3),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}: use B, KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    let bytes = number
+        .checked_mul(unit)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or_else(|| format!("{value} is more than this machine can address"))?;
+    if bytes < 1024 {
+        return Err(format!("{value} is too small: at least 1KiB"));
+    }
+    Ok(bytes)
+}
+
+/// `bytes` in the largest binary unit that keeps it above 1 (`512 MiB`).
+fn human_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {

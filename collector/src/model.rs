@@ -305,6 +305,10 @@ pub struct TraceSummary {
     pub duration_nanos: u64,
     /// A root exists and every parent is part of the trace.
     pub complete: bool,
+    /// The trace has log records and no span (yet): its times and services
+    /// are those of its records.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logs_only: bool,
     /// Spans not kept: the trace reached the per-trace limit.
     pub dropped_spans: u64,
     /// Log records of the trace (absent from the JSON when 0).

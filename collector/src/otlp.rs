@@ -1,99 +1,69 @@
-//! From bytes on the wire to what the store keeps: decoding an export
-//! request body (protobuf or JSON, optionally gzip, within a size limit),
-//! checking its ids, and converting its spans and log records.
-//!
-//! A stored span keeps what the store indexes as plain fields (ids, times,
-//! kind, status), points at its resource and scope (one shared copy per
-//! resource of a request), and keeps its name, status message, attributes
-//! and events as bytes in one buffer shared by the consecutive spans of its
-//! trace in the request (attributes and events protobuf-encoded, decoded
-//! only when the span is shown). That is no allocation per span that
-//! outlives the request, and a few hundred bytes per stored span.
-//!
-//! A stored log record keeps its time, severity, span id and body as plain
-//! fields, its attributes protobuf-encoded (decoded only when shown), and
-//! points at its resource and scope like a span. Ids follow the logs data
-//! model: a record whose trace id is missing or invalid (the wrong length,
-//! or all zeros) belongs to no trace, and is kept all the same.
+//! From bytes on the wire to OTLP messages: decoding an export request
+//! body (protobuf or JSON, optionally gzip) within a size limit. What the
+//! store keeps of the messages is `stored`'s business; storing them is
+//! `ingest`'s.
 
 use std::io::Read as _;
-use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::logs::v1 as logs_proto;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1 as proto;
-use prost::Message as _;
 
-use crate::model::{Attributes, Event, LogRecord, Span, SpanKind, StatusCode, Transport};
+use crate::model::{Span, Transport};
+use crate::stored::{self, BadId, Cut};
 
-/// How an OTLP/HTTP body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// `application/x-protobuf`
-    Protobuf,
-    /// `application/json` (OTLP/JSON: hex ids, enum values as numbers)
-    Json,
-}
-
-/// Why a body could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a body could not be decoded or stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// More than the limit, compressed or decompressed.
+    #[error("body too large: the limit is {limit} bytes, compressed or decompressed")]
     TooLarge { limit: usize },
     /// Not gzip although the request said so.
+    #[error("invalid gzip body: {0}")]
     Gzip(String),
     /// Not the export request expected (`ExportTraceServiceRequest`, or
-    /// `ExportLogsServiceRequest`) in the declared encoding.
-    Malformed(Encoding, String),
+    /// `ExportLogsServiceRequest`) in the encoding of its transport.
+    #[error("malformed {encoding}: {1}", encoding = encoding_name(*.0))]
+    Malformed(Transport, String),
+    /// A span with an id of the wrong length: the request is refused whole,
+    /// as the OpenTelemetry Collector refuses it.
+    #[error("malformed {encoding}: {1}", encoding = encoding_name(*.0))]
+    BadId(Transport, BadId),
 }
 
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DecodeError::TooLarge { limit } => write!(
-                f,
-                "body too large: the limit is {limit} bytes, compressed or decompressed"
-            ),
-            DecodeError::Gzip(e) => write!(f, "invalid gzip body: {e}"),
-            DecodeError::Malformed(Encoding::Protobuf, e) => {
-                write!(f, "malformed OTLP protobuf: {e}")
-            }
-            DecodeError::Malformed(Encoding::Json, e) => write!(f, "malformed OTLP/JSON: {e}"),
-        }
+/// How a message over `transport` is encoded, in words.
+fn encoding_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::HttpJson => "OTLP/JSON",
+        Transport::Grpc | Transport::HttpProtobuf => "OTLP protobuf",
     }
 }
 
-impl std::error::Error for DecodeError {}
-
-/// Decodes an OTLP/HTTP traces export body. A gzip body is inflated to at
-/// most `limit` bytes (a gzip bomb never allocates more).
+/// Decodes a traces export body as it comes over `transport` (JSON for
+/// `HttpJson`, protobuf otherwise). A gzip body is inflated to at most
+/// `limit` bytes (a gzip bomb never allocates more).
 pub fn decode(
     body: &[u8],
-    encoding: Encoding,
+    transport: Transport,
     gzip: bool,
     limit: usize,
 ) -> Result<ExportTraceServiceRequest, DecodeError> {
-    decode_message(body, encoding, gzip, limit)
+    decode_message(body, transport, gzip, limit)
 }
 
-/// Decodes an OTLP/HTTP logs export body, within the same limits as
-/// [`decode`].
+/// Decodes a logs export body, within the same limits as [`decode`].
 pub fn decode_logs(
     body: &[u8],
-    encoding: Encoding,
+    transport: Transport,
     gzip: bool,
     limit: usize,
 ) -> Result<ExportLogsServiceRequest, DecodeError> {
-    decode_message(body, encoding, gzip, limit)
+    decode_message(body, transport, gzip, limit)
 }
 
 fn decode_message<M>(
     body: &[u8],
-    encoding: Encoding,
+    transport: Transport,
     gzip: bool,
     limit: usize,
 ) -> Result<M, DecodeError>
@@ -119,884 +89,38 @@ where
     } else {
         body
     };
-    match encoding {
-        Encoding::Protobuf => {
-            M::decode(body).map_err(|e| DecodeError::Malformed(encoding, e.to_string()))
-        }
-        Encoding::Json => serde_json::from_slice(body)
-            .map_err(|e| DecodeError::Malformed(encoding, e.to_string())),
-    }
-}
-
-/// Decodes an OTLP traces export body (see [`decode`]), converts it and
-/// stores its spans, logging `received` with their count: what the OTLP/HTTP
-/// receiver, the web view's upload and `--load` all do. Returns the ids of
-/// the traces the body had spans of, in order of first appearance.
-pub(crate) fn ingest(
-    store: &crate::store::Store,
-    body: &[u8],
-    encoding: Encoding,
-    gzip: bool,
-    limit: usize,
-    mut received: crate::model::ReceivedRequest,
-) -> Result<Vec<String>, DecodeError> {
-    let export = decode(body, encoding, gzip, limit)?;
-    let runs = convert(export, received.transport, &received.path)
-        .map_err(|e| DecodeError::Malformed(encoding, e))?;
-    received.span_count = runs.iter().map(|(_, run)| run.len()).sum();
-    let mut ids: Vec<TraceId> = Vec::new();
-    for (id, _) in &runs {
-        if !ids.contains(id) {
-            ids.push(*id);
-        }
-    }
-    store.insert(received, runs);
-    Ok(ids.iter().map(|id| hex(id)).collect())
-}
-
-pub(crate) type TraceId = [u8; 16];
-pub(crate) type SpanId = [u8; 8];
-
-/// What the spans of one resource and scope of one request share.
-#[derive(Debug)]
-pub(crate) struct Source {
-    pub(crate) service_name: Arc<str>,
-    pub(crate) resource: Arc<Attributes>,
-    pub(crate) scope_name: Box<str>,
-    pub(crate) transport: Transport,
-    pub(crate) path: Arc<str>,
-    /// The resource and scope as received, for the OTLP export of a trace
-    /// ([`export`]); the resource is shared by the scopes of a request.
-    pub(crate) otlp: Arc<ResourceOrigin>,
-    pub(crate) scope: ScopeOrigin,
-}
-
-/// A resource as received: its attributes (with their OTLP types), its
-/// dropped attribute count, and its schema URL.
-#[derive(Debug, Default)]
-pub(crate) struct ResourceOrigin {
-    resource: Option<Resource>,
-    schema_url: String,
-}
-
-/// A scope as received: name, version, attributes and schema URL.
-#[derive(Debug, Default)]
-pub(crate) struct ScopeOrigin {
-    scope: Option<InstrumentationScope>,
-    schema_url: String,
-}
-
-impl Source {
-    /// A source with nothing kept of its origin (for tests).
-    #[cfg(test)]
-    pub(crate) fn plain(
-        service_name: &str,
-        resource: Attributes,
-        transport: Transport,
-        path: &str,
-    ) -> Source {
-        Source {
-            service_name: service_name.into(),
-            resource: Arc::new(resource),
-            scope_name: Box::default(),
-            transport,
-            path: path.into(),
-            otlp: Arc::default(),
-            scope: ScopeOrigin::default(),
+    match transport {
+        Transport::HttpJson => serde_json::from_slice(body)
+            .map_err(|e| DecodeError::Malformed(transport, e.to_string())),
+        Transport::Grpc | Transport::HttpProtobuf => {
+            M::decode(body).map_err(|e| DecodeError::Malformed(transport, e.to_string()))
         }
     }
 }
 
-/// The bytes of a run of spans (consecutive spans of one trace in one
-/// request): their names, status messages and details, back to back. The
-/// spans of a run live and die together (a trace is evicted whole), so one
-/// allocation holds what would otherwise be three per span.
-pub(crate) type Blob = Arc<[u8]>;
-
-/// Where a span's text or bytes are in its run's [`Blob`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Slice {
-    start: u32,
-    len: u32,
-}
-
-impl Slice {
-    fn of(blob: &mut Vec<u8>, bytes: &[u8]) -> Slice {
-        let slice = Slice {
-            start: u32::try_from(blob.len()).unwrap_or(u32::MAX),
-            len: u32::try_from(bytes.len()).unwrap_or(0),
-        };
-        blob.extend_from_slice(bytes);
-        slice
-    }
-
-    fn get(self, blob: &[u8]) -> &[u8] {
-        let start = self.start as usize;
-        blob.get(start..start + self.len as usize)
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn len(self) -> usize {
-        self.len as usize
-    }
-
-    /// `len` bytes from `start`.
-    #[cfg(test)]
-    pub(crate) fn at(start: usize, len: usize) -> Slice {
-        Slice {
-            start: u32::try_from(start).unwrap_or(u32::MAX),
-            len: u32::try_from(len).unwrap_or(0),
-        }
-    }
-
-    /// All of `blob`.
-    #[cfg(test)]
-    pub(crate) fn whole(blob: &[u8]) -> Slice {
-        Slice {
-            start: 0,
-            len: u32::try_from(blob.len()).unwrap_or(0),
-        }
-    }
-}
-
-/// A span as the store keeps it.
-#[derive(Debug)]
-pub(crate) struct StoredSpan {
-    pub(crate) span_id: SpanId,
-    pub(crate) parent: Option<SpanId>,
-    pub(crate) kind: SpanKind,
-    pub(crate) status: StatusCode,
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-    pub(crate) source: Arc<Source>,
-    pub(crate) blob: Blob,
-    pub(crate) name: Slice,
-    pub(crate) status_message: Slice,
-    /// Everything else: an OTLP `Span` message holding only its
-    /// attributes, events, links, trace state, flags and dropped counts.
-    pub(crate) details: Slice,
-}
-
-impl StoredSpan {
-    /// The span's name (checked UTF-8 at ingest).
-    pub(crate) fn name(&self) -> &str {
-        std::str::from_utf8(self.name.get(&self.blob)).unwrap_or_default()
-    }
-
-    fn status_message(&self) -> &str {
-        std::str::from_utf8(self.status_message.get(&self.blob)).unwrap_or_default()
-    }
-
-    /// Bytes of the blob this span uses.
-    pub(crate) fn blob_bytes(&self) -> usize {
-        self.name.len() + self.status_message.len() + self.details.len()
-    }
-
-    /// Copies this span's bytes into `blob` and points at the copy there.
-    pub(crate) fn move_to(&mut self, blob: &mut Vec<u8>) {
-        let old = self.blob.clone();
-        self.name = Slice::of(blob, self.name.get(&old));
-        self.status_message = Slice::of(blob, self.status_message.get(&old));
-        self.details = Slice::of(blob, self.details.get(&old));
-    }
-
-    /// The span as it was received (an OTLP `Span`), for the export.
-    pub(crate) fn to_otlp(&self, trace_id: &TraceId) -> proto::Span {
-        let mut span = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
-        span.trace_id = trace_id.to_vec();
-        span.span_id = self.span_id.to_vec();
-        span.parent_span_id = self.parent.map(|p| p.to_vec()).unwrap_or_default();
-        span.name = self.name().to_owned();
-        span.kind = self.kind.to_otlp();
-        span.start_time_unix_nano = self.start;
-        span.end_time_unix_nano = self.end;
-        let message = self.status_message();
-        if self.status != StatusCode::Unset || !message.is_empty() {
-            span.status = Some(proto::Status {
-                code: self.status.to_otlp(),
-                message: message.to_owned(),
-            });
-        }
-        span
-    }
-
-    /// Whether the span has each `(key, value)` attribute, on itself or
-    /// its resource, reading `value` as the JSON API shows it (a string
-    /// as it is, anything else as its JSON): what a search's
-    /// `attr=KEY=VALUE` asks. Decodes the span's details once, and only if
-    /// an attribute is asked for.
-    pub(crate) fn has_attributes(&self, wanted: &[(String, String)]) -> bool {
-        if wanted.is_empty() {
-            return true;
-        }
-        let details = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
-        wanted.iter().all(|(key, value)| {
-            let own = details
-                .attributes
-                .iter()
-                .filter(|kv| kv.key == *key)
-                .any(|kv| reads_as(&any_value_to_json(kv.value.as_ref()), value));
-            own || self
-                .source
-                .resource
-                .get(key)
-                .is_some_and(|v| reads_as(v, value))
-        })
-    }
-
-    /// The span as the API shows it.
-    pub(crate) fn to_span(&self, trace_id: &str) -> Span {
-        self.to_span_with(trace_id, None)
-    }
-
-    /// With `only` given, just those attributes and no events: what the
-    /// printer needs, at a fraction of the cost.
-    pub(crate) fn to_span_with(&self, trace_id: &str, only: Option<&[&str]>) -> Span {
-        let mut details = proto::Span::decode(self.details.get(&self.blob)).unwrap_or_default();
-        if let Some(keys) = only {
-            details
-                .attributes
-                .retain(|kv| keys.contains(&kv.key.as_str()));
-            details.events.clear();
-        }
-        Span {
-            trace_id: trace_id.to_owned(),
-            span_id: hex(&self.span_id),
-            parent_span_id: self.parent.as_ref().map(|p| hex(p)),
-            name: self.name().to_owned(),
-            kind: self.kind,
-            start_unix_nano: self.start,
-            end_unix_nano: self.end,
-            attributes: attributes_to_map(&details.attributes),
-            events: details
-                .events
-                .iter()
-                .map(|e| Event {
-                    name: e.name.clone(),
-                    time_unix_nano: e.time_unix_nano,
-                    attributes: attributes_to_map(&e.attributes),
-                })
-                .collect(),
-            status_code: self.status,
-            status_message: self.status_message().to_owned(),
-            service_name: self.source.service_name.to_string(),
-            resource: self.source.resource.clone(),
-            scope_name: self.source.scope_name.to_string(),
-            transport: self.source.transport,
-            path: self.source.path.to_string(),
-        }
-    }
-}
-
-/// Whether `value` reads `text`: a string as it is, anything else as its
-/// JSON (`100`, `true`, `["a","b"]`).
-pub(crate) fn reads_as(value: &serde_json::Value, text: &str) -> bool {
-    match value {
-        serde_json::Value::String(s) => s == text,
-        // Not `*other == text`: a JSON value equals a str only as a string.
-        other => serde_json::to_string(other).is_ok_and(|json| json == text),
-    }
-}
-
-/// The spans of one trace as an OTLP export request, the way they came:
-/// spans of one resource and scope of one request stay together under
-/// their resource and scope (attributes with their OTLP types, schema
-/// URLs, dropped counts). Serialized with serde, it is the OTLP/JSON
-/// encoding (hex ids), which any OTLP receiver takes back.
-pub(crate) fn export<'a>(
-    trace_id: &TraceId,
-    spans: impl IntoIterator<Item = &'a StoredSpan>,
-) -> ExportTraceServiceRequest {
-    let mut resource_spans: Vec<proto::ResourceSpans> = Vec::new();
-    // The origin of the last resource and scope added to.
-    let mut last: Option<(*const ResourceOrigin, *const Source)> = None;
-    for span in spans {
-        let source = &span.source;
-        let resource_ptr = Arc::as_ptr(&source.otlp);
-        let source_ptr = Arc::as_ptr(source);
-        let same_resource = last.is_some_and(|(r, _)| r == resource_ptr);
-        let same_scope = last.is_some_and(|(_, s)| s == source_ptr);
-        if !same_resource {
-            resource_spans.push(proto::ResourceSpans {
-                resource: source.otlp.resource.clone(),
-                scope_spans: Vec::new(),
-                schema_url: source.otlp.schema_url.clone(),
-            });
-        }
-        let Some(resource) = resource_spans.last_mut() else {
-            continue;
-        };
-        if !same_scope || !same_resource {
-            resource.scope_spans.push(proto::ScopeSpans {
-                scope: source.scope.scope.clone(),
-                spans: Vec::new(),
-                schema_url: source.scope.schema_url.clone(),
-            });
-        }
-        if let Some(scope) = resource.scope_spans.last_mut() {
-            scope.spans.push(span.to_otlp(trace_id));
-        }
-        last = Some((resource_ptr, source_ptr));
-    }
-    ExportTraceServiceRequest { resource_spans }
-}
-
-/// Consecutive spans of one trace in a request, stored together.
-pub(crate) type Run = (TraceId, Vec<StoredSpan>);
-
-/// A span decoded and checked, its bytes already in the run's blob.
-struct Pending {
-    span_id: SpanId,
-    parent: Option<SpanId>,
-    kind: SpanKind,
-    status: StatusCode,
-    start: u64,
-    end: u64,
-    source: Arc<Source>,
-    name: Slice,
-    status_message: Slice,
-    details: Slice,
-}
-
-/// The run being built while converting.
-struct RunBuilder {
-    trace_id: TraceId,
-    blob: Vec<u8>,
-    spans: Vec<Pending>,
-}
-
-impl RunBuilder {
-    fn finish(self) -> Run {
-        let blob: Blob = Arc::from(self.blob);
-        let spans = self
-            .spans
-            .into_iter()
-            .map(|p| StoredSpan {
-                span_id: p.span_id,
-                parent: p.parent,
-                kind: p.kind,
-                status: p.status,
-                start: p.start,
-                end: p.end,
-                source: p.source,
-                blob: blob.clone(),
-                name: p.name,
-                status_message: p.status_message,
-                details: p.details,
-            })
-            .collect();
-        (self.trace_id, spans)
-    }
-}
-
-/// Converts an export request into runs of stored spans (consecutive spans
-/// of one trace), rejecting the whole request if an id has the wrong length
-/// (as the OpenTelemetry Collector does).
-pub(crate) fn convert(
-    request: ExportTraceServiceRequest,
-    transport: Transport,
-    path: &str,
-) -> Result<Vec<Run>, String> {
-    let path: Arc<str> = Arc::from(path);
-    let mut runs = Vec::new();
-    let mut run: Option<RunBuilder> = None;
-    let mut scratch = Vec::new();
-    for resource_spans in request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes_to_map(&r.attributes))
-            .unwrap_or_default();
-        let service_name: Arc<str> = resource
-            .get("service.name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .into();
-        let resource = Arc::new(resource);
-        let origin = Arc::new(ResourceOrigin {
-            resource: resource_spans.resource,
-            schema_url: resource_spans.schema_url,
-        });
-        for scope_spans in resource_spans.scope_spans {
-            let source = Arc::new(Source {
-                service_name: service_name.clone(),
-                resource: resource.clone(),
-                scope_name: scope_spans
-                    .scope
-                    .as_ref()
-                    .map(|s| s.name.as_str())
-                    .unwrap_or_default()
-                    .into(),
-                transport,
-                path: path.clone(),
-                otlp: origin.clone(),
-                scope: ScopeOrigin {
-                    scope: scope_spans.scope,
-                    schema_url: scope_spans.schema_url,
-                },
-            });
-            for span in scope_spans.spans {
-                let trace_id = trace_id_of(&span)?;
-                let current = match &mut run {
-                    Some(current) if current.trace_id == trace_id => current,
-                    _ => {
-                        runs.extend(run.take().map(RunBuilder::finish));
-                        run.insert(RunBuilder {
-                            trace_id,
-                            blob: Vec::new(),
-                            spans: Vec::new(),
-                        })
-                    }
-                };
-                let pending = pending(span, &source, &mut current.blob, &mut scratch)?;
-                current.spans.push(pending);
-            }
-        }
-    }
-    runs.extend(run.map(RunBuilder::finish));
-    Ok(runs)
-}
-
-fn described(span: &proto::Span) -> String {
-    format!("span {:?}", crate::text::one_line(&span.name, 80))
-}
-
-fn trace_id_of(span: &proto::Span) -> Result<TraceId, String> {
-    span.trace_id.as_slice().try_into().map_err(|_| {
-        format!(
-            "{}: trace id must be 16 bytes, got {}",
-            described(span),
-            span.trace_id.len()
-        )
-    })
-}
-
-fn pending(
-    mut span: proto::Span,
-    source: &Arc<Source>,
-    blob: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
-) -> Result<Pending, String> {
-    let span_id: SpanId = span.span_id.as_slice().try_into().map_err(|_| {
-        format!(
-            "{}: span id must be 8 bytes, got {}",
-            described(&span),
-            span.span_id.len()
-        )
-    })?;
-    let parent = match span.parent_span_id.len() {
-        0 => None,
-        8 => span.parent_span_id.as_slice().try_into().ok(),
-        n => {
-            return Err(format!(
-                "{}: parent span id must be 8 bytes or empty, got {n}",
-                described(&span)
-            ));
-        }
-    };
-    scratch.clear();
-    // Encoding into a Vec cannot fail.
-    let _ = proto::Span {
-        attributes: std::mem::take(&mut span.attributes),
-        events: std::mem::take(&mut span.events),
-        links: std::mem::take(&mut span.links),
-        trace_state: std::mem::take(&mut span.trace_state),
-        flags: span.flags,
-        dropped_attributes_count: span.dropped_attributes_count,
-        dropped_events_count: span.dropped_events_count,
-        dropped_links_count: span.dropped_links_count,
-        ..Default::default()
-    }
-    .encode(scratch);
-    let status = span.status.unwrap_or_default();
-    Ok(Pending {
-        span_id,
-        parent,
-        kind: SpanKind::from_otlp(span.kind),
-        status: StatusCode::from_otlp(status.code),
-        start: span.start_time_unix_nano,
-        end: span.end_time_unix_nano,
-        source: source.clone(),
-        name: Slice::of(blob, span.name.as_bytes()),
-        status_message: Slice::of(blob, status.message.as_bytes()),
-        details: Slice::of(blob, scratch),
-    })
-}
-
-/// Every span of an export request as the API would show it: decoding and
-/// conversion in one call, for scripts and the fuzz targets.
+/// Every span of an export request as the API would show it (values no
+/// longer than `max_value_bytes`): conversion in one call, for scripts and
+/// the fuzz targets.
 pub fn spans(
     request: ExportTraceServiceRequest,
     transport: Transport,
     path: &str,
-) -> Result<Vec<Span>, String> {
+    max_value_bytes: usize,
+) -> Result<Vec<Span>, BadId> {
+    let cut = Cut {
+        max_bytes: max_value_bytes,
+    };
     let mut spans = Vec::new();
-    for (trace_id, run) in convert(request, transport, path)? {
-        let trace_id = hex(&trace_id);
+    for (trace_id, run) in stored::convert(request, transport, path, cut)? {
+        let trace_id = stored::hex(&trace_id);
         spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
     }
     Ok(spans)
 }
 
-/// A log record as the store keeps it.
-#[derive(Debug)]
-pub(crate) struct StoredLog {
-    /// Arrival number, given by the store (oldest first across all records).
-    pub(crate) seq: u64,
-    pub(crate) time: u64,
-    pub(crate) severity_number: i32,
-    /// The severity text, when it says more than the number's name.
-    pub(crate) severity_text: Option<Box<str>>,
-    pub(crate) body: Box<str>,
-    /// An OTLP `LogRecord` message holding only the attributes (empty:
-    /// none).
-    pub(crate) attributes: Box<[u8]>,
-    pub(crate) span_id: Option<SpanId>,
-    pub(crate) source: Arc<Source>,
-}
-
-impl StoredLog {
-    /// The record as the API shows it; without `attributes`, with none
-    /// (what the printer needs).
-    pub(crate) fn to_record(&self, trace_id: Option<&str>, attributes: bool) -> LogRecord {
-        let attributes = if attributes && !self.attributes.is_empty() {
-            let details = logs_proto::LogRecord::decode(&self.attributes[..]).unwrap_or_default();
-            attributes_to_map(&details.attributes)
-        } else {
-            Attributes::new()
-        };
-        LogRecord {
-            time_unix_nano: self.time,
-            severity: match &self.severity_text {
-                Some(text) => text.to_string(),
-                None => severity_name(self.severity_number).to_owned(),
-            },
-            severity_number: self.severity_number,
-            body: self.body.to_string(),
-            attributes,
-            trace_id: trace_id.map(str::to_owned),
-            span_id: self.span_id.as_ref().map(|id| hex(id)),
-            service_name: self.source.service_name.to_string(),
-            scope_name: self.source.scope_name.to_string(),
-        }
-    }
-}
-
-/// Consecutive log records of one trace (`None`: of no trace) in a request.
-pub(crate) type LogRun = (Option<TraceId>, Vec<StoredLog>);
-
-/// Converts a logs export request into runs of stored records (consecutive
-/// records of one trace). Never fails: an invalid id only means no trace
-/// (or no span), as the logs data model says.
-pub(crate) fn convert_logs(
-    request: ExportLogsServiceRequest,
-    transport: Transport,
-    path: &str,
-) -> Vec<LogRun> {
-    let path: Arc<str> = Arc::from(path);
-    let mut runs: Vec<LogRun> = Vec::new();
-    let mut scratch = Vec::new();
-    for resource_logs in request.resource_logs {
-        let resource = resource_logs
-            .resource
-            .map(|r| attributes_to_map(&r.attributes))
-            .unwrap_or_default();
-        // Log records are not exported back: their sources keep no origin.
-        let origin = Arc::new(ResourceOrigin::default());
-        let service_name: Arc<str> = resource
-            .get("service.name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .into();
-        let resource = Arc::new(resource);
-        for scope_logs in resource_logs.scope_logs {
-            let source = Arc::new(Source {
-                service_name: service_name.clone(),
-                resource: resource.clone(),
-                scope_name: scope_logs.scope.map(|s| s.name).unwrap_or_default().into(),
-                transport,
-                path: path.clone(),
-                otlp: origin.clone(),
-                scope: ScopeOrigin::default(),
-            });
-            for record in scope_logs.log_records {
-                let trace_id = valid_id::<16>(&record.trace_id);
-                let log = stored_log(record, &source, &mut scratch);
-                match runs.last_mut() {
-                    Some((id, run)) if *id == trace_id => run.push(log),
-                    _ => runs.push((trace_id, vec![log])),
-                }
-            }
-        }
-    }
-    runs
-}
-
-/// An id of the right length and not all zeros.
-fn valid_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
-    let id: [u8; N] = bytes.try_into().ok()?;
-    id.iter().any(|b| *b != 0).then_some(id)
-}
-
-fn stored_log(
-    record: logs_proto::LogRecord,
-    source: &Arc<Source>,
-    scratch: &mut Vec<u8>,
-) -> StoredLog {
-    let attributes: Box<[u8]> = if record.attributes.is_empty() {
-        Box::default()
-    } else {
-        scratch.clear();
-        // Encoding into a Vec cannot fail.
-        let _ = logs_proto::LogRecord {
-            attributes: record.attributes,
-            ..Default::default()
-        }
-        .encode(scratch);
-        scratch.as_slice().into()
-    };
-    let severity_text = Some(record.severity_text)
-        .filter(|text| !text.is_empty() && text != severity_name(record.severity_number))
-        .map(String::into_boxed_str);
-    let body = match record.body.as_ref().and_then(|b| b.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => s.as_str().into(),
-        Some(_) => any_value_to_json(record.body.as_ref())
-            .to_string()
-            .into_boxed_str(),
-        None => Box::default(),
-    };
-    StoredLog {
-        seq: 0,
-        time: if record.time_unix_nano != 0 {
-            record.time_unix_nano
-        } else {
-            record.observed_time_unix_nano
-        },
-        severity_number: record.severity_number,
-        severity_text,
-        body,
-        attributes,
-        span_id: valid_id::<8>(&record.span_id),
-        source: source.clone(),
-    }
-}
-
-/// The short name of an OTLP `SeverityNumber` (the data model's: `INFO`,
-/// `INFO2`...); empty for 0 and unknown numbers.
-pub(crate) fn severity_name(number: i32) -> &'static str {
-    const NAMES: [&str; 24] = [
-        "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO",
-        "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3",
-        "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
-    ];
-    usize::try_from(number)
-        .ok()
-        .and_then(|n| n.checked_sub(1))
-        .and_then(|n| NAMES.get(n))
-        .copied()
-        .unwrap_or_default()
-}
-
-/// Every log record of a logs export request as the API would show it:
-/// conversion in one call, for scripts and the fuzz targets.
-pub fn log_records(
-    request: ExportLogsServiceRequest,
-    transport: Transport,
-    path: &str,
-) -> Vec<LogRecord> {
-    let mut records = Vec::new();
-    for (trace_id, run) in convert_logs(request, transport, path) {
-        let trace_id = trace_id.map(|id| hex(&id));
-        records.extend(
-            run.iter()
-                .map(|log| log.to_record(trace_id.as_deref(), true)),
-        );
-    }
-    records
-}
-
-fn attributes_to_map(attributes: &[KeyValue]) -> Attributes {
-    attributes
-        .iter()
-        .map(|kv| (kv.key.clone(), any_value_to_json(kv.value.as_ref())))
-        .collect()
-}
-
-/// OTLP `AnyValue` to JSON: ints stay numbers, bytes become lowercase hex.
-fn any_value_to_json(value: Option<&AnyValue>) -> serde_json::Value {
-    use any_value::Value as V;
-    use serde_json::Value as J;
-    match value.and_then(|v| v.value.as_ref()) {
-        None | Some(V::StringValueStrindex(_)) => J::Null,
-        Some(V::StringValue(s)) => J::String(s.clone()),
-        Some(V::BoolValue(b)) => J::Bool(*b),
-        Some(V::IntValue(i)) => J::from(*i),
-        // NaN and infinities have no JSON number; keep them readable.
-        Some(V::DoubleValue(d)) => serde_json::Number::from_f64(*d)
-            .map(J::Number)
-            .unwrap_or_else(|| J::String(d.to_string())),
-        Some(V::ArrayValue(a)) => J::Array(
-            a.values
-                .iter()
-                .map(|v| any_value_to_json(Some(v)))
-                .collect(),
-        ),
-        Some(V::KvlistValue(kv)) => J::Object(
-            kv.values
-                .iter()
-                .map(|kv| (kv.key.clone(), any_value_to_json(kv.value.as_ref())))
-                .collect(),
-        ),
-        Some(V::BytesValue(b)) => J::String(hex(b)),
-    }
-}
-
-/// Lowercase hex, as trace and span ids are written everywhere.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-/// A 32-digit hex trace id (either case) as bytes.
-pub(crate) fn parse_trace_id(text: &str) -> Option<TraceId> {
-    let text = text.as_bytes();
-    if text.len() != 32 {
-        return None;
-    }
-    let mut id = [0u8; 16];
-    for (byte, pair) in id.iter_mut().zip(text.chunks_exact(2)) {
-        let digit = |c: u8| char::from(c).to_digit(16);
-        *byte = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
-    }
-    Some(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_lowercase_and_parses_back() {
-        assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
-        let id: TraceId = *b"0123456789abcdef";
-        assert_eq!(parse_trace_id(&hex(&id)), Some(id));
-        assert_eq!(parse_trace_id(&hex(&id).to_uppercase()), Some(id));
-        assert_eq!(parse_trace_id("xyz"), None);
-        assert_eq!(parse_trace_id(&"g".repeat(32)), None);
-    }
-
-    #[test]
-    fn any_values_become_json() {
-        use any_value::Value as V;
-        let v = |value| Some(AnyValue { value: Some(value) });
-        assert_eq!(
-            any_value_to_json(v(V::IntValue(7)).as_ref()),
-            serde_json::json!(7)
-        );
-        assert_eq!(
-            any_value_to_json(v(V::BytesValue(vec![1, 2])).as_ref()),
-            serde_json::json!("0102")
-        );
-        assert_eq!(
-            any_value_to_json(v(V::DoubleValue(f64::NAN)).as_ref()),
-            serde_json::json!("NaN")
-        );
-        assert_eq!(any_value_to_json(None), serde_json::Value::Null);
-    }
-
-    fn record(trace_id: Vec<u8>, span_id: Vec<u8>) -> logs_proto::LogRecord {
-        logs_proto::LogRecord {
-            time_unix_nano: 0,
-            observed_time_unix_nano: 42,
-            severity_number: 13,
-            severity_text: "WARN".into(),
-            body: Some(AnyValue {
-                value: Some(any_value::Value::KvlistValue(
-                    opentelemetry_proto::tonic::common::v1::KeyValueList {
-                        values: vec![KeyValue {
-                            key: "user".into(),
-                            value: Some(AnyValue {
-                                value: Some(any_value::Value::IntValue(1)),
-                            }),
-                            ..Default::default()
-                        }],
-                    },
-                )),
-            }),
-            trace_id,
-            span_id,
-            ..Default::default()
-        }
-    }
-
-    fn request(records: Vec<logs_proto::LogRecord>) -> ExportLogsServiceRequest {
-        ExportLogsServiceRequest {
-            resource_logs: vec![logs_proto::ResourceLogs {
-                scope_logs: vec![logs_proto::ScopeLogs {
-                    log_records: records,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-    }
-
-    #[test]
-    fn a_log_record_keeps_its_trace_span_time_severity_and_body() {
-        let records = log_records(
-            request(vec![record(vec![7; 16], vec![8; 8])]),
-            Transport::Grpc,
-            "/x",
-        );
-        let log = &records[0];
-        assert_eq!(log.trace_id, Some(hex(&[7; 16])));
-        assert_eq!(log.span_id, Some(hex(&[8; 8])));
-        assert_eq!(log.time_unix_nano, 42, "the observed time when 0");
-        assert_eq!(log.severity, "WARN");
-        assert_eq!(log.body, r#"{"user":1}"#, "a non-string body as JSON");
-    }
-
-    #[test]
-    fn invalid_log_ids_mean_no_trace_or_no_span() {
-        let records = log_records(
-            request(vec![
-                record(vec![0; 16], vec![8; 8]),
-                record(vec![7; 3], vec![0; 8]),
-                record(vec![], vec![1; 3]),
-            ]),
-            Transport::Grpc,
-            "/x",
-        );
-        assert_eq!(records.len(), 3, "kept all the same");
-        for log in records {
-            assert_eq!(log.trace_id, None);
-        }
-    }
-
-    #[test]
-    fn severity_comes_from_the_number_when_there_is_no_text() {
-        assert_eq!(severity_name(9), "INFO");
-        assert_eq!(severity_name(10), "INFO2");
-        assert_eq!(severity_name(17), "ERROR");
-        assert_eq!(severity_name(24), "FATAL4");
-        assert_eq!(severity_name(0), "");
-        assert_eq!(severity_name(25), "");
-        assert_eq!(severity_name(-1), "");
-        let mut plain = record(vec![7; 16], vec![]);
-        plain.severity_text = String::new();
-        plain.severity_number = 17;
-        let mut custom = record(vec![7; 16], vec![]);
-        custom.severity_text = "oops".into();
-        let records = log_records(request(vec![plain, custom]), Transport::Grpc, "/x");
-        assert_eq!(records[0].severity, "ERROR");
-        assert_eq!(records[1].severity, "oops");
-        assert_eq!(records[0].span_id, None);
-    }
 
     #[test]
     fn a_gzip_bomb_stops_at_the_limit() {
@@ -1006,7 +130,7 @@ mod tests {
         let bomb = gz.finish().unwrap();
         assert!(bomb.len() < 4096);
         assert_eq!(
-            decode(&bomb, Encoding::Protobuf, true, 64 * 1024),
+            decode(&bomb, Transport::HttpProtobuf, true, 64 * 1024),
             Err(DecodeError::TooLarge { limit: 64 * 1024 })
         );
     }

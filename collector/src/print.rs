@@ -9,6 +9,7 @@
 //! [`crate::text`]; a deep trace is indented up to [`MAX_INDENT`] levels and
 //! then says how deep it is.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
@@ -96,6 +97,9 @@ fn print(due: &[Settled]) {
                 logs,
                 after,
             } => writeln!(stdout, "{}\n", render_late(trace_id, spans, logs, *after)),
+            Settled::TraceLess { logs, missed } => {
+                stdout.write_all(render_trace_less(logs, *missed).as_bytes())
+            }
         };
     }
 }
@@ -105,6 +109,9 @@ fn print(due: &[Settled]) {
 /// records (time from the span's start) under it one level deeper; then the
 /// records of no span of the trace (time from the trace's start).
 pub(crate) fn render(trace: &Trace) -> String {
+    if trace.spans.is_empty() {
+        return render_logs_only(trace);
+    }
     let services: Vec<String> = trace.services().iter().map(|s| text::fit(s, 60)).collect();
     let mut out = format!(
         "trace {}  {} span{}  services: {}",
@@ -155,6 +162,52 @@ pub(crate) fn render(trace: &Trace) -> String {
     if !unattached.is_empty() {
         out.push_str("\n  (log records of no span in this trace)");
         write_logs(&mut out, &unattached, trace.bounds().0, 4, true);
+    }
+    out
+}
+
+/// A trace of log records only (no span of it arrived): a header, then
+/// its records, the time of each from the first.
+fn render_logs_only(trace: &Trace) -> String {
+    let services: BTreeSet<String> = trace
+        .logs
+        .iter()
+        .map(|l| text::fit(&l.service_name, 60))
+        .collect();
+    let mut out = format!(
+        "trace {}  log records only: {} (no span of this trace arrived)  services: {}",
+        trace.trace_id,
+        trace.logs.len(),
+        services.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    let logs: Vec<&LogRecord> = trace.logs.iter().collect();
+    let start = logs.iter().map(|l| l.time_unix_nano).min().unwrap_or(0);
+    write_logs(&mut out, &logs, start, 4, true);
+    out
+}
+
+/// Log records of no trace, one line each: `log (no trace)  INFO body
+/// [service]`; `missed` more came than were printed.
+fn render_trace_less(logs: &[LogRecord], missed: usize) -> String {
+    let mut out = String::new();
+    if missed > 0 {
+        let _ = writeln!(
+            out,
+            "log (no trace)  ({missed} more record{} came meanwhile, not printed; GET /api/logs has them)",
+            plural(missed)
+        );
+    }
+    for log in logs {
+        out.push_str("log (no trace) ");
+        if !log.severity.is_empty() {
+            let _ = write!(out, " {}", text::fit(&log.severity, 20));
+        }
+        let _ = writeln!(
+            out,
+            " {}  [{}]",
+            text::fit(&log.body, MAX_TEXT),
+            text::fit(&log.service_name, 60)
+        );
     }
     out
 }

@@ -30,18 +30,39 @@ pub(crate) const SPANS_PER_TAKE: usize = 20_000;
 /// A reader of settled traces and the store's change notifications.
 #[derive(Debug)]
 pub(crate) struct Feed {
+    store: Store,
     reader: Reader,
     changes: watch::Receiver<u64>,
+    /// With `late`: where the records of no trace given so far end.
+    trace_less: Option<u64>,
 }
+
+/// Records of no trace given at once, at most (more are counted).
+const TRACE_LESS_PER_TAKE: usize = 1_000;
 
 impl Feed {
     /// Spans given carry only the `shown` attributes and no events (`None`:
     /// everything); with `late`, spans that come after their trace was given
-    /// are given on their own.
+    /// are given on their own, and so are the log records of no trace.
     pub(crate) fn new(store: &Store, shown: Option<&'static [&'static str]>, late: bool) -> Feed {
         Feed {
+            store: store.clone(),
             changes: store.changes(),
             reader: store.reader(shown, late),
+            trace_less: late.then_some(0),
+        }
+    }
+
+    /// The records of no trace that came since the last call, if this feed
+    /// wants them.
+    fn take_trace_less(&mut self, due: &mut Vec<Settled>) {
+        let Some(cursor) = self.trace_less else {
+            return;
+        };
+        let (logs, missed, next) = self.store.trace_less_since(cursor, TRACE_LESS_PER_TAKE);
+        self.trace_less = Some(next);
+        if !logs.is_empty() || missed > 0 {
+            due.push(Settled::TraceLess { logs, missed });
         }
     }
 
@@ -79,14 +100,19 @@ impl Feed {
     pub(crate) fn take(&mut self) -> Vec<Settled> {
         // Changes from here on wake the next `wait`.
         self.changes.mark_unchanged();
-        self.reader.take(SETTLE, GIVE_UP, SPANS_PER_TAKE, false)
+        let mut due = self.reader.take(SETTLE, GIVE_UP, SPANS_PER_TAKE, false);
+        self.take_trace_less(&mut due);
+        due
     }
 
     /// Everything not given yet, settled or not, up to `max_spans` (strictly:
     /// for a shutdown with a budget).
     pub(crate) fn take_all(&mut self, max_spans: usize) -> Vec<Settled> {
-        self.reader
-            .take(Duration::ZERO, Duration::ZERO, max_spans, true)
+        let mut due = self
+            .reader
+            .take(Duration::ZERO, Duration::ZERO, max_spans, true);
+        self.take_trace_less(&mut due);
+        due
     }
 
     /// Traces never given, and their spans.
@@ -131,7 +157,7 @@ impl SettledTraces {
             self.ready
                 .extend(self.feed.take().into_iter().filter_map(|s| match s {
                     Settled::Whole(trace) => Some(trace),
-                    Settled::Late { .. } => None,
+                    Settled::Late { .. } | Settled::TraceLess { .. } => None,
                 }));
             if self.ready.is_empty() && !self.feed.wait(&mut self.stop).await {
                 return None;

@@ -4,18 +4,28 @@
 //! indexed per trace, children waiting for a parent are indexed by the
 //! parent's id, and each trace's summary (span and error counts, time
 //! bounds, services, root, completeness) is kept up to date as spans
-//! arrive, so listing traces never walks spans. Three bounds hold at all
-//! times: traces (`max_traces`), spans of all traces (`max_spans`), spans
-//! of one trace (`max_spans_per_trace`; later spans are dropped and
-//! counted). Eviction is oldest trace first.
+//! arrive, so listing traces never walks spans. Bounds that hold at all
+//! times: memory (`max_memory_bytes`, what every stored span, log record,
+//! resource and trace costs, added up; see `stored`), traces
+//! (`max_traces`), spans of all traces (`max_spans`), spans of one trace
+//! (`max_spans_per_trace`; later spans are dropped and counted). Eviction
+//! is oldest first: the oldest trace, or the oldest log record of no trace
+//! when that is older.
 //!
 //! Log records with a trace id are kept with their trace (a record may come
-//! before the trace's spans, and makes the trace then; an evicted trace
-//! takes its records along); those without one in a list of their own. Two
-//! more bounds: records of all traces and the trace-less ones together
-//! (`max_logs`; the oldest record is evicted first, and counted), and
-//! records of one trace (`max_logs_per_trace`; later ones are dropped and
-//! counted on the trace).
+//! before the trace's spans, and makes the trace then: a trace of log
+//! records only, listed and printed as such until spans come); an evicted
+//! trace takes its records along; those without one in a list of their
+//! own. Two more bounds: records of all traces and the trace-less ones
+//! together (`max_logs`; the oldest record is evicted first, and counted),
+//! and records of one trace (`max_logs_per_trace`; later ones are dropped
+//! and counted on the trace).
+//!
+//! Readers never hold the lock while they convert: the spans of a trace
+//! are kept in frozen chunks (one per request), so taking a trace is a few
+//! reference counts under the lock ([`Snapshot`]), and turning it into what
+//! the API shows, an OTLP export or a search over attributes happens after
+//! the lock is released.
 //!
 //! Traces are also indexed by their last update, oldest first, so that a
 //! [`Reader`] (the printer, [`crate::SettledTraces`]) finds the traces that
@@ -26,14 +36,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::watch;
 
 use crate::config::CollectorConfig;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-
 use crate::model::{Dependency, LogRecord, ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
-use crate::otlp::{self, LogRun, SpanId, StoredLog, StoredSpan, TraceId};
 use crate::search::TraceQuery;
+use crate::stored::{self, Cut, LogRun, Run, SpanId, StoredLog, StoredSpan, TraceId};
 
 /// A cheap, cloneable handle to the collector's memory.
 #[derive(Debug, Clone)]
@@ -51,36 +60,42 @@ struct Inner {
 
 #[derive(Debug, Clone, Copy)]
 struct Limits {
+    bytes: usize,
     traces: usize,
     spans: usize,
     spans_per_trace: usize,
     logs: usize,
     logs_per_trace: usize,
     requests: usize,
+    cut: Cut,
 }
 
 #[derive(Debug, Default)]
 struct State {
     traces: HashMap<TraceId, Entry>,
-    /// Arrival number of each trace's first span -> trace id: oldest first.
+    /// Arrival number of each trace's first span or record -> trace id:
+    /// oldest first.
     order: BTreeMap<u64, TraceId>,
-    next_seq: u64,
+    /// The next arrival number, of traces and log records alike (so that
+    /// the oldest trace and the oldest record of no trace compare).
+    next_arrival: u64,
     /// Update number of each trace's last change -> trace id: the quietest
     /// first.
     updates: BTreeMap<u64, TraceId>,
     next_update: u64,
     next_reader: u64,
     span_count: usize,
+    /// What everything stored costs, about (see `stored`).
+    bytes: usize,
     evicted_traces: u64,
     requests: VecDeque<ReceivedRequest>,
     /// Log records of no trace, oldest first.
-    trace_less: VecDeque<StoredLog>,
+    trace_less: VecDeque<Arc<StoredLog>>,
     /// Arrival number of every stored log record -> its trace (`None`: a
     /// trace-less one): the oldest first, for the total bound.
     log_order: BTreeMap<u64, Option<TraceId>>,
-    next_log_seq: u64,
     log_count: usize,
-    /// Records evicted so far to stay within `max_logs`.
+    /// Records evicted so far to stay within `max_logs` or the memory.
     evicted_logs: u64,
 }
 
@@ -93,11 +108,49 @@ pub(crate) struct Updated {
     pub(crate) missed: bool,
 }
 
+/// The spans of one trace in frozen chunks, one per request's run: never
+/// changed once added, so a reader can take them (a reference count each)
+/// and read them without the lock.
+#[derive(Debug, Default)]
+struct Spans {
+    chunks: Vec<Arc<[StoredSpan]>>,
+    /// The index of each chunk's first span.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Spans {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn get(&self, index: usize) -> Option<&StoredSpan> {
+        let chunk = self
+            .starts
+            .partition_point(|&start| start <= index)
+            .checked_sub(1)?;
+        self.chunks.get(chunk)?.get(index - self.starts[chunk])
+    }
+
+    fn push(&mut self, chunk: Vec<StoredSpan>) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.starts.push(self.len);
+        self.len += chunk.len();
+        self.chunks.push(Arc::from(chunk));
+    }
+}
+
 /// One trace and its indexes.
 #[derive(Debug)]
 struct Entry {
     seq: u64,
-    spans: Vec<StoredSpan>,
+    spans: Spans,
     /// Span id -> index in `spans`.
     by_id: HashMap<SpanId, u32>,
     /// A parent id not (yet) in the trace -> the children waiting for it.
@@ -113,15 +166,20 @@ struct Entry {
     services: BTreeMap<Arc<str>, usize>,
     dropped: u64,
     /// Its log records, in arrival order.
-    logs: VecDeque<StoredLog>,
+    logs: VecDeque<Arc<StoredLog>>,
     /// Records that came after the trace had `max_logs_per_trace`.
     dropped_logs: u64,
+    /// What its spans, records and indexes cost, about.
+    bytes: usize,
     last_update: Instant,
     /// Its key in [`State::updates`].
     update: u64,
     /// What each reader was given of this trace.
     marks: Vec<Mark>,
 }
+
+/// What an empty trace costs: the entry and its places in the indexes.
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>() + 256;
 
 /// A reader was given a trace: at which update, with how many spans, up
 /// to which log record (the next arrival number then), when.
@@ -157,10 +215,52 @@ impl fmt::Display for WaitTimeout {
 
 impl std::error::Error for WaitTimeout {}
 
+/// One trace taken out of the store: its chunks of spans and its records,
+/// shared with the store, read without its lock.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    id: TraceId,
+    chunks: Vec<Arc<[StoredSpan]>>,
+    /// Spans before this index are left out (those a reader was given).
+    skip: usize,
+    logs: Vec<Arc<StoredLog>>,
+    dropped: u64,
+    dropped_logs: u64,
+}
+
+impl Snapshot {
+    fn spans(&self) -> impl Iterator<Item = &StoredSpan> {
+        self.chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter())
+            .skip(self.skip)
+    }
+
+    /// The trace as the API shows it; with `only`, each span with just
+    /// those attributes and no events (see [`StoredSpan::to_span_with`]),
+    /// and log records without attributes.
+    pub(crate) fn to_trace(&self, only: Option<&[&str]>) -> Trace {
+        let hex = stored::hex(&self.id);
+        Trace {
+            spans: self.spans().map(|s| s.to_span_with(&hex, only)).collect(),
+            logs: records(self.logs.iter(), &hex, only.is_none()),
+            trace_id: hex,
+            dropped_spans: self.dropped,
+            dropped_logs: self.dropped_logs,
+        }
+    }
+
+    /// The trace as an OTLP export request (see [`crate::export::export`]).
+    pub(crate) fn to_otlp(&self) -> ExportTraceServiceRequest {
+        crate::export::export(&self.id, self.spans())
+    }
+}
+
 /// What a [`Reader`] is given.
 #[derive(Debug)]
 pub(crate) enum Settled {
-    /// A trace given to this reader for the first time.
+    /// A trace given to this reader for the first time (log records only,
+    /// no span, when none came).
     Whole(Trace),
     /// Spans and log records that arrived after their trace was given.
     Late {
@@ -171,6 +271,15 @@ pub(crate) enum Settled {
         /// Since the trace was given.
         after: Duration,
     },
+    /// Log records of no trace that came since the last time (oldest
+    /// first), and how many more came than are given.
+    TraceLess { logs: Vec<LogRecord>, missed: usize },
+}
+
+/// What a reader's pass takes under the lock, converted after it.
+enum Due {
+    Whole(Snapshot),
+    Late(Snapshot, Duration),
 }
 
 /// One reader of the traces that have gone quiet, with a place of its own
@@ -196,7 +305,7 @@ impl Entry {
     fn new(seq: u64, update: u64, now: Instant) -> Entry {
         Entry {
             seq,
-            spans: Vec::new(),
+            spans: Spans::default(),
             by_id: HashMap::new(),
             waiting: HashMap::new(),
             orphans: BTreeSet::new(),
@@ -208,38 +317,75 @@ impl Entry {
             dropped: 0,
             logs: VecDeque::new(),
             dropped_logs: 0,
+            bytes: ENTRY_BYTES,
             last_update: now,
             update,
             marks: Vec::new(),
         }
     }
 
-    /// Adds the spans of one trace from one request, up to `cap` spans in
-    /// the trace (the rest are counted as dropped); a span id the trace
-    /// already has is skipped. Returns how many were added. The parent
-    /// links are resolved once for the whole run, so children exported
-    /// before their parent in the same request (the SDK's order) never
-    /// pass through the waiting index.
-    fn extend(&mut self, run: Vec<StoredSpan>, cap: usize) -> usize {
+    /// The spans of `run` this trace will keep, indexed by id already: up
+    /// to `cap` spans in the trace (the rest are counted as dropped), and
+    /// not a span id the trace already has (an exporter's retry: the first
+    /// copy stays). [`Entry::commit`] adds them, or [`Entry::unindex`]
+    /// gives some back first.
+    fn select(&mut self, run: Vec<StoredSpan>, cap: usize) -> Vec<StoredSpan> {
         let base = self.spans.len();
         let room = cap.saturating_sub(base).min(run.len());
-        self.spans.reserve(room);
+        let mut kept = Vec::with_capacity(room);
         self.by_id.reserve(room);
-        let mut services: Option<(Arc<str>, usize)> = None;
         for span in run {
             if self.by_id.contains_key(&span.span_id) {
                 continue;
             }
-            let index = match u32::try_from(self.spans.len()) {
-                Ok(index) if self.spans.len() < cap => index,
-                _ => {
-                    self.dropped += 1;
-                    continue;
+            let index = base + kept.len();
+            match u32::try_from(index) {
+                Ok(index) if (index as usize) < cap => {
+                    self.by_id.insert(span.span_id, index);
+                    kept.push(span);
                 }
-            };
-            self.by_id.insert(span.span_id, index);
+                _ => self.dropped += 1,
+            }
+        }
+        // Spans skipped (retried, or past the cap) must not keep their
+        // run's buffer alive: when less than half of it is used, the spans
+        // kept move to a buffer of their own.
+        if let Some(first) = kept.first() {
+            let used: usize = kept.iter().map(StoredSpan::blob_bytes).sum();
+            if used * 2 < first.blob.len() {
+                let mut blob = Vec::with_capacity(used);
+                for span in kept.iter_mut() {
+                    span.move_to(&mut blob);
+                }
+                let blob: stored::Blob = Arc::from(blob);
+                for span in kept.iter_mut() {
+                    span.blob = blob.clone();
+                }
+            }
+        }
+        kept
+    }
+
+    /// Gives back the last spans of `kept` (no room for them): out of the
+    /// index, counted as dropped.
+    fn unindex(&mut self, kept: &mut Vec<StoredSpan>, keep: usize) {
+        for span in kept.drain(keep.min(kept.len())..) {
+            self.by_id.remove(&span.span_id);
+            self.dropped += 1;
+        }
+    }
+
+    /// Adds spans [`Entry::select`]ed, as one chunk, and brings the summary
+    /// and the parent indexes up to date. The parent links are resolved
+    /// once for the whole run, so children exported before their parent in
+    /// the same request (the SDK's order) never pass through the waiting
+    /// index.
+    fn commit(&mut self, kept: Vec<StoredSpan>, bytes: usize) -> usize {
+        let base = self.spans.len();
+        let mut services: Option<(Arc<str>, usize)> = None;
+        for (offset, span) in kept.iter().enumerate() {
             if span.parent.is_none() {
-                self.first_root.get_or_insert(index);
+                self.first_root.get_or_insert((base + offset) as u32);
             }
             if span.status == StatusCode::Error {
                 self.errors += 1;
@@ -256,31 +402,15 @@ impl Entry {
                     }
                 }
             }
-            self.spans.push(span);
         }
         if let Some((name, count)) = services {
             *self.services.entry(name).or_default() += count;
         }
-        // Spans skipped (retried, or past the cap) must not keep their
-        // run's buffer alive: when less than half of it is used, the spans
-        // kept move to a buffer of their own.
-        let new = &mut self.spans[base..];
-        if let Some(first) = new.first() {
-            let used: usize = new.iter().map(StoredSpan::blob_bytes).sum();
-            if used * 2 < first.blob.len() {
-                let mut blob = Vec::with_capacity(used);
-                for span in new.iter_mut() {
-                    span.move_to(&mut blob);
-                }
-                let blob: otlp::Blob = Arc::from(blob);
-                for span in new.iter_mut() {
-                    span.blob = blob.clone();
-                }
-            }
-        }
         // Children that were waiting for one of the new spans...
         if !self.waiting.is_empty() {
-            for span in &self.spans[base..] {
+            for span in &kept {
+                // (Only spans stored before wait: the new ones are indexed
+                // as waiting below.)
                 for child in self.waiting.remove(&span.span_id).unwrap_or_default() {
                     if let Some(c) = self.spans.get(child as usize) {
                         self.orphans.remove(&(c.start, child));
@@ -289,7 +419,7 @@ impl Entry {
             }
         }
         // ...and new spans whose parent is still missing.
-        for (offset, span) in self.spans[base..].iter().enumerate() {
+        for (offset, span) in kept.iter().enumerate() {
             let Some(parent) = span.parent else { continue };
             if !self.by_id.contains_key(&parent) {
                 let index = (base + offset) as u32;
@@ -297,7 +427,10 @@ impl Entry {
                 self.orphans.insert((span.start, index));
             }
         }
-        self.spans.len() - base
+        let added = kept.len();
+        self.bytes += bytes;
+        self.spans.push(kept);
+        added
     }
 
     fn is_complete(&self) -> bool {
@@ -313,64 +446,86 @@ impl Entry {
         self.spans.get(index as usize)
     }
 
-    /// Whether the trace passes `query` (see [`TraceQuery`]).
-    fn matches(&self, query: &TraceQuery) -> bool {
-        if self.spans.is_empty() {
-            return false;
+    /// A trace of log records only, so far.
+    fn logs_only(&self) -> bool {
+        self.spans.is_empty() && !self.logs.is_empty()
+    }
+
+    /// The services of its log records (for a trace of records only).
+    fn log_services(&self) -> BTreeSet<&str> {
+        self.logs.iter().map(|l| &*l.source.service_name).collect()
+    }
+
+    /// Whether the trace passes the conditions of `query` that need no
+    /// span (service, errors, duration); a trace of log records only passes
+    /// a query that asks nothing of spans (or only their service).
+    fn passes_summary(&self, query: &TraceQuery) -> bool {
+        if self.logs_only() {
+            return !query.needs_spans()
+                && !query.errors
+                && query.duration_fits(0)
+                && query
+                    .service
+                    .as_deref()
+                    .is_none_or(|service| self.log_services().contains(service));
         }
-        let summary_level = query
-            .service
-            .as_deref()
-            .is_none_or(|service| self.services.contains_key(service))
+        !self.spans.is_empty()
+            && query
+                .service
+                .as_deref()
+                .is_none_or(|service| self.services.contains_key(service))
             && (!query.errors || self.errors > 0)
-            && query.duration_fits(self.end.saturating_sub(self.start));
-        if !summary_level {
-            return false;
-        }
-        if !query.needs_spans() {
-            return true;
-        }
-        self.spans.iter().any(|span| {
-            query.span.as_deref().is_none_or(|name| span.name() == name)
-                && span.has_attributes(&query.attributes)
-        })
+            && query.duration_fits(self.end.saturating_sub(self.start))
     }
 
     fn summary(&self, trace_id: &TraceId) -> TraceSummary {
         let root = self.root();
-        let start = if self.spans.is_empty() { 0 } else { self.start };
+        let (start, end, services) = if self.spans.is_empty() {
+            let times = self.logs.iter().map(|l| l.time);
+            (
+                times.clone().min().unwrap_or(0),
+                times.max().unwrap_or(0),
+                self.log_services().into_iter().map(str::to_owned).collect(),
+            )
+        } else {
+            (
+                self.start,
+                self.end,
+                self.services.keys().map(|s| s.to_string()).collect(),
+            )
+        };
         TraceSummary {
-            trace_id: otlp::hex(trace_id),
+            trace_id: stored::hex(trace_id),
             root_name: root.map(|s| s.name().to_owned()).unwrap_or_default(),
             root_service: root
                 .map(|s| s.source.service_name.to_string())
                 .unwrap_or_default(),
-            services: self.services.keys().map(|s| s.to_string()).collect(),
+            services,
             span_count: self.spans.len(),
             error_count: self.errors,
             start_unix_nano: start,
-            duration_nanos: self.end.saturating_sub(start),
+            duration_nanos: end.saturating_sub(start),
             complete: self.is_complete(),
+            logs_only: self.logs_only(),
             dropped_spans: self.dropped,
             log_records: self.logs.len(),
             dropped_log_records: self.dropped_logs,
         }
     }
 
-    /// The trace as the API shows it; with `only`, each span with just
-    /// those attributes and no events (see [`StoredSpan::to_span_with`]),
-    /// and log records without attributes.
-    fn trace(&self, trace_id: &TraceId, only: Option<&[&str]>) -> Trace {
-        let hex = otlp::hex(trace_id);
-        Trace {
-            spans: self
-                .spans
-                .iter()
-                .map(|s| s.to_span_with(&hex, only))
+    /// The trace to read outside the lock, spans from `skip` on and the
+    /// records from `first_log` on.
+    fn snapshot(&self, id: &TraceId, skip: usize, first_log: usize) -> Snapshot {
+        Snapshot {
+            id: *id,
+            chunks: self.spans.chunks.clone(),
+            skip,
+            logs: self
+                .logs
+                .range(first_log.min(self.logs.len())..)
+                .cloned()
                 .collect(),
-            logs: records(self.logs.iter(), &hex, only.is_none()),
-            trace_id: hex,
-            dropped_spans: self.dropped,
+            dropped: self.dropped,
             dropped_logs: self.dropped_logs,
         }
     }
@@ -379,7 +534,7 @@ impl Entry {
 /// Log records of one trace as the API shows them, in time order (arrival
 /// order for the same time).
 fn records<'a>(
-    logs: impl Iterator<Item = &'a StoredLog>,
+    logs: impl Iterator<Item = &'a Arc<StoredLog>>,
     trace_id: &str,
     attributes: bool,
 ) -> Vec<LogRecord> {
@@ -401,12 +556,16 @@ impl Store {
                 state: Mutex::new(State::default()),
                 version: watch::Sender::new(0),
                 limits: Limits {
+                    bytes: config.max_memory_bytes.max(1),
                     traces: config.max_traces.max(1),
                     spans,
                     spans_per_trace: config.max_spans_per_trace.clamp(1, spans),
                     logs,
                     logs_per_trace: config.max_logs_per_trace.clamp(1, logs),
                     requests: config.max_requests.max(1),
+                    cut: Cut {
+                        max_bytes: config.max_value_bytes.max(1),
+                    },
                 },
             }),
         }
@@ -421,10 +580,15 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// How long a value may be: what conversion cuts to.
+    pub(crate) fn cut(&self) -> Cut {
+        self.inner.limits.cut
+    }
+
     /// Stores the spans of one request and logs the request. A span whose
     /// id its trace already has (an exporter's retry) is kept once: the
     /// first copy stays.
-    pub(crate) fn insert(&self, request: ReceivedRequest, runs: Vec<otlp::Run>) {
+    pub(crate) fn insert(&self, request: ReceivedRequest, runs: Vec<Run>) {
         let limits = self.inner.limits;
         {
             let mut guard = self.lock();
@@ -434,10 +598,7 @@ impl Store {
             for (trace_id, run) in runs {
                 state.insert_run(trace_id, run, now, limits);
             }
-            if state.requests.len() >= limits.requests {
-                state.requests.pop_front();
-            }
-            state.requests.push_back(request);
+            state.log_request(request, limits);
         }
         self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
     }
@@ -456,10 +617,7 @@ impl Store {
                 .into_iter()
                 .map(|(trace_id, run)| state.insert_log_run(trace_id, run, now, limits))
                 .sum();
-            if state.requests.len() >= limits.requests {
-                state.requests.pop_front();
-            }
-            state.requests.push_back(request);
+            state.log_request(request, limits);
         }
         self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
         dropped
@@ -473,15 +631,37 @@ impl Store {
     /// The last `n` log records of no trace, oldest first, and how many
     /// there are in all.
     pub(crate) fn last_logs(&self, n: usize) -> (Vec<LogRecord>, usize) {
-        let state = self.lock();
-        let total = state.trace_less.len();
-        let logs = state
-            .trace_less
-            .iter()
-            .skip(total.saturating_sub(n))
-            .map(|l| l.to_record(None, true))
-            .collect();
-        (logs, total)
+        let (logs, total) = {
+            let state = self.lock();
+            let total = state.trace_less.len();
+            let logs: Vec<Arc<StoredLog>> = state
+                .trace_less
+                .iter()
+                .skip(total.saturating_sub(n))
+                .cloned()
+                .collect();
+            (logs, total)
+        };
+        let records = logs.iter().map(|l| l.to_record(None, true)).collect();
+        (records, total)
+    }
+
+    /// The log records of no trace that arrived since `cursor` (oldest
+    /// first, at most `max`: the last ones), how many more there were, and
+    /// the cursor to ask with next. Records are given without attributes
+    /// (what the printer needs).
+    pub(crate) fn trace_less_since(&self, cursor: u64, max: usize) -> (Vec<LogRecord>, usize, u64) {
+        let (logs, missed, next) = {
+            let state = self.lock();
+            let from = state.trace_less.partition_point(|l| l.seq < cursor);
+            let new = state.trace_less.len() - from;
+            let skip = new.saturating_sub(max);
+            let logs: Vec<Arc<StoredLog>> =
+                state.trace_less.range(from + skip..).cloned().collect();
+            (logs, skip, state.next_arrival)
+        };
+        let records = logs.iter().map(|l| l.to_record(None, false)).collect();
+        (records, missed, next)
     }
 
     /// Log records stored, of traces and trace-less.
@@ -489,25 +669,40 @@ impl Store {
         self.lock().log_count
     }
 
-    /// Log records evicted so far to stay within `max_logs`.
+    /// Log records evicted so far to stay within `max_logs` or the memory.
     pub(crate) fn evicted_logs(&self) -> u64 {
         self.lock().evicted_logs
     }
 
-    /// All traces, oldest first.
-    pub(crate) fn traces(&self) -> Vec<Trace> {
+    /// What the stored traces and records cost, about, and the budget.
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        (self.lock().bytes, self.inner.limits.bytes)
+    }
+
+    /// Every trace, oldest first, to read outside the lock.
+    fn snapshots(&self) -> Vec<Snapshot> {
         let state = self.lock();
         state
             .order
             .values()
-            .filter_map(|id| state.traces.get(id).map(|e| e.trace(id, None)))
+            .filter_map(|id| state.traces.get(id).map(|e| e.snapshot(id, 0, 0)))
             .collect()
+    }
+
+    /// One trace by its hex id (either case), to read outside the lock.
+    pub(crate) fn snapshot(&self, trace_id: &str) -> Option<Snapshot> {
+        let id = stored::parse_trace_id(trace_id)?;
+        self.lock().traces.get(&id).map(|e| e.snapshot(&id, 0, 0))
+    }
+
+    /// All traces, oldest first.
+    pub(crate) fn traces(&self) -> Vec<Trace> {
+        self.snapshots().iter().map(|s| s.to_trace(None)).collect()
     }
 
     /// One trace by its hex id (either case).
     pub(crate) fn trace(&self, trace_id: &str) -> Option<Trace> {
-        let id = otlp::parse_trace_id(trace_id)?;
-        self.lock().traces.get(&id).map(|e| e.trace(&id, None))
+        Some(self.snapshot(trace_id)?.to_trace(None))
     }
 
     /// The summary of every trace, oldest first; O(traces).
@@ -522,20 +717,39 @@ impl Store {
 
     /// The summaries of the traces that match `query`, newest first (by
     /// start; the later arrival first for the same start), at most
-    /// `query.limit`. One pass: the summary-level conditions (service,
-    /// errors, duration) first, then the spans of the traces left, each
-    /// looked at once (its attributes decoded only when its name matches).
+    /// `query.limit`. The summary-level conditions (service, errors,
+    /// duration) under the lock; the spans of the traces left, when the
+    /// query asks about spans, after it (each span looked at once, its
+    /// attributes decoded only when its name matches).
     pub(crate) fn search(&self, query: &TraceQuery) -> Vec<TraceSummary> {
-        let state = self.lock();
-        let mut found: Vec<TraceSummary> = state
-            .order
-            .values()
-            .rev()
-            .filter_map(|id| Some((id, state.traces.get(id)?)))
-            .filter(|(_, entry)| entry.matches(query))
-            .map(|(id, entry)| entry.summary(id))
+        let candidates: Vec<(TraceSummary, Option<Snapshot>)> = {
+            let state = self.lock();
+            state
+                .order
+                .values()
+                .rev()
+                .filter_map(|id| Some((id, state.traces.get(id)?)))
+                .filter(|(_, entry)| entry.passes_summary(query))
+                .map(|(id, entry)| {
+                    let spans = query
+                        .needs_spans()
+                        .then(|| entry.snapshot(id, 0, usize::MAX));
+                    (entry.summary(id), spans)
+                })
+                .collect()
+        };
+        let mut found: Vec<TraceSummary> = candidates
+            .into_iter()
+            .filter(|(_, spans)| {
+                spans.as_ref().is_none_or(|snapshot| {
+                    snapshot.spans().any(|span| {
+                        query.span.as_deref().is_none_or(|name| span.name() == name)
+                            && span.has_attributes(&query.attributes)
+                    })
+                })
+            })
+            .map(|(summary, _)| summary)
             .collect();
-        drop(state);
         // Stable: the later arrival stays first for the same start.
         found.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
         if let Some(limit) = query.limit {
@@ -547,41 +761,38 @@ impl Store {
     /// The calls between services: for each parent span and child span of
     /// different services in one trace, one call from the parent's
     /// service to the child's. Sorted by parent, then child; linear in the
-    /// spans.
+    /// spans, outside the lock.
     pub(crate) fn dependencies(&self) -> Vec<Dependency> {
-        let state = self.lock();
-        let mut calls: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for entry in state.traces.values() {
-            for span in &entry.spans {
-                let Some(parent) = span.parent.and_then(|p| entry.by_id.get(&p)) else {
+        let mut calls: BTreeMap<(Arc<str>, Arc<str>), u64> = BTreeMap::new();
+        for snapshot in self.snapshots() {
+            let services: HashMap<SpanId, &Arc<str>> = snapshot
+                .spans()
+                .map(|s| (s.span_id, &s.source.service_name))
+                .collect();
+            for span in snapshot.spans() {
+                let Some(from) = span.parent.and_then(|p| services.get(&p)) else {
                     continue;
                 };
-                let Some(parent) = entry.spans.get(*parent as usize) else {
-                    continue;
-                };
-                let (from, to) = (&*parent.source.service_name, &*span.source.service_name);
-                if from != to {
-                    *calls.entry((from, to)).or_default() += 1;
+                let to = &span.source.service_name;
+                if *from != to {
+                    *calls.entry(((*from).clone(), to.clone())).or_default() += 1;
                 }
             }
         }
         calls
             .into_iter()
             .map(|((parent, child), calls)| Dependency {
-                parent: parent.to_owned(),
-                child: child.to_owned(),
+                parent: parent.to_string(),
+                child: child.to_string(),
                 calls,
             })
             .collect()
     }
 
-    /// One trace as an OTLP export request (see [`otlp::export`]); `None`
-    /// for an unknown id.
+    /// One trace as an OTLP export request (see [`crate::export::export`]);
+    /// `None` for an unknown id.
     pub(crate) fn export(&self, trace_id: &str) -> Option<ExportTraceServiceRequest> {
-        let id = otlp::parse_trace_id(trace_id)?;
-        let state = self.lock();
-        let entry = state.traces.get(&id)?;
-        Some(otlp::export(&id, &entry.spans))
+        Some(self.snapshot(trace_id)?.to_otlp())
     }
 
     /// Where the feed of updated traces stands now: pass it to
@@ -591,9 +802,9 @@ impl Store {
     }
 
     /// The summaries of the traces updated since `cursor` (oldest change
-    /// first, each trace once, with spans only), and the cursor to ask
-    /// with next. More than `max` such traces: only the last `max`, and
-    /// `missed` says some were left out. O(traces updated).
+    /// first, each trace once, with spans or log records), and the cursor
+    /// to ask with next. More than `max` such traces: only the last `max`,
+    /// and `missed` says some were left out. O(traces updated).
     pub(crate) fn updated_since(&self, cursor: u64, max: usize) -> Updated {
         let state = self.lock();
         let changed = state.updates.range(cursor..);
@@ -602,7 +813,7 @@ impl Store {
         let summaries = changed
             .skip(skip)
             .filter_map(|(_, id)| Some((id, state.traces.get(id)?)))
-            .filter(|(_, entry)| !entry.spans.is_empty())
+            .filter(|(_, entry)| !entry.spans.is_empty() || !entry.logs.is_empty())
             .map(|(id, entry)| entry.summary(id))
             .collect();
         Updated {
@@ -722,9 +933,11 @@ impl Reader {
     /// stays due; with `strict` off, a first trace larger than that is
     /// still given alone, or it would never be): traces not given yet that
     /// have been quiet for `settle` and are complete, or quiet for
-    /// `give_up` even if not; and spans that arrived after their trace was
-    /// given, once quiet for `settle`. Walks only the updates since the
-    /// last call (and the traces still waiting to give up).
+    /// `give_up` even if not (a trace of log records only, too); and spans
+    /// and records that arrived after their trace was given, once quiet for
+    /// `settle`. Walks only the updates since the last call (and the traces
+    /// still waiting to give up); what is due is converted after the lock
+    /// is released.
     pub(crate) fn take(
         &mut self,
         settle: Duration,
@@ -739,7 +952,7 @@ impl Reader {
         let state = &mut *guard;
         // First what has been quiet long enough to give up waiting, then
         // what has been quiet long enough if it is complete.
-        let next_log_seq = state.next_log_seq;
+        let next_log_seq = state.next_arrival;
         let mut cursors = [self.given_up, self.settled.max(self.given_up)];
         'passes: for (pass, quiet) in [give_up, settle].into_iter().enumerate() {
             let any = pass == 0;
@@ -755,7 +968,6 @@ impl Reader {
                 }
                 let visit = Visit {
                     reader: self.id,
-                    shown: self.shown,
                     late: self.late,
                     any,
                     strict,
@@ -770,7 +982,21 @@ impl Reader {
         }
         drop(guard);
         [self.given_up, self.settled] = cursors;
-        due
+        let shown = self.shown;
+        due.into_iter()
+            .map(|due| match due {
+                Due::Whole(snapshot) => Settled::Whole(snapshot.to_trace(shown)),
+                Due::Late(snapshot, after) => {
+                    let trace = snapshot.to_trace(shown);
+                    Settled::Late {
+                        trace_id: trace.trace_id,
+                        spans: trace.spans,
+                        logs: trace.logs,
+                        after,
+                    }
+                }
+            })
+            .collect()
     }
 
     /// When the next trace may be due under `settle` and `give_up`, if any
@@ -791,13 +1017,16 @@ impl Reader {
     }
 
     /// Traces never given to this reader (but that could be: they have
-    /// spans), and their spans; O(traces).
+    /// spans or records), and their spans; O(traces).
     pub(crate) fn ungiven(&self) -> (usize, usize) {
         let state = self.store.lock();
         state
             .traces
             .values()
-            .filter(|e| !e.spans.is_empty() && !e.marks.iter().any(|m| m.reader == self.id))
+            .filter(|e| {
+                (!e.spans.is_empty() || !e.logs.is_empty())
+                    && !e.marks.iter().any(|m| m.reader == self.id)
+            })
             .fold((0, 0), |(t, s), e| (t + 1, s + e.spans.len()))
     }
 }
@@ -813,7 +1042,6 @@ impl Drop for Reader {
 /// One trace as a reader's pass meets it.
 struct Visit {
     reader: u64,
-    shown: Option<&'static [&'static str]>,
     late: bool,
     /// The give-up pass: due complete or not.
     any: bool,
@@ -831,32 +1059,28 @@ impl Visit {
         entry: &mut Entry,
         id: &TraceId,
         budget: &mut usize,
-        due: &mut Vec<Settled>,
+        due: &mut Vec<Due>,
     ) -> bool {
         let spans = entry.spans.len();
-        // Log records alone are no trace to give (yet): the spans they
-        // belong to make a new update when they come.
-        if spans == 0 {
+        // Log records alone wait for their spans until the give-up pass:
+        // then they are a trace of records only.
+        if spans == 0 && (entry.logs.is_empty() || !self.any) {
             return true;
         }
         let complete = entry.is_complete();
-        match entry.marks.iter_mut().find(|m| m.reader == self.reader) {
+        let given = entry.marks.iter().position(|m| m.reader == self.reader);
+        match given.map(|i| (i, entry.marks[i])) {
             // Given as it is now (this pass or the other one).
-            Some(mark) if mark.update == entry.update => {}
-            Some(mark) => {
+            Some((_, mark)) if mark.update == entry.update => {}
+            Some((i, mark)) => {
                 let late_logs = entry.logs.partition_point(|l| l.seq < mark.log_seq);
                 if self.late && (spans > mark.spans || late_logs < entry.logs.len()) {
-                    let hex = otlp::hex(id);
-                    due.push(Settled::Late {
-                        spans: entry.spans[mark.spans..]
-                            .iter()
-                            .map(|s| s.to_span_with(&hex, self.shown))
-                            .collect(),
-                        logs: records(entry.logs.range(late_logs..), &hex, self.shown.is_none()),
-                        trace_id: hex,
-                        after: self.now.saturating_duration_since(mark.at),
-                    });
+                    due.push(Due::Late(
+                        entry.snapshot(id, mark.spans, late_logs),
+                        self.now.saturating_duration_since(mark.at),
+                    ));
                 }
+                let mark = &mut entry.marks[i];
                 mark.update = entry.update;
                 mark.spans = spans;
                 mark.log_seq = self.next_log_seq;
@@ -874,7 +1098,7 @@ impl Visit {
                     log_seq: self.next_log_seq,
                     at: self.now,
                 });
-                due.push(Settled::Whole(entry.trace(id, self.shown)));
+                due.push(Due::Whole(entry.snapshot(id, 0, 0)));
             }
             // Incomplete: the give-up pass comes back for it.
             None => {}
@@ -884,8 +1108,31 @@ impl Visit {
 }
 
 impl State {
-    /// Stores spans of one trace, evicting the oldest other traces first
-    /// as far as the bounds require.
+    /// What everything stored costs, added up again from scratch.
+    #[cfg(test)]
+    fn recount(&self) -> usize {
+        let traces: usize = self
+            .traces
+            .values()
+            .map(|e| {
+                let spans: usize = e.spans.chunks.iter().map(|c| run_bytes(c)).sum();
+                let logs: usize = e.logs.iter().map(|l| l.charged).sum();
+                ENTRY_BYTES + spans + logs
+            })
+            .sum();
+        traces + self.trace_less.iter().map(|l| l.charged).sum::<usize>()
+    }
+
+    fn log_request(&mut self, request: ReceivedRequest, limits: Limits) {
+        if self.requests.len() >= limits.requests {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
+    }
+
+    /// Stores spans of one trace, evicting the oldest other traces (and
+    /// records) first as far as the bounds require; what still does not
+    /// fit the memory is dropped and counted on the trace.
     fn insert_run(
         &mut self,
         trace_id: TraceId,
@@ -894,29 +1141,43 @@ impl State {
         limits: Limits,
     ) {
         self.touch(trace_id, now, limits);
-        let Some(entry) = self.traces.get(&trace_id) else {
+        let Some(entry) = self.traces.get_mut(&trace_id) else {
             return;
         };
-        // Room for the new spans (a retried span is not new) within the cap.
-        let room = limits.spans_per_trace.saturating_sub(entry.spans.len());
-        let new = run
-            .iter()
-            .filter(|s| !entry.by_id.contains_key(&s.span_id))
-            .count()
-            .min(room);
-        while self.span_count + new > limits.spans {
+        let mut kept = entry.select(run, limits.spans_per_trace);
+        let mut bytes = run_bytes(&kept);
+        // Room for the new spans within the span bound...
+        while self.span_count + kept.len() > limits.spans {
             if !self.evict_oldest(Some(trace_id)) {
                 break;
             }
         }
-        if let Some(entry) = self.traces.get_mut(&trace_id) {
-            self.span_count += entry.extend(run, limits.spans_per_trace);
+        // ...and within the memory.
+        while self.bytes + bytes > limits.bytes {
+            if !self.evict_oldest(Some(trace_id)) {
+                break;
+            }
         }
+        let Some(entry) = self.traces.get_mut(&trace_id) else {
+            return;
+        };
+        let span_room = limits.spans.saturating_sub(self.span_count);
+        if kept.len() > span_room || self.bytes + bytes > limits.bytes {
+            // Alone over a bound: keep what fits.
+            let mut fits = kept.len().min(span_room);
+            while fits > 0 && self.bytes + run_bytes(&kept[..fits]) > limits.bytes {
+                fits /= 2;
+            }
+            entry.unindex(&mut kept, fits);
+            bytes = run_bytes(&kept);
+        }
+        self.bytes += bytes;
+        self.span_count += entry.commit(kept, bytes);
     }
 
     /// Stores log records of one trace (`None`: of no trace), evicting the
-    /// oldest records as far as the total bound requires; returns how many
-    /// were dropped for the trace's own bound.
+    /// oldest records (or traces) as far as the bounds require; returns how
+    /// many were dropped for the trace's own bound.
     fn insert_log_run(
         &mut self,
         trace_id: Option<TraceId>,
@@ -928,6 +1189,7 @@ impl State {
         if let Some(id) = trace_id {
             self.touch(id, now, limits);
         }
+        let mut source: Option<*const stored::Source> = None;
         for mut log in run {
             if let Some(id) = &trace_id {
                 let Some(entry) = self.traces.get_mut(id) else {
@@ -939,23 +1201,49 @@ impl State {
                     continue;
                 }
             }
+            // The record, and its source once per run of records that
+            // share it.
+            let ptr = Arc::as_ptr(&log.source);
+            log.charged = log.bytes()
+                + if source == Some(ptr) {
+                    0
+                } else {
+                    log.source.bytes()
+                };
+            source = Some(ptr);
             while self.log_count >= limits.logs {
                 if !self.evict_oldest_log() {
                     break;
                 }
             }
-            log.seq = self.next_log_seq;
-            self.next_log_seq += 1;
+            while self.bytes + log.charged > limits.bytes {
+                if !self.evict_oldest(trace_id) {
+                    break;
+                }
+            }
+            if self.bytes + log.charged > limits.bytes {
+                // Alone over the memory: not kept.
+                self.evicted_logs += 1;
+                continue;
+            }
+            log.seq = self.next_arrival;
+            self.next_arrival += 1;
+            let charged = log.charged;
+            let log = Arc::new(log);
             let stored = match &trace_id {
-                Some(id) => self.traces.get_mut(id).map(|e| e.logs.push_back(log)),
+                Some(id) => self.traces.get_mut(id).map(|e| {
+                    e.bytes += charged;
+                    e.logs.push_back(log);
+                }),
                 None => {
                     self.trace_less.push_back(log);
                     Some(())
                 }
             };
             if stored.is_some() {
-                self.log_order.insert(self.next_log_seq - 1, trace_id);
+                self.log_order.insert(self.next_arrival - 1, trace_id);
                 self.log_count += 1;
+                self.bytes += charged;
             }
         }
         dropped
@@ -967,17 +1255,25 @@ impl State {
             return false;
         };
         let evicted = match trace_id {
-            Some(id) => self.traces.get_mut(&id).and_then(|e| e.logs.pop_front()),
+            Some(id) => self.traces.get_mut(&id).and_then(|e| {
+                let log = e.logs.pop_front()?;
+                e.bytes -= log.charged;
+                Some(log)
+            }),
             None => self.trace_less.pop_front(),
         };
         debug_assert_eq!(evicted.as_ref().map(|l| l.seq), Some(seq));
+        if let Some(log) = evicted {
+            self.bytes -= log.charged;
+        }
         self.log_count -= 1;
         self.evicted_logs += 1;
         true
     }
 
     /// Marks `trace_id` as just updated, making its entry (evicting the
-    /// oldest traces as far as the trace bound requires) if it has none.
+    /// oldest traces as far as the trace bound and the memory require) if
+    /// it has none.
     fn touch(&mut self, trace_id: TraceId, now: Instant, limits: Limits) {
         let update = self.next_update;
         self.next_update += 1;
@@ -988,27 +1284,34 @@ impl State {
                 entry.last_update = now;
             }
             None => {
-                while self.traces.len() >= limits.traces {
+                while self.traces.len() >= limits.traces || self.bytes + ENTRY_BYTES > limits.bytes
+                {
                     if !self.evict_oldest(None) {
                         break;
                     }
                 }
-                let seq = self.next_seq;
-                self.next_seq += 1;
+                let seq = self.next_arrival;
+                self.next_arrival += 1;
                 self.order.insert(seq, trace_id);
                 self.traces.insert(trace_id, Entry::new(seq, update, now));
+                self.bytes += ENTRY_BYTES;
             }
         }
         self.updates.insert(update, trace_id);
     }
 
-    /// Evicts the oldest trace other than `keep`; false if there is none.
+    /// Evicts the oldest trace other than `keep`, or the oldest record of
+    /// no trace when that is older; false if there is neither.
     fn evict_oldest(&mut self, keep: Option<TraceId>) -> bool {
         let victim = self
             .order
             .iter()
             .find(|(_, id)| Some(**id) != keep)
             .map(|(seq, id)| (*seq, *id));
+        let oldest_record = self.trace_less.front().map(|l| l.seq);
+        if oldest_record.is_some_and(|record| victim.is_none_or(|(seq, _)| record < seq)) {
+            return self.evict_oldest_trace_less();
+        }
         let Some((seq, id)) = victim else {
             return false;
         };
@@ -1017,6 +1320,7 @@ impl State {
             debug_assert_eq!(evicted.seq, seq);
             self.updates.remove(&evicted.update);
             self.span_count -= evicted.spans.len();
+            self.bytes -= evicted.bytes;
             // Its log records go with it.
             for log in &evicted.logs {
                 self.log_order.remove(&log.seq);
@@ -1026,6 +1330,34 @@ impl State {
         }
         true
     }
+
+    /// Evicts the oldest record of no trace; false if there is none.
+    fn evict_oldest_trace_less(&mut self) -> bool {
+        let Some(log) = self.trace_less.pop_front() else {
+            return false;
+        };
+        self.log_order.remove(&log.seq);
+        self.bytes -= log.charged;
+        self.log_count -= 1;
+        self.evicted_logs += 1;
+        true
+    }
+}
+
+/// What a run of spans costs: each span, its buffer, and each source it
+/// points at (once per change of source along the run).
+fn run_bytes(spans: &[StoredSpan]) -> usize {
+    let mut bytes = spans.first().map_or(0, |s| s.blob.len());
+    let mut last: Option<*const stored::Source> = None;
+    for span in spans {
+        bytes += StoredSpan::BYTES;
+        let source = Arc::as_ptr(&span.source);
+        if last != Some(source) {
+            bytes += span.source.bytes();
+            last = Some(source);
+        }
+    }
+    bytes
 }
 
 #[cfg(test)]
@@ -1034,7 +1366,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Signal, SpanKind, Transport};
-    use crate::otlp::Source;
+    use crate::stored::{self as otlp, Source};
 
     fn source() -> Arc<Source> {
         Arc::new(Source::plain("svc", BTreeMap::new(), Transport::Grpc, ""))
@@ -1090,6 +1422,7 @@ mod tests {
     fn log(span: Option<u64>, time: u64) -> StoredLog {
         StoredLog {
             seq: 0,
+            charged: 0,
             time,
             severity_number: 9,
             severity_text: None,
@@ -1220,9 +1553,13 @@ mod tests {
         let mut reader = store.reader(Some(&[]), true);
         let zero = Duration::ZERO;
         let t = trace_id(1);
+        let long = Duration::from_secs(3600);
         insert_logs(&store, vec![(Some(t), log(Some(1), 1))]);
-        assert!(reader.take(zero, zero, 100, true).is_empty(), "no span yet");
-        assert_eq!(reader.ungiven(), (0, 0));
+        assert!(
+            reader.take(zero, long, 100, true).is_empty(),
+            "no span yet: the records wait for the give-up time"
+        );
+        assert_eq!(reader.ungiven(), (1, 0), "a trace of records only");
         insert(&store, vec![(t, span(1, None))]);
         let due = reader.take(zero, zero, 100, true);
         assert!(
@@ -1236,6 +1573,151 @@ mod tests {
             "{due:?}"
         );
         assert!(reader.take(zero, zero, 100, true).is_empty());
+    }
+
+    #[test]
+    fn a_trace_of_log_records_only_is_listed_found_and_given_after_the_give_up_time() {
+        let store = log_store(10, 100, 100);
+        let mut reader = store.reader(Some(&[]), true);
+        let t = trace_id(1);
+        insert_logs(
+            &store,
+            vec![(Some(t), log(None, 7)), (Some(t), log(None, 9))],
+        );
+        let summary = &store.summaries()[0];
+        assert!(summary.logs_only && summary.span_count == 0);
+        assert_eq!(
+            (
+                summary.log_records,
+                summary.start_unix_nano,
+                summary.duration_nanos
+            ),
+            (2, 7, 2)
+        );
+        assert_eq!(summary.services.iter().collect::<Vec<_>>(), ["svc"]);
+        let all = TraceQuery::default();
+        assert_eq!(store.search(&all).len(), 1, "listed");
+        let by_service = TraceQuery {
+            service: Some("svc".into()),
+            ..TraceQuery::default()
+        };
+        assert_eq!(store.search(&by_service).len(), 1);
+        let by_span = TraceQuery {
+            span: Some("s1".into()),
+            ..TraceQuery::default()
+        };
+        assert!(store.search(&by_span).is_empty(), "no span to match");
+        let updated = store.updated_since(0, 10);
+        assert_eq!(updated.summaries.len(), 1, "on the event stream");
+        let zero = Duration::ZERO;
+        let due = reader.take(zero, zero, 100, true);
+        assert!(
+            matches!(&due[..], [Settled::Whole(t)] if t.spans.is_empty() && bodies(&t.logs) == ["log7", "log9"]),
+            "{due:?}"
+        );
+        // Its spans come after all: late spans, not a second trace.
+        insert(&store, vec![(t, span(1, None))]);
+        let due = reader.take(zero, zero, 100, true);
+        assert!(
+            matches!(&due[..], [Settled::Late { spans, logs, .. }] if spans.len() == 1 && logs.is_empty()),
+            "{due:?}"
+        );
+        assert!(!store.summaries()[0].logs_only);
+    }
+
+    #[test]
+    fn log_records_of_no_trace_are_given_to_the_printer_once() {
+        let store = log_store(10, 100, 100);
+        insert_logs(&store, vec![(None, log(None, 1)), (None, log(None, 2))]);
+        let (logs, missed, cursor) = store.trace_less_since(0, 10);
+        assert_eq!((bodies(&logs), missed), (vec!["log1", "log2"], 0));
+        insert_logs(&store, (3..=6).map(|n| (None, log(None, n))).collect());
+        let (logs, missed, cursor) = store.trace_less_since(cursor, 2);
+        assert_eq!(
+            (bodies(&logs), missed),
+            (vec!["log5", "log6"], 2),
+            "the last, and a count"
+        );
+        assert!(store.trace_less_since(cursor, 2).0.is_empty());
+    }
+
+    /// A store of `bytes`, other bounds far away.
+    fn memory_store(bytes: usize) -> Store {
+        Store::new(&CollectorConfig {
+            max_memory_bytes: bytes,
+            ..CollectorConfig::ephemeral()
+        })
+    }
+
+    /// A span whose buffer holds `size` bytes.
+    fn big_span(n: u64, size: usize) -> StoredSpan {
+        let mut s = span(n, None);
+        let blob: otlp::Blob = Arc::from(vec![b'x'; size]);
+        s.name = otlp::Slice::at(0, 1);
+        s.details = otlp::Slice::at(1, size - 1);
+        s.blob = blob;
+        s
+    }
+
+    #[test]
+    fn the_memory_bound_evicts_the_oldest_traces_and_holds() {
+        let store = memory_store(100_000);
+        for n in 1..=20u8 {
+            insert(&store, vec![(trace_id(n), big_span(1, 20_000))]);
+            let (used, budget) = store.memory();
+            assert!(used <= budget, "{used} > {budget} after trace {n}");
+        }
+        let ids: Vec<String> = store.summaries().into_iter().map(|s| s.trace_id).collect();
+        assert!(ids.len() >= 3 && ids.len() < 5, "{ids:?}");
+        assert_eq!(
+            ids.last(),
+            Some(&otlp::hex(&trace_id(20))),
+            "the newest stays"
+        );
+        assert_eq!(store.evicted_traces(), 20 - ids.len() as u64);
+        // What is counted is what is held: evictions give back exactly
+        // what inserts took, for spans, records and traces alike.
+        let store = memory_store(60_000);
+        for n in 1..=30u8 {
+            insert(
+                &store,
+                vec![(trace_id(n), big_span(1, 1_000 * usize::from(n)))],
+            );
+            insert_logs(&store, vec![(None, log(None, u64::from(n)))]);
+            insert_logs(&store, vec![(Some(trace_id(n)), log(None, u64::from(n)))]);
+            let state = store.lock();
+            assert_eq!(state.bytes, state.recount(), "after trace {n}");
+        }
+    }
+
+    #[test]
+    fn a_trace_alone_over_the_memory_keeps_what_fits_and_counts_the_rest() {
+        let store = memory_store(100_000);
+        let t = trace_id(1);
+        let run: Vec<(TraceId, StoredSpan)> = (1..=10).map(|n| (t, big_span(n, 15_000))).collect();
+        for (_, span) in run {
+            insert(&store, vec![(t, span)]);
+        }
+        let summary = &store.summaries()[0];
+        assert!(summary.span_count < 10 && summary.span_count > 0);
+        assert_eq!(summary.span_count as u64 + summary.dropped_spans, 10);
+        let (used, budget) = store.memory();
+        assert!(used <= budget);
+        // A record that cannot fit at all is not kept, and counted.
+        insert_logs(&store, vec![(Some(t), log(None, 1))]);
+        assert!(store.memory().0 <= budget);
+    }
+
+    #[test]
+    fn a_reader_converts_outside_the_lock() {
+        let store = store(10, 100, 100);
+        let t = trace_id(1);
+        insert(&store, vec![(t, span(1, None))]);
+        let snapshot = store.snapshot(&otlp::hex(&t)).expect("the trace");
+        // Changes after the snapshot do not reach it, and it holds no lock.
+        insert(&store, vec![(t, span(2, Some(1)))]);
+        assert_eq!(snapshot.to_trace(None).spans.len(), 1);
+        assert_eq!(store.trace(&otlp::hex(&t)).unwrap().spans.len(), 2);
     }
 
     #[test]
@@ -1291,7 +1773,7 @@ mod tests {
         );
         let state = store.lock();
         let entry = &state.traces[&t];
-        let last = entry.spans.last().expect("the new span");
+        let last = entry.spans.get(10).expect("the new span");
         assert_eq!((last.name(), last.blob.len()), ("s11", 3), "compacted");
         assert_eq!(entry.spans.len(), 11);
     }
@@ -1492,6 +1974,7 @@ mod tests {
             .map(|s| match s {
                 Settled::Whole(t) => t.trace_id,
                 Settled::Late { trace_id, .. } => trace_id,
+                Settled::TraceLess { .. } => String::new(),
             })
             .collect();
         assert_eq!(given, [otlp::hex(&trace_id(4)), otlp::hex(&trace_id(5))]);

@@ -75,6 +75,8 @@ struct Ui {
     store: Store,
     /// Permits for open event streams.
     streams: Arc<Semaphore>,
+    /// Permits for reads of whole traces: [`HEAVY_READS`].
+    heavy: Arc<Semaphore>,
     /// Turns true when the collector shuts down: streams end.
     stopped: watch::Receiver<bool>,
     max_body_bytes: usize,
@@ -88,6 +90,7 @@ pub(crate) fn router(
     let ui = Ui {
         store,
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+        heavy: Arc::new(Semaphore::new(HEAVY_READS)),
         stopped,
         max_body_bytes,
     };
@@ -180,9 +183,31 @@ async fn upload(State(ui): State<Ui>, request: Request) -> Response {
     crate::http::upload(ui.store, ui.max_body_bytes, request).await
 }
 
+/// Reads of whole traces at once, at most: each converts every span of a
+/// trace (off the runtime's threads, so exports keep being answered), and
+/// a 100k-span trace takes a CPU for a while and memory for its answer.
+const HEAVY_READS: usize = 2;
+
+/// Runs `read` (one trace turned into an answer: work in proportion to its
+/// spans) on a blocking thread, within [`HEAVY_READS`]: the runtime's
+/// threads stay free for the receivers.
+async fn heavy(ui: &Ui, read: impl FnOnce() -> Response + Send + 'static) -> Response {
+    let Ok(_permit) = ui.heavy.clone().acquire_owned().await else {
+        return api_error(StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_owned());
+    };
+    tokio::task::spawn_blocking(read)
+        .await
+        .unwrap_or_else(|e| api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
 /// One trace as OTLP/JSON, as a file to save.
 async fn export_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
-    let Some(export) = ui.store.export(&id) else {
+    let store = ui.store.clone();
+    heavy(&ui, move || trace_file(&store, &id)).await
+}
+
+fn trace_file(store: &Store, id: &str) -> Response {
+    let Some(export) = store.export(id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
     let json = match serde_json::to_vec_pretty(&export) {
@@ -208,10 +233,15 @@ struct DependencyList {
     dependencies: Vec<crate::model::Dependency>,
 }
 
-async fn dependencies(State(ui): State<Ui>) -> Json<DependencyList> {
-    Json(DependencyList {
-        dependencies: ui.store.dependencies(),
+async fn dependencies(State(ui): State<Ui>) -> Response {
+    let store = ui.store.clone();
+    heavy(&ui, move || {
+        Json(DependencyList {
+            dependencies: store.dependencies(),
+        })
+        .into_response()
     })
+    .await
 }
 
 /// Server-sent events: one `trace` event (the summary as JSON) per new or
@@ -387,7 +417,12 @@ struct TraceDetail<'a> {
 }
 
 async fn one_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
-    let Some(trace) = ui.store.trace(&id) else {
+    let store = ui.store.clone();
+    heavy(&ui, move || trace_detail(&store, &id)).await
+}
+
+fn trace_detail(store: &Store, id: &str) -> Response {
+    let Some(trace) = store.trace(id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
     let (start, end) = trace.bounds();

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use collector::otlp::{self, Encoding};
+use collector::otlp;
 use collector::{Trace, Transport};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,16 +15,16 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let (encoding, transport) = if selector & 1 == 0 {
-        (Encoding::Protobuf, Transport::HttpProtobuf)
+    let transport = if selector & 1 == 0 {
+        Transport::HttpProtobuf
     } else {
-        (Encoding::Json, Transport::HttpJson)
+        Transport::HttpJson
     };
     let gzip = selector & 2 != 0;
-    let Ok(request) = otlp::decode(body, encoding, gzip, 1 << 20) else {
+    let Ok(request) = otlp::decode(body, transport, gzip, 1 << 20) else {
         return;
     };
-    let Ok(spans) = otlp::spans(request, transport, "/v1/traces") else {
+    let Ok(spans) = otlp::spans(request, transport, "/v1/traces", 1 << 16) else {
         return;
     };
     // As the store keeps them: by trace, a repeated span id once (the first).
