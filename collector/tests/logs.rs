@@ -724,3 +724,79 @@ fn the_printed_tree_shows_log_records_under_their_span_and_late_ones_in_a_line()
         "{line}"
     );
 }
+
+#[test]
+fn records_of_no_span_and_of_no_trace_are_listed_and_printed() {
+    let mut child = Command::new(BIN)
+        .args(COLLECTOR_FREE_PORTS)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the collector");
+    let stdout = lines(child.stdout.take().expect("piped stdout"));
+    let stderr = lines(child.stderr.take().expect("piped stderr"));
+    let _running = Running(child);
+    let timeout = Duration::from_secs(30);
+    let http = banner_addr(&stderr, "OTLP/HTTP", timeout);
+    let ui = banner_addr(&stderr, "web view", timeout);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // What an example sends when its sampler drops every span: records
+    // with a trace id and no span ever; and one record of no trace at all.
+    let only_logs = logs_export(
+        "sampled-out",
+        vec![
+            record(&TRACE_ID, &SPAN_ID, 1, 9, "user 1 found"),
+            record(&TRACE_ID, &SPAN_ID, 2, 13, "cache miss"),
+        ],
+    );
+    let no_trace = logs_export(
+        "startup",
+        vec![record(&[], &[], 0, 9, "listening on :8000")],
+    );
+    for request in [&only_logs, &no_trace] {
+        let response = runtime.block_on(post_logs(http, request));
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+
+    let list = runtime.block_on(get_json(ui, "/api/traces"));
+    let summary = &list["traces"][0];
+    assert_eq!(summary["trace_id"], TRACE_ID_HEX, "{list:#}");
+    assert_eq!(summary["logs_only"], true, "{summary:#}");
+    assert_eq!(
+        (
+            summary["span_count"].as_u64(),
+            summary["log_records"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(summary["services"], json!(["sampled-out"]));
+    let trace = runtime.block_on(get_json(ui, &format!("/api/traces/{TRACE_ID_HEX}")));
+    assert_eq!(trace["logs"].as_array().map(Vec::len), Some(2), "{trace:#}");
+    let logs = runtime.block_on(get_json(ui, "/api/logs"));
+    assert_eq!(logs["logs"][0]["body"], "listening on :8000");
+
+    // Printed: the record of no trace at once, the trace of records once
+    // it has given up waiting for spans.
+    let printed: Vec<String> = (0..4).map(|_| next_line(&stdout, timeout)).collect();
+    assert_eq!(
+        printed[0],
+        "log (no trace)  INFO listening on :8000  [startup]"
+    );
+    assert!(
+        printed[1].starts_with(&format!(
+            "trace {TRACE_ID_HEX}  log records only: 2 (no span of this trace arrived)  services: sampled-out"
+        )),
+        "{printed:#?}"
+    );
+    assert!(
+        printed[2].ends_with("· +0.000 ms INFO user 1 found  [sampled-out]"),
+        "{printed:#?}"
+    );
+    assert!(
+        printed[3].ends_with("· +1.000 ms WARN cache miss  [sampled-out]"),
+        "{printed:#?}"
+    );
+}
