@@ -66,6 +66,9 @@ def request(url, body=None, headers=None):
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        # A server that answers 413 early and closes breaks the pipe.
+        return 0, f"connection closed while sending ({error}); 413 too large?".encode()
 
 
 def batches(spans):
@@ -120,7 +123,7 @@ def measure(binary, spans, workdir):
         took = time.time() - started
         got = span_count(receiver)
         row["upload"] = (f"{got} spans back in {took:.1f} s" if status == 200
-                         else f"refused: {status} {answer.decode(errors='replace').strip()[:70]}")
+                         else f"refused: {status or ''} {answer.decode(errors='replace').strip()[:90]}")
     finally:
         receiver.stop()
 
@@ -128,8 +131,9 @@ def measure(binary, spans, workdir):
     try:
         loader = Collector(binary, "--load", path)
     except RuntimeError as error:
-        message = [l for l in str(error).splitlines() if "error" in l]
-        row["--load"] = "refused: " + (message[0].split(": ", 2)[-1][:70] if message else "?")
+        # "error: --load PATH: why"
+        message = [l.split("error: ", 1)[1] for l in str(error).splitlines() if "error: " in l]
+        row["--load"] = "refused: " + (message[0].split(": ", 1)[-1][:90] if message else "?")
     else:
         try:
             took = time.time() - started
