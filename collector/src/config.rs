@@ -45,6 +45,10 @@ pub struct CollectorConfig {
     /// Largest OTLP/HTTP body, before and after gzip (413 beyond). The
     /// OpenTelemetry Collector's `confighttp` default: 20 MiB.
     pub max_http_body_bytes: usize,
+    /// Largest file the web view's upload (`POST /api/traces`) takes,
+    /// before and after gzip (413 beyond): larger than an OTLP/HTTP body,
+    /// so that a trace of the per-trace limit, downloaded, goes back in.
+    pub max_upload_bytes: usize,
     /// Largest OTLP/gRPC message (RESOURCE_EXHAUSTED beyond). The
     /// OpenTelemetry Collector's `configgrpc` default: 4 MiB.
     pub max_grpc_message_bytes: usize,
@@ -128,6 +132,7 @@ impl Default for CollectorConfig {
             max_logs_per_trace: 10_000,
             max_requests: 1000,
             max_http_body_bytes: 20 * 1024 * 1024,
+            max_upload_bytes: 256 * 1024 * 1024,
             max_grpc_message_bytes: 4 * 1024 * 1024,
             print_traces: true,
             tls: None,

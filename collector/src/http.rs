@@ -48,32 +48,6 @@ pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
-/// The traces an accepted traces export had spans of (a response
-/// extension, for the web view's upload).
-#[derive(Debug, Clone)]
-pub(crate) struct TraceIds(pub(crate) Vec<String>);
-
-/// The web view's upload (`POST /api/traces`): an OTLP/HTTP traces export
-/// through exactly the receiver's checks (method, content type, gzip, the
-/// body limit, decoding), answered with the ids of the traces it had, as
-/// JSON, or the receiver's status and reason. The web view's router puts
-/// the same [`DefaultBodyLimit`] on the route.
-pub(crate) async fn upload(store: Store, max_body_bytes: usize, request: Request) -> Response {
-    let state = HttpState {
-        store,
-        max_body_bytes,
-    };
-    match receive(&state, request).await {
-        Ok(response) => match response.extensions().get::<TraceIds>() {
-            Some(TraceIds(ids)) if response.status().is_success() => {
-                axum::Json(serde_json::json!({ "trace_ids": ids })).into_response()
-            }
-            _ => response,
-        },
-        Err(rejection) => rejection.into_response(),
-    }
-}
-
 /// A rejected request: status and a short plain-text reason.
 struct Rejection(StatusCode, String);
 
@@ -194,7 +168,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
     match signal {
         Signal::Traces => {
             // The response is encoded like the request.
-            let mut response = match transport {
+            let response = match transport {
                 Transport::HttpJson => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
                 _ => (
                     [(header::CONTENT_TYPE, PROTOBUF)],
@@ -202,7 +176,6 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
                 )
                     .into_response(),
             };
-            response.extensions_mut().insert(TraceIds(stored.trace_ids));
             Ok(response)
         }
         Signal::Logs => {

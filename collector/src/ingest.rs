@@ -24,6 +24,10 @@ pub(crate) struct Stored {
     /// The traces it had spans or log records of, in order of first
     /// appearance.
     pub(crate) trace_ids: Vec<String>,
+    /// Spans and log records converted (retried spans and records over a
+    /// limit included).
+    pub(crate) spans: usize,
+    pub(crate) log_records: usize,
     /// Log records not kept: their trace had its limit of records.
     pub(crate) rejected_logs: u64,
 }
@@ -45,23 +49,27 @@ pub(crate) fn ingest(
             trace_ids.push(*id);
         }
     };
-    let rejected_logs = match export {
+    let (spans, log_records, rejected_logs) = match export {
         Export::Traces(request) => {
             let runs = stored::convert(request, transport, &received.path, store.cut())?;
-            received.span_count = runs.iter().map(|(_, run)| run.len()).sum();
+            let spans = runs.iter().map(|(_, run)| run.len()).sum();
+            received.span_count = spans;
             runs.iter().for_each(|(id, _)| add(id));
             store.insert(received, runs);
-            0
+            (spans, 0, 0)
         }
         Export::Logs(request) => {
             let runs = stored::convert_logs(request, transport, &received.path, store.cut());
-            received.log_record_count = runs.iter().map(|(_, run)| run.len()).sum();
+            let records = runs.iter().map(|(_, run)| run.len()).sum();
+            received.log_record_count = records;
             runs.iter().filter_map(|(id, _)| id.as_ref()).for_each(add);
-            store.insert_logs(received, runs)
+            (0, records, store.insert_logs(received, runs))
         }
     };
     Ok(Stored {
         trace_ids: trace_ids.iter().map(|id| stored::hex(id)).collect(),
+        spans,
+        log_records,
         rejected_logs,
     })
 }

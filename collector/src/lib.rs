@@ -44,6 +44,7 @@
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
 //! | `ui` | the web view and its JSON API |
+//! | [`file_format`] | files of traces and log records: `--load`, the upload, `GET /api/export` |
 //! | [`text`] | making outside text safe to print |
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,6 +52,7 @@ use std::time::Duration;
 
 mod config;
 mod export;
+pub mod file_format;
 #[cfg(test)]
 mod fixtures;
 mod grpc;
@@ -232,6 +234,20 @@ impl Collector {
         ingest::ingest(&self.store, ingest::Export::Traces(export), received)
             .map(|stored| stored.trace_ids)
             .map_err(|e| otlp::DecodeError::BadId(transport, e))
+    }
+
+    /// Stores the traces and log records of a file read from `input`: one
+    /// OTLP/JSON export request (traces or logs) or JSON Lines of
+    /// `TracesData`/`LogsData`, gzip-compressed or not (see
+    /// [`file_format`]); what `collector --load FILE` does. Read as a
+    /// stream, with no size limit but the store's. `origin` is the path the
+    /// request log shows.
+    pub fn load(
+        &self,
+        input: impl std::io::Read,
+        origin: &str,
+    ) -> Result<file_format::Loaded, file_format::FileError> {
+        file_format::load(&self.store, input, u64::MAX, origin)
     }
 
     /// The largest body [`Collector::import`] and the OTLP/HTTP receiver

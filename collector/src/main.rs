@@ -21,7 +21,7 @@ use std::time::Duration;
 use clap::Parser;
 use collector::{
     Collector, CollectorConfig, ConnectionLimits, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR,
-    DEFAULT_UI_ADDR, TlsConfig, Transport,
+    DEFAULT_UI_ADDR, TlsConfig,
 };
 
 /// A line on stderr. Unlike `eprintln!` it cannot panic: a collector whose
@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, conflicts_with = "ui")]
     no_ui: bool,
 
-    /// Load the traces of this OTLP/JSON file at start (repeatable): a trace saved from the web view (its download button, or GET /api/traces/{id}/otlp), or any ExportTraceServiceRequest in OTLP/JSON, gzip-compressed or not; within the OTLP/HTTP body limit. A missing, malformed or too large file exits with status 2
+    /// Load the traces and log records of this file at start (repeatable): a trace saved from the web view (GET /api/traces/{id}/otlp), everything saved by GET /api/export, one OTLP/JSON ExportTraceServiceRequest or ExportLogsServiceRequest, or JSON Lines of TracesData/LogsData (the OpenTelemetry file exporter's format); gzip-compressed or not. Read as a stream, with no size limit but the store's. A missing, malformed or unsupported file exits with status 2
     #[arg(long, value_name = "FILE")]
     load: Vec<PathBuf>,
 
@@ -158,14 +158,13 @@ async fn main() -> ExitCode {
         },
         ..CollectorConfig::default()
     };
-    let max_body_bytes = config.max_http_body_bytes;
-    // Read before anything listens: a file that is not there stops nothing.
+    // Opened before anything listens: a file that is not there stops nothing.
     let mut files = Vec::new();
     for path in &args.load {
-        match read_limited(path, max_body_bytes) {
-            Ok(bytes) => files.push((path, bytes)),
+        match std::fs::File::open(path) {
+            Ok(file) => files.push((path, file)),
             Err(e) => {
-                say!("error: --load {}: {e}", path.display());
+                say!("error: --load {}: cannot open it: {e}", path.display());
                 return ExitCode::from(2);
             }
         }
@@ -177,23 +176,26 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for (path, bytes) in files {
-        match collector.import(&bytes, Transport::HttpJson) {
-            Ok(ids) if ids.is_empty() => say!(
-                "note: --load {}: no spans in it (a trace file, OTLP/JSON resourceSpans, is expected)",
+    for (path, file) in files {
+        let origin = format!("(loaded from {})", path.display());
+        // Parsing a large file takes a while: off the runtime's workers.
+        let loaded = tokio::task::block_in_place(|| collector.load(file, &origin));
+        match loaded {
+            Ok(loaded) if loaded.spans == 0 && loaded.log_records == 0 => say!(
+                "note: --load {}: no spans and no log records in it",
                 path.display()
             ),
-            Ok(ids) => say!(
-                "loaded {} trace{} from {}",
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" },
+            Ok(loaded) => say!(
+                "loaded {} trace{} ({} spans) and {} log record{} from {}",
+                loaded.trace_ids.len(),
+                plural(loaded.trace_ids.len()),
+                loaded.spans,
+                loaded.log_records,
+                plural(loaded.log_records),
                 path.display()
             ),
             Err(e) => {
-                say!(
-                    "error: --load {}: {e} (expected an OTLP/JSON ExportTraceServiceRequest, as GET /api/traces/{{id}}/otlp gives)",
-                    path.display()
-                );
+                say!("error: --load {}: {e}", path.display());
                 collector.shutdown().await;
                 return ExitCode::from(2);
             }
@@ -250,21 +252,8 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The bytes of `path`, if it has at most `limit` of them.
-fn read_limited(path: &std::path::Path, limit: usize) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    let mut bytes = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    file.take(cap)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() > limit {
-        return Err(format!(
-            "too large: the limit is {limit} bytes (that of an OTLP/HTTP body)"
-        ));
-    }
-    Ok(bytes)
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// The limits every listener keeps, with the defaults the flags change.
@@ -279,7 +268,8 @@ fn limits_help() -> String {
          wait (--max-connections); at most {} concurrent HTTP/2 streams per connection.\n\n\
          Size limits, the OpenTelemetry Collector's defaults, for traces and logs alike: an \
          OTLP/HTTP body up to {} MiB (compressed or not, else 413), an OTLP/gRPC message up to \
-         {} MiB (else RESOURCE_EXHAUSTED).\n\n\
+         {} MiB (else RESOURCE_EXHAUSTED). A file uploaded to the web view (POST /api/traces) \
+         up to {} MiB (compressed or not); --load FILE has no size limit.\n\n\
          Traces and logs on one port each: over gRPC the method tells them apart, over HTTP \
          the path: a path ending in /v1/logs carries logs, any other path traces. A log record \
          with a trace id is kept with that trace (and its span), one without in a list of its \
@@ -291,6 +281,7 @@ fn limits_help() -> String {
         limits.max_concurrent_streams,
         config.max_http_body_bytes / (1024 * 1024),
         config.max_grpc_message_bytes / (1024 * 1024),
+        config.max_upload_bytes / (1024 * 1024),
     )
 }
 

@@ -2,6 +2,8 @@
 //! what it asks, read from query parameters with a clear error for a bad
 //! one. The store answers it (`store.rs`), in one pass over the traces and
 //! only over the spans of those the summary-level conditions let through.
+//! A search for log records of no trace (`GET /api/logs?...`, [`LogQuery`])
+//! is read the same way.
 
 use std::time::Duration;
 
@@ -119,6 +121,108 @@ fn millis(name: &str, value: &str) -> Result<Duration, String> {
         })
 }
 
+/// What a log record of no trace must have to be listed by `/api/logs`;
+/// every condition given must hold (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LogQuery {
+    /// Of this service (`service=`, exact).
+    pub(crate) service: Option<String>,
+    /// At least this severity number (`severity=WARN` or `severity=13`);
+    /// a record of no severity (0) then never matches.
+    pub(crate) min_severity: Option<i32>,
+    /// This text in the body, any case (`q=`), kept lowercased.
+    pub(crate) text: Option<String>,
+    /// At most this many records, the newest (`limit=`).
+    pub(crate) limit: Option<usize>,
+}
+
+/// The query parameters `/api/logs` takes.
+const LOG_PARAMETERS: &[&str] = &["service", "severity", "q", "limit"];
+
+/// The severity names a minimum severity can be given by, with the first
+/// number of each range (the OTLP data model's).
+const SEVERITIES: [(&str, i32); 6] = [
+    ("TRACE", 1),
+    ("DEBUG", 5),
+    ("INFO", 9),
+    ("WARN", 13),
+    ("ERROR", 17),
+    ("FATAL", 21),
+];
+
+impl LogQuery {
+    /// From query parameters, as [`TraceQuery::from_pairs`]: an empty value
+    /// is no condition; an unknown parameter or a bad value is an error that
+    /// says which and what is expected.
+    pub(crate) fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, String>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut query = LogQuery::default();
+        for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if value.is_empty() {
+                continue;
+            }
+            match name {
+                "service" => query.service = Some(value.to_owned()),
+                "severity" => query.min_severity = Some(severity(value)?),
+                "q" => query.text = Some(value.to_lowercase()),
+                "limit" => {
+                    query.limit = Some(value.parse().map_err(|_| {
+                        format!("limit must be a whole number of log records, got {value:?}")
+                    })?);
+                }
+                other => {
+                    return Err(format!(
+                        "unknown parameter {other:?}: /api/logs takes {}",
+                        LOG_PARAMETERS.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(query)
+    }
+
+    /// Whether a record passes every condition but the limit.
+    pub(crate) fn matches(&self, log: &crate::model::LogRecord) -> bool {
+        self.service.as_ref().is_none_or(|s| *s == log.service_name)
+            && self
+                .min_severity
+                .is_none_or(|min| log.severity_number >= min)
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|text| log.body.to_lowercase().contains(text.as_str()))
+    }
+
+    /// Whether any condition but the limit is given.
+    pub(crate) fn filters(&self) -> bool {
+        self.service.is_some() || self.min_severity.is_some() || self.text.is_some()
+    }
+}
+
+/// A minimum severity: a name (`WARN`, any case) or a number 1-24.
+fn severity(value: &str) -> Result<i32, String> {
+    if let Ok(number) = value.parse::<i32>()
+        && (1..=24).contains(&number)
+    {
+        return Ok(number);
+    }
+    SEVERITIES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(value))
+        .map(|(_, number)| *number)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SEVERITIES.iter().map(|(name, _)| *name).collect();
+            format!(
+                "severity must be one of {} or a number 1-24, got {value:?}",
+                names.join(", ")
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +295,38 @@ mod tests {
         assert!(query.duration_fits(1_000_000));
         assert!(query.duration_fits(2_000_000));
         assert!(!query.duration_fits(2_000_001));
+    }
+
+    #[test]
+    fn a_log_query_reads_names_and_numbers_and_says_what_is_wrong() {
+        let query = LogQuery::from_pairs([
+            ("service", "svc"),
+            ("severity", "warn"),
+            ("q", "Disk FULL"),
+            ("limit", "5"),
+        ])
+        .expect("a valid query");
+        assert_eq!(
+            query,
+            LogQuery {
+                service: Some("svc".into()),
+                min_severity: Some(13),
+                text: Some("disk full".into()),
+                limit: Some(5),
+            }
+        );
+        assert_eq!(
+            LogQuery::from_pairs([("severity", "17")]).map(|q| q.min_severity),
+            Ok(Some(17))
+        );
+        for (pair, says) in [
+            (("severity", "loud"), "severity must be one of TRACE"),
+            (("severity", "25"), "severity must be one of"),
+            (("limit", "x"), "limit must be a whole number"),
+            (("level", "x"), "unknown parameter \"level\""),
+        ] {
+            let error = LogQuery::from_pairs([pair]).expect_err("a bad parameter");
+            assert!(error.contains(says), "{pair:?}: {error}");
+        }
     }
 }

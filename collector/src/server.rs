@@ -82,7 +82,7 @@ impl Servers {
         ];
         if let Some(ui_listener) = ui_listener {
             let ui = App::Http {
-                router: ui::router(store.clone(), stopped.clone(), config.max_http_body_bytes),
+                router: ui::router(store.clone(), stopped.clone(), config.max_upload_bytes),
                 hosts,
             };
             listeners.push(tokio::spawn(serve::run(

@@ -4,13 +4,17 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
-//! | `POST /api/traces` | an OTLP traces export (a file from `/otlp` below), through the OTLP/HTTP receiver's checks and limits; answers `{"trace_ids": [...]}` |
+//! | `POST /api/traces` | a file of traces or log records (see [`crate::file_format`]: one OTLP/JSON export request, or JSON Lines of `TracesData`/`LogsData`; `Content-Encoding: gzip` or gzip bytes), up to [`crate::CollectorConfig::max_upload_bytes`] (256 MiB) before and after gzip; answers `{"trace_ids": [...], "spans": N, "log_records": N}` |
 //! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); 404 if unknown |
-//! | `GET /api/traces/{id}/otlp` | one trace as OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
+//! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
+//! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
 //! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond) |
-//! | `GET /api/logs?limit=N` | the last log records of no trace, newest last |
+//! | `GET /api/logs?service=S&severity=WARN&q=TEXT&limit=N` | the last log records of no trace that match, newest last; `severity` is a minimum (a name or a number 1-24), `q` a substring of the body in any case; a bad or unknown parameter is a 400 |
 //! | `GET /api/services` | the service names of all stored traces |
+//!
+//! Every error answer is JSON, `{"error": "..."}`, saying what was wrong
+//! and what to do; a 405 carries `Allow`.
 //!
 //! Span names, attributes, log bodies and service names are untrusted input: the page
 //! builds its DOM with `textContent` only, and the Content-Security-Policy
@@ -26,7 +30,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Query, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Response};
@@ -34,11 +38,11 @@ use axum::routing::get;
 use axum::{Router, http::Method};
 use base64::Engine as _;
 use hyper::body::Frame;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::model::{Attributes, LogRecord, Span, TraceSummary};
-use crate::search::TraceQuery;
+use crate::search::{LogQuery, TraceQuery};
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
@@ -79,38 +83,98 @@ struct Ui {
     heavy: Arc<Semaphore>,
     /// Turns true when the collector shuts down: streams end.
     stopped: watch::Receiver<bool>,
-    max_body_bytes: usize,
+    /// The largest upload, before and after gzip.
+    max_upload_bytes: usize,
 }
 
 pub(crate) fn router(
     store: Store,
     stopped: watch::Receiver<bool>,
-    max_body_bytes: usize,
+    max_upload_bytes: usize,
 ) -> Router {
     let ui = Ui {
         store,
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
         heavy: Arc::new(Semaphore::new(HEAVY_READS)),
         stopped,
-        max_body_bytes,
+        max_upload_bytes,
     };
-    Router::new()
+    let routes = Router::new()
         .route("/", get(page))
         .route(
             "/api/traces",
             get(list_traces)
                 .post(upload)
-                .layer(DefaultBodyLimit::max(max_body_bytes)),
+                .layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
         .route("/api/traces/{id}", get(one_trace))
         .route("/api/traces/{id}/otlp", get(export_trace))
+        .route("/api/export", get(export_all))
         .route("/api/dependencies", get(dependencies))
         .route("/api/stream", get(stream))
         .route("/api/logs", get(list_logs))
         .route("/api/services", get(services))
         .fallback(not_found)
-        .with_state(ui)
+        .with_state(ui);
+    // Around the whole router, so that a 405 has its `Allow` by then.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// Every error answer as `{"error": "..."}`. The handlers write their own;
+/// what axum answers by itself (a 405, with its `Allow`; a bad path
+/// parameter) is rewritten here, saying what to do.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let error = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow: Vec<&str> = parts
+            .headers
+            .get_all(header::ALLOW)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .collect();
+        let allow = if allow.is_empty() {
+            "GET".to_owned()
+        } else {
+            allow.join(" or ")
+        };
+        format!("method {method} not allowed on {path}: use {allow}")
+    } else if text.is_empty() {
+        format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        )
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&ApiError { error }).unwrap_or_default();
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Headers on every answer: no MIME sniffing, no framing, no referrer, a
@@ -178,9 +242,20 @@ async fn list_traces(
     .into_response()
 }
 
-/// A file the page was given: through the OTLP/HTTP receiver's checks.
-async fn upload(State(ui): State<Ui>, request: Request) -> Response {
-    crate::http::upload(ui.store, ui.max_body_bytes, request).await
+/// The media types an upload may say it is (the format is told by the
+/// content: see [`crate::file_format`]).
+const UPLOAD_TYPES: &[&str] = &[
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/octet-stream",
+];
+
+#[derive(Debug, Serialize)]
+struct Uploaded {
+    trace_ids: Vec<String>,
+    spans: usize,
+    log_records: usize,
 }
 
 /// Reads of whole traces at once, at most: each converts every span of a
@@ -200,7 +275,119 @@ async fn heavy(ui: &Ui, read: impl FnOnce() -> Response + Send + 'static) -> Res
         .unwrap_or_else(|e| api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-/// One trace as OTLP/JSON, as a file to save.
+/// A file the page was given, or a script posts: traces or log records,
+/// in any shape [`crate::file_format`] reads, gzip-compressed or not, up
+/// to the upload limit before and after gzip.
+async fn upload(State(ui): State<Ui>, request: Request) -> Response {
+    let limit = ui.max_upload_bytes;
+    let headers = request.headers();
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if !media.as_deref().is_some_and(|m| UPLOAD_TYPES.contains(&m)) {
+        return api_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "unsupported content type {}: upload OTLP/JSON or JSON Lines as {}",
+                media.as_deref().unwrap_or("(none)"),
+                UPLOAD_TYPES.join(" or ")
+            ),
+        );
+    }
+    let gzip = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| {
+            v.to_str()
+                .unwrap_or("(not ASCII)")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .as_deref()
+    {
+        None | Some("" | "identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported content encoding {other}: use gzip or none"),
+            );
+        }
+    };
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "file too large: an upload takes at most {limit} bytes; gzip it, or start \
+                     the collector with --load FILE, which has no such limit"
+                ),
+            );
+        }
+        Err(rejection) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the body: {}", rejection.body_text()),
+            );
+        }
+    };
+    if gzip && !body.starts_with(&[0x1f, 0x8b]) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid gzip body: Content-Encoding says gzip but the body is not gzip".to_owned(),
+        );
+    }
+    let store = ui.store.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::file_format::load(&store, &body[..], limit as u64, "(uploaded)")
+    })
+    .await;
+    match loaded {
+        Ok(Ok(loaded)) => Json(Uploaded {
+            trace_ids: loaded.trace_ids,
+            spans: loaded.spans,
+            log_records: loaded.log_records,
+        })
+        .into_response(),
+        Ok(Err(e @ crate::file_format::FileError::TooLarge { .. })) => api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("file {e}; start the collector with --load FILE, which has no such limit"),
+        ),
+        Ok(Err(e)) => api_error(StatusCode::BAD_REQUEST, format!("file not loaded: {e}")),
+        Err(e) => api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Everything stored as JSON Lines, as a file to save. Written as it is
+/// made, one line at a time, by a blocking task (a trace of 100,000 spans
+/// takes a while), which stops when the reader goes.
+async fn export_all(State(ui): State<Ui>) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(2);
+    let store = ui.store.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::file_format::export(&store, |line| tx.blocking_send(Bytes::from(line)).is_ok());
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"collector-export.jsonl\"",
+            ),
+        ],
+        Body::new(EventBody(rx)),
+    )
+        .into_response()
+}
+
+/// One trace as compact OTLP/JSON, as a file to save.
 async fn export_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
     let store = ui.store.clone();
     heavy(&ui, move || trace_file(&store, &id)).await
@@ -210,7 +397,7 @@ fn trace_file(store: &Store, id: &str) -> Response {
     let Some(export) = store.export(id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
-    let json = match serde_json::to_vec_pretty(&export) {
+    let json = match serde_json::to_vec(&export) {
         Ok(json) => json,
         Err(e) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
@@ -323,7 +510,8 @@ async fn feed(
     }
 }
 
-/// The body of an event stream: what its task sends, until it stops.
+/// The body of an event stream or an export: what its task sends, until
+/// it stops.
 struct EventBody(mpsc::Receiver<Bytes>);
 
 impl hyper::body::Body for EventBody {
@@ -479,32 +667,53 @@ fn trace_detail(store: &Store, id: &str) -> Response {
     .into_response()
 }
 
-#[derive(Debug, Deserialize)]
-struct LogsQuery {
-    limit: Option<usize>,
-}
-
 /// Records listed by `/api/logs` when no limit is given.
 const DEFAULT_LOGS_LIMIT: usize = 1000;
 
 #[derive(Debug, Serialize)]
 struct LogList {
-    /// The last records of no trace, oldest first.
+    /// The last records of no trace that match, oldest first.
     logs: Vec<LogRecord>,
-    /// Records of no trace stored (the list may show fewer: `limit`).
+    /// Records of no trace stored (the list may show fewer: the filters
+    /// and `limit`).
     total: usize,
+    /// Records that match the filters (the list may show fewer: `limit`).
+    matched: usize,
     /// Older records (of traces or not) evicted so far to stay within
     /// `--max-logs`.
     evicted_log_records: u64,
 }
 
-async fn list_logs(State(ui): State<Ui>, Query(query): Query<LogsQuery>) -> Response {
-    let (logs, total) = ui
-        .store
-        .last_logs(query.limit.unwrap_or(DEFAULT_LOGS_LIMIT));
+/// The records of no trace that match a [`LogQuery`]; without a limit,
+/// the newest [`DEFAULT_LOGS_LIMIT`].
+async fn list_logs(
+    State(ui): State<Ui>,
+    pairs: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let pairs = match pairs {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let query = match LogQuery::from_pairs(pairs) {
+        Ok(query) => query,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e),
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LOGS_LIMIT);
+    let (logs, total, matched) = if query.filters() {
+        let all = ui.store.logs();
+        let total = all.len();
+        let mut logs: Vec<LogRecord> = all.into_iter().filter(|l| query.matches(l)).collect();
+        let matched = logs.len();
+        logs.drain(..matched.saturating_sub(limit));
+        (logs, total, matched)
+    } else {
+        let (logs, total) = ui.store.last_logs(limit);
+        (logs, total, total)
+    };
     Json(LogList {
         logs,
         total,
+        matched,
         evicted_log_records: ui.store.evicted_logs(),
     })
     .into_response()
@@ -530,7 +739,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream or /api/logs",
+            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs or /api/export",
             request.uri().path()
         ),
     )

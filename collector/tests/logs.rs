@@ -418,6 +418,85 @@ async fn trace_less_records_are_listed_by_api_logs_newest_last() {
     collector.shutdown().await;
 }
 
+/// The bodies `/api/logs?{query}` lists, oldest first.
+async fn log_bodies(ui: SocketAddr, query: &str) -> Vec<String> {
+    let list = get_json(ui, &format!("/api/logs?{query}")).await;
+    list["logs"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| l["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_logs_filters_by_service_minimum_severity_and_body_text() {
+    let (collector, ui) = start().await;
+    let otlp = collector.http_addr();
+    let sent = [
+        ("api", vec![record(&[], &[], 1, 9, "Request handled")]),
+        ("api", vec![record(&[], &[], 2, 13, "Disk almost FULL")]),
+        ("db", vec![record(&[], &[], 3, 17, "disk full")]),
+        ("db", vec![record(&[], &[], 4, 0, "no severity")]),
+    ];
+    for (service, records) in sent {
+        let response = post_logs(otlp, &logs_export(service, records)).await;
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    assert_eq!(
+        log_bodies(ui, "service=db").await,
+        ["disk full", "no severity"]
+    );
+    assert_eq!(
+        log_bodies(ui, "severity=WARN").await,
+        ["Disk almost FULL", "disk full"]
+    );
+    assert_eq!(log_bodies(ui, "severity=error").await, ["disk full"]);
+    assert_eq!(log_bodies(ui, "severity=17").await, ["disk full"]);
+    // Any case, percent-encoded as a form sends it.
+    assert_eq!(
+        log_bodies(ui, "q=FULL").await,
+        ["Disk almost FULL", "disk full"]
+    );
+    assert_eq!(
+        log_bodies(ui, "q=almost%20full").await,
+        ["Disk almost FULL"]
+    );
+    assert_eq!(
+        log_bodies(ui, "q=DISK&service=api&severity=WARN").await,
+        ["Disk almost FULL"]
+    );
+    // The limit keeps the newest of those that match.
+    assert_eq!(log_bodies(ui, "q=disk&limit=1").await, ["disk full"]);
+    let list = get_json(ui, "/api/logs?service=api&limit=1").await;
+    assert_eq!(
+        (list["total"].as_u64(), list["matched"].as_u64()),
+        (Some(4), Some(2))
+    );
+    // Empty values are no condition, as in the trace search.
+    assert_eq!(log_bodies(ui, "service=&q=").await.len(), 4);
+
+    for (query, says) in [
+        ("limit=many", "limit must be a whole number"),
+        (
+            "severity=loud",
+            "severity must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL",
+        ),
+        (
+            "level=WARN",
+            "unknown parameter \"level\": /api/logs takes service, severity, q, limit",
+        ),
+    ] {
+        let response = get(ui, &format!("/api/logs?{query}"), &[]).await;
+        assert_eq!(response.status, 400, "{query}: {}", response.text());
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let json: Value = serde_json::from_slice(&response.body).expect("a JSON error");
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{query}: {error}");
+    }
+    collector.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_path_tells_logs_from_traces() {
     let (collector, _ui) = start().await;

@@ -169,6 +169,115 @@ async fn unknown_ids_and_paths_are_json_404s() {
     collector.shutdown().await;
 }
 
+/// Method, path, headers, body; the status and what the error says.
+type ErrorCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [u8],
+    u16,
+    &'a str,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_error_is_json_that_says_what_to_do() {
+    let collector = Collector::start(CollectorConfig {
+        max_upload_bytes: 100,
+        ..CollectorConfig::ephemeral()
+    })
+    .await
+    .expect("starting the collector");
+    let ui = collector.ui_addr().expect("the web view is on");
+    let big = vec![b' '; 101];
+    let cases: [ErrorCase<'_>; 8] = [
+        (
+            "POST",
+            "/api/logs",
+            &[],
+            b"",
+            405,
+            "method POST not allowed on /api/logs: use GET",
+        ),
+        (
+            "PUT",
+            "/api/traces",
+            &[],
+            b"",
+            405,
+            "method PUT not allowed on /api/traces: use GET or HEAD or POST",
+        ),
+        ("DELETE", "/", &[], b"", 405, "use GET"),
+        (
+            "GET",
+            "/api/nothing",
+            &[],
+            b"",
+            404,
+            "no such page: /api/nothing",
+        ),
+        (
+            "GET",
+            "/api/logs?limit=x",
+            &[],
+            b"",
+            400,
+            "limit must be a whole number",
+        ),
+        (
+            "POST",
+            "/api/traces",
+            &[("Content-Type", "text/plain")],
+            b"{}",
+            415,
+            "unsupported content type text/plain",
+        ),
+        (
+            "POST",
+            "/api/traces",
+            &[("Content-Type", "application/json")],
+            &big,
+            413,
+            "file too large: an upload takes at most 100 bytes",
+        ),
+        (
+            "POST",
+            "/api/traces",
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "br"),
+            ],
+            b"{}",
+            400,
+            "unsupported content encoding br",
+        ),
+    ];
+    for (method, path, headers, body, status, says) in cases {
+        let response = http_request(ui, method, path, headers, body).await;
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {}",
+            response.text()
+        );
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        let json: Value = serde_json::from_slice(&response.body)
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", response.text()));
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{method} {path}: {error}");
+        if status == 405 {
+            assert!(
+                response.header("allow").is_some(),
+                "{method} {path}: an Allow header"
+            );
+        }
+    }
+    collector.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_is_self_contained_with_a_strict_policy() {
     let (collector, ui) = start().await;

@@ -847,6 +847,124 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     collector.shutdown().await;
 }
 
+/// The Logs view: records of no trace sent over OTLP are listed with their
+/// time, service, severity and body, newest first, and the filters narrow
+/// the list. Needs no example binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
+    let Some(chromium) = chromium() else {
+        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
+             run `.ci/run` (it installs it), or `apt-get install chromium`";
+        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
+            panic!("{message}");
+        }
+        eprintln!("SKIPPED: {message}");
+        return;
+    };
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
+    let base = collector.ui_url().expect("the web view is on");
+    // OTLP/JSON logs, as a log exporter posts them: no trace id.
+    let record = |ms: u64, severity: i32, body: &str| {
+        json!({
+            "timeUnixNano": (1_700_000_000_000u64 + ms) * 1_000_000,
+            "severityNumber": severity,
+            "body": {"stringValue": body},
+            "attributes": [{"key": "disk", "value": {"stringValue": "sda"}}],
+        })
+    };
+    let logs = |service: &str, records: Vec<Value>| {
+        json!({"resourceLogs": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+            "scopeLogs": [{"scope": {"name": "app"}, "logRecords": records}],
+        }]})
+    };
+    for request in [
+        logs(
+            "billing",
+            vec![
+                record(1, 9, "invoice sent"),
+                record(2, 13, "disk almost full"),
+            ],
+        ),
+        logs("storage", vec![record(3, 17, EVIL_VALUE)]),
+    ] {
+        let body = serde_json::to_vec(&request).expect("JSON");
+        let response = testkit::http::post(
+            collector.http_addr(),
+            "/v1/logs",
+            &[("Content-Type", "application/json")],
+            &body,
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    assert_eq!(collector.logs().len(), 3);
+
+    let mut browser = Browser::launch(&chromium);
+    let logs_ready = "document.body.dataset.logs === '3'";
+    let dom = browser.dom(&format!("{base}#logs"), logs_ready, "logs.html");
+    assert_nothing_injected(&dom);
+    // Newest first, every column as text.
+    assert_eq!(
+        texts_of(&dom, "log-body"),
+        [EVIL_VALUE, "disk almost full", "invoice sent"]
+    );
+    assert_eq!(
+        texts_of(&dom, "log-service"),
+        ["storage", "billing", "billing"]
+    );
+    assert_eq!(texts_of(&dom, "log-severity error"), ["ERROR"]);
+    assert_eq!(texts_of(&dom, "log-severity warn"), ["WARN"]);
+    assert_eq!(texts_of(&dom, "log-severity"), ["INFO"]);
+
+    // The filters narrow the list: through the form, as a user would.
+    let tab = browser.open(&format!("{base}#logs"), logs_ready);
+    browser.evaluate(
+        &tab,
+        "document.getElementById('log-q').value = 'DISK'; \
+         document.getElementById('log-search').requestSubmit(); true",
+    );
+    browser.wait_until(&tab, "document.body.dataset.logs === '1'");
+    let bodies = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#log-rows td.log-body')).map(td => td.textContent)",
+    );
+    assert_eq!(bodies, json!(["disk almost full"]));
+    browser.evaluate(
+        &tab,
+        "document.getElementById('log-q').value = ''; \
+         document.getElementById('log-severity').value = 'ERROR'; \
+         document.getElementById('log-severity').dispatchEvent(new Event('change')); true",
+    );
+    // The list is fetched again with the new filter: wait for its rows.
+    browser.wait_until(
+        &tab,
+        "location.hash.includes('severity=ERROR') && Array.from(document.querySelectorAll('#log-rows td.log-body')).every(td => !td.textContent.includes('disk'))",
+    );
+    let services = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#log-rows td.log-service')).map(td => td.textContent)",
+    );
+    assert_eq!(services, json!(["storage"]));
+    // A click shows the record's attributes.
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#log-rows .log-row').click(); true",
+    );
+    browser.wait_until(
+        &tab,
+        "!document.querySelector('#log-rows .log-detail').hidden \
+         && document.querySelector('#log-rows .log-detail').textContent.includes('sda')",
+    );
+    let shot = browser.screenshot_tab(&tab, "logs.png");
+    eprintln!("screenshot of the Logs view: {}", shot.display());
+    browser.close(tab);
+    drop(browser);
+    collector.shutdown().await;
+}
+
 /// A database span shows its statement (placeholders, never values) beside
 /// its name, a cache lookup whether it hit, and a refused gRPC call its
 /// status: on the real trace of examples-grpc-with-db's client and server.
