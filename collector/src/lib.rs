@@ -40,7 +40,8 @@
 //! | `store` | the bounded (in bytes and counts), indexed in-memory store, and waiting for spans |
 //! | `export` | stored spans back to OTLP (a trace's download) |
 //! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
-//! | [`model`] | what is stored and shown: spans, log records, traces, summaries |
+//! | [`model`] | what is shown: spans, log records, traces, summaries, a trace's tree |
+//! | `critical_path` | a trace's critical path (Jaeger UI's algorithm, as named steps) |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
 //! | `ui` | the web view and its JSON API |
@@ -51,6 +52,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 mod config;
+mod critical_path;
 mod export;
 pub mod file_format;
 #[cfg(test)]
