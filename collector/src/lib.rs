@@ -71,7 +71,7 @@ mod ui;
 pub mod fuzzing {
     /// The printer's tree of one trace.
     pub fn render(trace: &crate::Trace) -> String {
-        crate::print::render(trace)
+        crate::print::render(trace, crate::print::DEFAULT_COLUMNS)
     }
 }
 

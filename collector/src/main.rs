@@ -115,9 +115,31 @@ struct Args {
     body_timeout: u64,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the runtime waits, once the collector has shut down, for
+/// blocking work still in flight (a big download being written, a write to
+/// a stdout nobody reads): not long, the process exits anyway.
+const EXIT_WAIT: Duration = Duration::from_millis(200);
+
+fn main() -> ExitCode {
     let args = Args::parse();
+    // Built by hand, not `#[tokio::main]`: dropping a runtime waits for
+    // its blocking tasks, and one of them may never finish.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            say!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(args));
+    runtime.shutdown_timeout(EXIT_WAIT);
+    code
+}
+
+async fn run(args: Args) -> ExitCode {
     // clap makes the two files come together.
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {

@@ -19,6 +19,8 @@ use crate::{grpc, http, print, ui};
 
 /// How long `shutdown` lets open requests finish before cutting them.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// The printer's closing line may come this long after its budget.
+const PRINTER_SLACK: Duration = Duration::from_millis(100);
 
 /// The running listeners (and the printer), and how to stop them.
 #[derive(Debug)]
@@ -112,18 +114,28 @@ impl Servers {
         self.stop.subscribe()
     }
 
-    /// Stops accepting, gives open requests [`SHUTDOWN_GRACE`], then lets
-    /// the printer finish (it has a budget of its own).
+    /// Stops accepting and gives open requests [`SHUTDOWN_GRACE`]; the
+    /// printer finishes meanwhile (within a budget of its own, never waiting
+    /// for a stdout nobody reads).
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let stopped = tokio::time::Instant::now();
         for mut task in std::mem::take(&mut self.listeners) {
-            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            if tokio::time::timeout_at(stopped + SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }
-        if let Some(printer) = self.printer.take() {
-            let _ = tokio::time::timeout(print::SHUTDOWN_BUDGET * 2, printer).await;
+        if let Some(mut printer) = self.printer.take() {
+            let deadline = stopped + print::SHUTDOWN_BUDGET + PRINTER_SLACK;
+            if tokio::time::timeout_at(deadline, &mut printer)
+                .await
+                .is_err()
+            {
+                printer.abort();
+            }
         }
     }
 }
