@@ -31,7 +31,8 @@
 //! | module | what it does |
 //! |---|---|
 //! | `server` | binds the listeners, starts them and the printer, shuts down |
-//! | `serve` | the accept loop of every listener: connection cap, timeouts, TLS handshakes |
+//! | `serve` | the accept loop of every listener: the shared connection budget, timeouts, TLS handshakes |
+//! | `fds` | the file descriptor limit: raised at start, the connection budget sized from it |
 //! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies, and conversion from OTLP to the model |
@@ -47,6 +48,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 mod config;
+mod fds;
 #[cfg(test)]
 mod fixtures;
 mod grpc;
@@ -76,6 +78,7 @@ pub mod fuzzing {
 }
 
 pub use config::{CollectorConfig, ConnectionLimits};
+pub use fds::{OpenFiles, RESERVE as FD_RESERVE, open_files, raise_open_files_limit};
 pub use model::{
     CriticalSection, Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
     StatusCode, Trace, TraceSummary, Transport, TreeRow,
@@ -153,6 +156,12 @@ impl Collector {
         self.servers
             .ui_addr
             .map(|addr| format!("{}/", server::url("http", addr)))
+    }
+
+    /// Connections all listeners together may hold: the file descriptor
+    /// limit less a reserve, at most [`ConnectionLimits::max_connections`].
+    pub fn max_connections(&self) -> usize {
+        self.servers.max_connections
     }
 
     /// Whether the OTLP receivers serve TLS.

@@ -98,9 +98,9 @@ struct Args {
     #[arg(long = "allow-host", value_name = "NAME", value_parser = host_name)]
     allow_host: Vec<String>,
 
-    /// Open connections per listener; more wait in the kernel's backlog
-    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = ConnectionLimits::default().max_connections)]
-    max_connections: usize,
+    /// Open connections of all three listeners together, at most [default: as many as the file descriptor limit allows, less a reserve]. When all are open, the oldest idle one is closed for a new one; when none is idle, new ones wait in the kernel's backlog
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    max_connections: Option<usize>,
 
     /// Close a connection with no request in flight after this many seconds
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
@@ -140,6 +140,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // Every connection takes a file descriptor: the usual soft limit
+    // (1,024) would cap the connections far below what is allowed.
+    let open_files = match collector::raise_open_files_limit() {
+        Ok(open_files) => open_files,
+        Err(e) => {
+            say!("note: cannot raise the limit on open files to its hard limit ({e})");
+            collector::open_files()
+        }
+    };
     // clap makes the two files come together.
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
@@ -163,7 +172,9 @@ async fn run(args: Args) -> ExitCode {
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
-            max_connections: args.max_connections,
+            max_connections: args
+                .max_connections
+                .unwrap_or(ConnectionLimits::default().max_connections),
             idle_timeout: Duration::from_secs(args.idle_timeout),
             head_timeout: Duration::from_secs(args.head_timeout),
             body_timeout: Duration::from_secs(args.body_timeout),
@@ -223,6 +234,14 @@ async fn run(args: Args) -> ExitCode {
     if let Some(url) = collector.ui_url() {
         say!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
     }
+    let fd_limit = match open_files.soft {
+        Some(limit) => format!("file descriptor limit {}", thousands(limit)),
+        None => "no file descriptor limit".to_owned(),
+    };
+    say!(
+        "  connections up to {} ({fd_limit})",
+        thousands(collector.max_connections() as u64)
+    );
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());
@@ -284,8 +303,10 @@ fn limits_help() -> String {
         "Connection limits (every listener): close a request head unfinished after {} s \
          (--head-timeout), cut a request body after {} s (--body-timeout), close an idle \
          connection after {} s (--idle-timeout; an HTTP/1.1 keep-alive connection waiting for its \
-         next request counts as an unfinished head); at most {} connections per listener, more \
-         wait (--max-connections); at most {} concurrent HTTP/2 streams per connection.\n\n\
+         next request counts as an unfinished head); as many connections, all listeners \
+         together, as the file descriptor limit allows less {} (the soft limit is raised to the \
+         hard one at start; --max-connections lowers it): when all are open the oldest idle one \
+         is closed for a new one; at most {} concurrent HTTP/2 streams per connection.\n\n\
          Size limits, the OpenTelemetry Collector's defaults, for traces and logs alike: an \
          OTLP/HTTP body up to {} MiB (compressed or not, else 413), an OTLP/gRPC message up to \
          {} MiB (else RESOURCE_EXHAUSTED).\n\n\
@@ -296,11 +317,16 @@ fn limits_help() -> String {
         limits.head_timeout.as_secs(),
         limits.body_timeout.as_secs(),
         limits.idle_timeout.as_secs(),
-        limits.max_connections,
+        collector::FD_RESERVE,
         limits.max_concurrent_streams,
         config.max_http_body_bytes / (1024 * 1024),
         config.max_grpc_message_bytes / (1024 * 1024),
     )
+}
+
+/// `1,204`: a count with thousands separators.
+fn thousands(n: u64) -> String {
+    collector::text::thousands(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {

@@ -12,10 +12,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::CollectorConfig;
 use crate::host::AllowedHosts;
-use crate::serve::{self, App};
+use crate::serve::{self, App, Budget};
 use crate::store::Store;
 use crate::tls::TlsConfig;
-use crate::{grpc, http, print, ui};
+use crate::{fds, grpc, http, print, ui};
 
 /// How long `shutdown` lets open requests finish before cutting them.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -29,6 +29,8 @@ pub(crate) struct Servers {
     pub(crate) http_addr: SocketAddr,
     pub(crate) ui_addr: Option<SocketAddr>,
     pub(crate) tls: bool,
+    /// Connections all listeners together may hold.
+    pub(crate) max_connections: usize,
     stop: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
     printer: Option<JoinHandle<()>>,
@@ -57,6 +59,10 @@ impl Servers {
         };
         let hosts = AllowedHosts::new(&config.allowed_hosts);
         let limits = config.limits;
+        let budget = Budget::new(fds::connection_budget(
+            limits.max_connections,
+            fds::open_files(),
+        ));
 
         let grpc = App::Grpc(grpc::GrpcServer::new(
             store.clone(),
@@ -72,6 +78,7 @@ impl Servers {
                 grpc,
                 grpc_tls,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(serve::run(
@@ -79,6 +86,7 @@ impl Servers {
                 http,
                 http_tls,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )),
         ];
@@ -92,6 +100,7 @@ impl Servers {
                 ui,
                 None,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )));
         }
@@ -103,6 +112,7 @@ impl Servers {
             http_addr,
             ui_addr,
             tls: config.tls.is_some(),
+            max_connections: budget.size(),
             stop,
             listeners,
             printer,
