@@ -51,6 +51,11 @@ pub struct CollectorConfig {
     pub allowed_hosts: Vec<String>,
     /// Time and connection limits of every listener.
     pub limits: ConnectionLimits,
+    /// An event stream (`/api/stream`) whose client has taken nothing for
+    /// this long (a write that has not completed) ends and frees its slot.
+    /// A minute; tests shorten it.
+    #[doc(hidden)]
+    pub stream_stall: Duration,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -126,6 +131,7 @@ impl Default for CollectorConfig {
             tls: None,
             allowed_hosts: Vec::new(),
             limits: ConnectionLimits::default(),
+            stream_stall: Duration::from_secs(60),
         }
     }
 }

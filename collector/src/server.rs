@@ -92,7 +92,12 @@ impl Servers {
         ];
         if let Some(ui_listener) = ui_listener {
             let ui = App::Http {
-                router: ui::router(store.clone(), stopped.clone(), config.max_http_body_bytes),
+                router: ui::router(
+                    store.clone(),
+                    stopped.clone(),
+                    config.max_http_body_bytes,
+                    config.stream_stall,
+                ),
                 hosts,
             };
             listeners.push(tokio::spawn(serve::run(
