@@ -871,13 +871,14 @@ async fn under_1024_descriptors_1100_idle_connections_do_not_lock_out_exports() 
         let line = banner_line(&stderr, "  connections up to");
         assert_eq!(line, "  connections up to 960 (file descriptor limit 1,024)");
 
+        // From the first idle connection, the 10 s head timeout would close
+        // them anyway: everything must be done well before.
+        let opened = Instant::now();
         let mut idle = Vec::with_capacity(IDLE);
         for _ in 0..IDLE {
             idle.push(connect(http).await);
         }
-        // Well under the 10 s head timeout that would close them anyway.
         let answered = Duration::from_secs(4);
-        let started = Instant::now();
         let mut stream = connect(http).await;
         let status = tokio::time::timeout(answered, keep_alive_export(&mut stream, http))
             .await
@@ -891,7 +892,14 @@ async fn under_1024_descriptors_1100_idle_connections_do_not_lock_out_exports() 
         .await
         .expect("the OTLP/gRPC export answered with 1,100 idle connections open");
         assert!(grpc.is_ok(), "{grpc:?}");
-        assert!(started.elapsed() < answered, "{:?}", started.elapsed());
+        // A collector that stopped accepting keeps the last connections in
+        // a full backlog (their SYNs retried for seconds) until the head
+        // timeout frees room.
+        let took = opened.elapsed();
+        assert!(
+            took < Duration::from_secs(7),
+            "connecting and both exports took {took:?}: only the head timeout made room"
+        );
         drop(idle);
     })
     .await;
