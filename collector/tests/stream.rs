@@ -212,16 +212,26 @@ async fn a_client_that_takes_nothing_loses_its_stream_after_the_stall_window() {
         tcp.write_all(head.as_bytes()).await.expect("sending");
         silent.push(tcp);
     }
-    // Every slot is taken (with an idle store the kernel buffers would take
-    // keep-alives for days: events fill them).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !request(ui).await.1.starts_with("HTTP/1.1 503") {
-        assert!(
-            Instant::now() < deadline,
-            "the silent clients got no streams"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Each got a stream (seen with peek: nothing is taken from the
+    // socket), so every slot is taken. With an idle store the kernel
+    // buffers would take keep-alives for days: events fill them.
+    for tcp in &silent {
+        let mut head = [0; 12];
+        loop {
+            let n = tokio::time::timeout(WAIT, tcp.peek(&mut head))
+                .await
+                .expect("an answer in time")
+                .expect("peeking");
+            assert!(n > 0, "closed before answering");
+            if n == head.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(&head, b"HTTP/1.1 200", "a silent client got no stream");
     }
+    let (_tcp, refused) = request(ui).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
 
     // New traces, 200 at a time, are events for every stream: the silent
     // ones' sockets fill, their writes stop completing, and after the
