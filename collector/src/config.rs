@@ -63,6 +63,11 @@ pub struct CollectorConfig {
     pub allowed_hosts: Vec<String>,
     /// Time and connection limits of every listener.
     pub limits: ConnectionLimits,
+    /// An event stream (`/api/stream`) whose client has taken nothing for
+    /// this long (a write that has not completed) ends and frees its slot.
+    /// A minute; tests shorten it.
+    #[doc(hidden)]
+    pub stream_stall: Duration,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -77,7 +82,10 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     /// An open connection with no request in flight is closed after this.
     pub idle_timeout: Duration,
-    /// Open connections per listener; more wait in the kernel's backlog.
+    /// Open connections of all listeners together, at most; the file
+    /// descriptor limit may allow fewer (`usize::MAX`: only that limit).
+    /// When they are all open, the oldest idle one is closed for a new one;
+    /// when none is idle, new ones wait in the kernel's backlog.
     pub max_connections: usize,
     /// Concurrent HTTP/2 streams (gRPC calls) per connection.
     pub max_concurrent_streams: u32,
@@ -93,7 +101,7 @@ impl Default for ConnectionLimits {
             head_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
-            max_connections: 4096,
+            max_connections: usize::MAX,
             max_concurrent_streams: 100,
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
@@ -138,6 +146,7 @@ impl Default for CollectorConfig {
             tls: None,
             allowed_hosts: Vec::new(),
             limits: ConnectionLimits::default(),
+            stream_stall: Duration::from_secs(60),
         }
     }
 }

@@ -31,7 +31,8 @@
 //! | module | what it does |
 //! |---|---|
 //! | `server` | binds the listeners, starts them and the printer, shuts down |
-//! | `serve` | the accept loop of every listener: connection cap, timeouts, TLS handshakes |
+//! | `serve` | the accept loop of every listener: the shared connection budget, timeouts, TLS handshakes |
+//! | `fds` | the file descriptor limit: raised at start, the connection budget sized from it |
 //! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies (protobuf or JSON, gzip, size limit) |
@@ -54,6 +55,7 @@ use std::time::Duration;
 mod config;
 mod critical_path;
 mod export;
+mod fds;
 pub mod file_format;
 #[cfg(test)]
 mod fixtures;
@@ -81,11 +83,12 @@ mod ui;
 pub mod fuzzing {
     /// The printer's tree of one trace.
     pub fn render(trace: &crate::Trace) -> String {
-        crate::print::render(trace)
+        crate::print::render(trace, crate::print::DEFAULT_COLUMNS)
     }
 }
 
 pub use config::{CollectorConfig, ConnectionLimits};
+pub use fds::{OpenFiles, RESERVE as FD_RESERVE, open_files, raise_open_files_limit};
 pub use model::{
     CriticalSection, Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
     StatusCode, Trace, TraceSummary, Transport, TreeRow,
@@ -163,6 +166,12 @@ impl Collector {
         self.servers
             .ui_addr
             .map(|addr| format!("{}/", server::url("http", addr)))
+    }
+
+    /// Connections all listeners together may hold: the file descriptor
+    /// limit less a reserve, at most [`ConnectionLimits::max_connections`].
+    pub fn max_connections(&self) -> usize {
+        self.servers.max_connections
     }
 
     /// Whether the OTLP receivers serve TLS.

@@ -105,9 +105,9 @@ struct Args {
     #[arg(long = "allow-host", value_name = "NAME", value_parser = host_name)]
     allow_host: Vec<String>,
 
-    /// Open connections per listener; more wait in the kernel's backlog
-    #[arg(long, value_name = "N", value_parser = at_least_one, default_value_t = ConnectionLimits::default().max_connections)]
-    max_connections: usize,
+    /// Open connections of all three listeners together, at most [default: as many as the file descriptor limit allows, less a reserve]. When all are open, the oldest idle one is closed for a new one; when none is idle, new ones wait in the kernel's backlog
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    max_connections: Option<usize>,
 
     /// Close a connection with no request in flight after this many seconds
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
@@ -122,9 +122,40 @@ struct Args {
     body_timeout: u64,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the runtime waits, once the collector has shut down, for
+/// blocking work still in flight (a big download being written, a write to
+/// a stdout nobody reads): not long, the process exits anyway.
+const EXIT_WAIT: Duration = Duration::from_millis(200);
+
+fn main() -> ExitCode {
     let args = Args::parse();
+    // Built by hand, not `#[tokio::main]`: dropping a runtime waits for
+    // its blocking tasks, and one of them may never finish.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            say!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(args));
+    runtime.shutdown_timeout(EXIT_WAIT);
+    code
+}
+
+async fn run(args: Args) -> ExitCode {
+    // Every connection takes a file descriptor: the usual soft limit
+    // (1,024) would cap the connections far below what is allowed.
+    let open_files = match collector::raise_open_files_limit() {
+        Ok(open_files) => open_files,
+        Err(e) => {
+            say!("note: cannot raise the limit on open files to its hard limit ({e})");
+            collector::open_files()
+        }
+    };
     // clap makes the two files come together.
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
@@ -150,7 +181,9 @@ async fn main() -> ExitCode {
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
-            max_connections: args.max_connections,
+            max_connections: args
+                .max_connections
+                .unwrap_or(ConnectionLimits::default().max_connections),
             idle_timeout: Duration::from_secs(args.idle_timeout),
             head_timeout: Duration::from_secs(args.head_timeout),
             body_timeout: Duration::from_secs(args.body_timeout),
@@ -212,8 +245,16 @@ async fn main() -> ExitCode {
     if let Some(url) = collector.ui_url() {
         say!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
     }
+    let fd_limit = match open_files.soft {
+        Some(limit) => format!("file descriptor limit {}", thousands(limit)),
+        None => "no file descriptor limit".to_owned(),
+    };
     say!(
-        "keeping up to {} of traces and log records (--max-memory), the oldest dropped first",
+        "  connections up to {} ({fd_limit})",
+        thousands(collector.max_connections() as u64)
+    );
+    say!(
+        "  memory     up to {} of traces and log records (--max-memory), the oldest dropped first",
         human_bytes(collector.memory().1)
     );
     let reachable_from_outside = std::iter::once(collector.http_addr())
@@ -264,8 +305,10 @@ fn limits_help() -> String {
         "Connection limits (every listener): close a request head unfinished after {} s \
          (--head-timeout), cut a request body after {} s (--body-timeout), close an idle \
          connection after {} s (--idle-timeout; an HTTP/1.1 keep-alive connection waiting for its \
-         next request counts as an unfinished head); at most {} connections per listener, more \
-         wait (--max-connections); at most {} concurrent HTTP/2 streams per connection.\n\n\
+         next request counts as an unfinished head); as many connections, all listeners \
+         together, as the file descriptor limit allows less {} (the soft limit is raised to the \
+         hard one at start; --max-connections lowers it): when all are open the oldest idle one \
+         is closed for a new one; at most {} concurrent HTTP/2 streams per connection.\n\n\
          Size limits, the OpenTelemetry Collector's defaults, for traces and logs alike: an \
          OTLP/HTTP body up to {} MiB (compressed or not, else 413), an OTLP/gRPC message up to \
          {} MiB (else RESOURCE_EXHAUSTED). A file uploaded to the web view (POST /api/traces) \
@@ -277,7 +320,7 @@ fn limits_help() -> String {
         limits.head_timeout.as_secs(),
         limits.body_timeout.as_secs(),
         limits.idle_timeout.as_secs(),
-        limits.max_connections,
+        collector::FD_RESERVE,
         limits.max_concurrent_streams,
         config.max_http_body_bytes / (1024 * 1024),
         config.max_grpc_message_bytes / (1024 * 1024),
@@ -334,6 +377,11 @@ fn human_bytes(bytes: usize) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// `1,204`: a count with thousands separators.
+fn thousands(n: u64) -> String {
+    collector::text::thousands(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {

@@ -2,10 +2,15 @@
 //! view), and what bounds a connection: how many there are, how long a
 //! request head, a request body and an idle connection may take.
 //!
-//! - **Connections**: a listener holds `max_connections` permits and takes
-//!   one *before* accepting, so connections beyond the cap wait in the
-//!   kernel's backlog instead of costing a file descriptor and a task. Each
-//!   connection is served in a task of its own that holds its permit.
+//! - **Connections**: the three listeners share one [`Budget`], sized from
+//!   the file descriptor limit (`fds`) and at most `max_connections`. Each
+//!   connection is served in a task of its own that holds a permit of it.
+//!   When the budget is full, the oldest idle connection (no request in
+//!   flight: silent, or a keep-alive waiting) is closed to admit the new
+//!   one, so idle clients cannot lock out an export or the web view; when
+//!   none is idle the new one waits for a permit and the listener stops
+//!   accepting meanwhile (more wait in the kernel's backlog). A failed
+//!   accept for want of descriptors (EMFILE) closes an idle one too.
 //! - **TLS**: the handshake runs in the connection's task, within
 //!   `head_timeout`, so a silent client holds up nobody but itself.
 //! - **Request head** (HTTP/1.1): hyper's `header_read_timeout`. In hyper
@@ -42,13 +47,14 @@
 //! Nothing is logged per connection. An accept that fails for want of
 //! resources (EMFILE) is retried after [`ACCEPT_RETRY`].
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -64,7 +70,7 @@ use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
@@ -83,6 +89,9 @@ const HTTP1_MAX_BUF: usize = 64 * 1024;
 const HTTP1_MAX_HEADERS: usize = 100;
 /// HTTP/2 header list (decoded, all fields of a request).
 const HTTP2_MAX_HEADER_LIST: u32 = 16 * 1024;
+/// How often a listener waiting for room looks again for an idle
+/// connection to close (none was idle, or the one asked became busy).
+const EVICT_RETRY: Duration = Duration::from_millis(100);
 /// What a new connection must send within `head_timeout` unless a request
 /// starts earlier: the length of the HTTP/2 connection preface.
 const PREAMBLE_BYTES: usize = 24;
@@ -107,6 +116,96 @@ struct Shared {
     builder: auto::Builder<TokioExecutor>,
 }
 
+/// The connections all listeners together may hold, and the open ones,
+/// oldest first, to find an idle one to close when there is no room.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    permits: Arc<Semaphore>,
+    size: usize,
+    open: Mutex<BTreeMap<u64, Arc<Activity>>>,
+    next: AtomicU64,
+}
+
+impl Budget {
+    pub(crate) fn new(size: usize) -> Arc<Budget> {
+        let size = size.clamp(1, Semaphore::MAX_PERMITS);
+        Arc::new(Budget {
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+            open: Mutex::new(BTreeMap::new()),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// Connections at most.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// A permit, at once if there is room; else the oldest idle connection
+    /// is asked to close, and again every [`EVICT_RETRY`] until a permit is
+    /// free. `None` once `stop` says true.
+    async fn admit(&self, stop: &mut watch::Receiver<bool>) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        loop {
+            self.close_oldest_idle();
+            tokio::select! {
+                biased;
+                permit = self.permits.clone().acquire_owned() => return permit.ok(),
+                () = stopped(stop) => return None,
+                () = tokio::time::sleep(EVICT_RETRY) => {}
+            }
+        }
+    }
+
+    /// Asks the oldest connection with no request in flight (and not asked
+    /// yet) to close.
+    fn close_oldest_idle(&self) {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = open.values().find(|a| {
+            a.in_flight.load(Ordering::Acquire) == 0 && !a.evicted.load(Ordering::Acquire)
+        });
+        if let Some(activity) = idle {
+            activity.evicted.store(true, Ordering::Release);
+            activity.evict.notify_one();
+        }
+    }
+
+    /// Counts `activity` as open until the returned guard is dropped.
+    fn open(self: &Arc<Self>, activity: Arc<Activity>, permit: OwnedSemaphorePermit) -> Open {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, activity);
+        Open {
+            budget: self.clone(),
+            id,
+            _permit: permit,
+        }
+    }
+}
+
+/// An open connection in the budget: its permit, and its place in the
+/// list of open ones.
+struct Open {
+    budget: Arc<Budget>,
+    id: u64,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.budget
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
+
 /// Serves `listener` until `stop` says true (or its sender is gone), then
 /// gives open connections [`SHUTDOWN_GRACE`] and cuts them. With `tls`, every
 /// connection is TLS; its ALPN protocols are the ones in `tls`.
@@ -115,6 +214,7 @@ pub(crate) async fn run(
     app: App,
     tls: Option<Arc<ServerConfig>>,
     limits: ConnectionLimits,
+    budget: Arc<Budget>,
     mut stop: watch::Receiver<bool>,
 ) {
     let http2_only = matches!(app, App::Grpc(_));
@@ -124,21 +224,9 @@ pub(crate) async fn run(
         tls: tls.map(TlsAcceptor::from),
         limits,
     });
-    let permits = Arc::new(Semaphore::new(
-        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
     // Dropped with this task: aborting it cuts every connection.
     let mut connections = JoinSet::new();
     loop {
-        let permit = tokio::select! {
-            biased;
-            () = stopped(&mut stop) => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                // Never closed.
-                Err(_) => break,
-            },
-        };
         let accepted = tokio::select! {
             biased;
             () = stopped(&mut stop) => break,
@@ -148,16 +236,29 @@ pub(crate) async fn run(
             Ok((tcp, _peer)) => tcp,
             Err(e) => {
                 if !failed_before_accept(&e) {
+                    // Out of descriptors, maybe: an idle connection goes.
+                    budget.close_oldest_idle();
                     tokio::time::sleep(ACCEPT_RETRY).await;
                 }
                 continue;
             }
         };
+        let Some(permit) = budget.admit(&mut stop).await else {
+            break;
+        };
         // Finished connections, reaped so the set only holds open ones.
         while connections.try_join_next().is_some() {}
         // Small gRPC and HTTP/2 frames should not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
-        connections.spawn(connection(tcp, shared.clone(), stop.clone(), permit));
+        let activity = Arc::new(Activity::new());
+        let open = budget.open(activity.clone(), permit);
+        connections.spawn(connection(
+            tcp,
+            shared.clone(),
+            stop.clone(),
+            activity,
+            open,
+        ));
     }
     drop(listener);
     // Each connection saw the stop as well and is closing gracefully.
@@ -205,16 +306,30 @@ fn builder(limits: &ConnectionLimits, http2_only: bool) -> auto::Builder<TokioEx
     }
 }
 
-/// One connection, from its TLS handshake (if any) to its end.
+/// One connection, from its TLS handshake (if any) to its end, or until
+/// the budget needs its place while it is idle.
 async fn connection(
     tcp: TcpStream,
     shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    _open: Open,
+) {
+    tokio::select! {
+        () = handshake_and_serve(tcp, &shared, stop, activity.clone()) => {}
+        () = activity.evicted() => {}
+    }
+}
+
+async fn handshake_and_serve(
+    tcp: TcpStream,
+    shared: &Shared,
     mut stop: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    activity: Arc<Activity>,
 ) {
     let Ok(local) = tcp.local_addr() else { return };
     let Some(acceptor) = &shared.tls else {
-        return serve(tcp, local, &shared, stop).await;
+        return serve(tcp, local, shared, stop, activity).await;
     };
     let handshake = tokio::time::timeout(shared.limits.head_timeout, acceptor.accept(tcp));
     let tls = tokio::select! {
@@ -225,15 +340,19 @@ async fn connection(
             _ => return,
         },
     };
-    serve(tls, local, &shared, stop).await;
+    serve(tls, local, shared, stop, activity).await;
 }
 
 /// HTTP on an established connection (`io` is plain TCP or TLS).
-async fn serve<IO>(io: IO, local: SocketAddr, shared: &Shared, stop: watch::Receiver<bool>)
-where
+async fn serve<IO>(
+    io: IO,
+    local: SocketAddr,
+    shared: &Shared,
+    stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked {
         io,
         activity: activity.clone(),
@@ -304,6 +423,9 @@ struct Activity {
     in_flight: AtomicUsize,
     /// When the last request in flight finished.
     last_done: AtomicU64,
+    /// Asked to close by the budget, for a new connection.
+    evicted: AtomicBool,
+    evict: Notify,
 }
 
 impl Activity {
@@ -315,6 +437,21 @@ impl Activity {
             started: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             last_done: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
+        }
+    }
+
+    /// Resolves once the budget asked this connection to close while no
+    /// request is in flight (one that started since is served first: the
+    /// budget asks another).
+    async fn evicted(&self) {
+        loop {
+            self.evict.notified().await;
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            self.evicted.store(false, Ordering::Release);
         }
     }
 

@@ -12,13 +12,15 @@ use tokio::task::JoinHandle;
 
 use crate::config::CollectorConfig;
 use crate::host::AllowedHosts;
-use crate::serve::{self, App};
+use crate::serve::{self, App, Budget};
 use crate::store::Store;
 use crate::tls::TlsConfig;
-use crate::{grpc, http, print, ui};
+use crate::{fds, grpc, http, print, ui};
 
 /// How long `shutdown` lets open requests finish before cutting them.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// The printer's closing line may come this long after its budget.
+const PRINTER_SLACK: Duration = Duration::from_millis(100);
 
 /// The running listeners (and the printer), and how to stop them.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub(crate) struct Servers {
     pub(crate) http_addr: SocketAddr,
     pub(crate) ui_addr: Option<SocketAddr>,
     pub(crate) tls: bool,
+    /// Connections all listeners together may hold.
+    pub(crate) max_connections: usize,
     stop: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
     printer: Option<JoinHandle<()>>,
@@ -55,6 +59,10 @@ impl Servers {
         };
         let hosts = AllowedHosts::new(&config.allowed_hosts);
         let limits = config.limits;
+        let budget = Budget::new(fds::connection_budget(
+            limits.max_connections,
+            fds::open_files(),
+        ));
 
         let grpc = App::Grpc(grpc::GrpcServer::new(
             store.clone(),
@@ -70,6 +78,7 @@ impl Servers {
                 grpc,
                 grpc_tls,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(serve::run(
@@ -77,12 +86,18 @@ impl Servers {
                 http,
                 http_tls,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )),
         ];
         if let Some(ui_listener) = ui_listener {
             let ui = App::Http {
-                router: ui::router(store.clone(), stopped.clone(), config.max_upload_bytes),
+                router: ui::router(
+                    store.clone(),
+                    stopped.clone(),
+                    config.max_upload_bytes,
+                    config.stream_stall,
+                ),
                 hosts,
             };
             listeners.push(tokio::spawn(serve::run(
@@ -90,6 +105,7 @@ impl Servers {
                 ui,
                 None,
                 limits,
+                budget.clone(),
                 stopped.clone(),
             )));
         }
@@ -101,6 +117,7 @@ impl Servers {
             http_addr,
             ui_addr,
             tls: config.tls.is_some(),
+            max_connections: budget.size(),
             stop,
             listeners,
             printer,
@@ -112,18 +129,28 @@ impl Servers {
         self.stop.subscribe()
     }
 
-    /// Stops accepting, gives open requests [`SHUTDOWN_GRACE`], then lets
-    /// the printer finish (it has a budget of its own).
+    /// Stops accepting and gives open requests [`SHUTDOWN_GRACE`]; the
+    /// printer finishes meanwhile (within a budget of its own, never waiting
+    /// for a stdout nobody reads).
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let stopped = tokio::time::Instant::now();
         for mut task in std::mem::take(&mut self.listeners) {
-            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            if tokio::time::timeout_at(stopped + SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }
-        if let Some(printer) = self.printer.take() {
-            let _ = tokio::time::timeout(print::SHUTDOWN_BUDGET * 2, printer).await;
+        if let Some(mut printer) = self.printer.take() {
+            let deadline = stopped + print::SHUTDOWN_BUDGET + PRINTER_SLACK;
+            if tokio::time::timeout_at(deadline, &mut printer)
+                .await
+                .is_err()
+            {
+                printer.abort();
+            }
         }
     }
 }

@@ -3,27 +3,61 @@
 //! tour print them to a terminal. This is the one sanitizer for both.
 //!
 //! Control characters are escaped (ESC would start an ANSI sequence, CR
-//! and LF would forge lines), and so are bidirectional overrides (they
-//! reorder what is shown). Widths are terminal columns: a CJK character
-//! takes two, a combining mark none.
+//! and LF would forge lines), and so is every format character (Unicode
+//! category Cf: bidirectional overrides reorder what is shown, zero-width
+//! spaces and joiners, the soft hyphen and tag characters hide text:
+//! `Get\u{200b}User` must not print as `GetUser`), and combining marks
+//! beyond [`MAX_MARKS`] on one character (a flood of them draws over the
+//! lines around it). Widths are terminal columns: a CJK character takes
+//! two, a combining mark none.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 use unicode_width::UnicodeWidthChar as _;
 
-/// `text` with every control character and bidirectional override written
-/// as an escape (`\n`, `\r`, `\t`, `\u{1b}`), so it prints as exactly one
-/// line and nothing in it reaches the terminal as a command.
+/// Combining marks kept in a row; the rest of a run is escaped.
+pub const MAX_MARKS: usize = 3;
+
+/// `text` with every control character, format character (category Cf)
+/// and line or paragraph separator written as an escape (`\n`, `\r`,
+/// `\t`, `\u{1b}`, `\u{200b}`), and the combining marks of a run beyond
+/// [`MAX_MARKS`] too, so it prints as exactly one line, shows every
+/// character it has, and nothing in it reaches the terminal as a command.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    let mut marks = 0;
+    let clean = text.chars().all(|c| {
+        marks = if stacks(c) { marks + 1 } else { 0 };
+        marks <= MAX_MARKS && !needs_escape(c)
+    });
+    if clean {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    let mut marks = 0;
     for c in text.chars() {
-        push_escaped(&mut out, c);
+        marks = if stacks(c) { marks + 1 } else { 0 };
+        if marks > MAX_MARKS {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            push_escaped(&mut out, c);
+        }
     }
     Cow::Owned(out)
+}
+
+/// A count with thousands separators (`1,204`), for messages.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Terminal columns `text` takes (after [`escape`], which only adds
@@ -71,9 +105,25 @@ pub fn one_line(text: &str, max: usize) -> String {
 }
 
 fn needs_escape(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{2028}' | '\u{2029}')
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// A mark drawn on the character before it (accents stack up).
+fn stacks(c: char) -> bool {
+    !c.is_ascii()
+        && matches!(
+            c.general_category(),
+            GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
+        )
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -108,6 +158,76 @@ mod tests {
             let out = escape(&c.to_string()).into_owned();
             assert!(!out.chars().any(needs_escape), "{c:?} left {out:?} unsafe");
         }
+    }
+
+    #[test]
+    fn format_characters_are_escaped() {
+        assert_eq!(escape("Get\u{200b}User"), "Get\\u{200b}User");
+        // A sample of category Cf from every block that has some.
+        for c in [
+            '\u{ad}',
+            '\u{600}',
+            '\u{61c}',
+            '\u{6dd}',
+            '\u{70f}',
+            '\u{890}',
+            '\u{8e2}',
+            '\u{180e}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{206a}',
+            '\u{206f}',
+            '\u{feff}',
+            '\u{fff9}',
+            '\u{fffb}',
+            '\u{110bd}',
+            '\u{13430}',
+            '\u{1bca0}',
+            '\u{1d173}',
+            '\u{e0001}',
+            '\u{e0020}',
+            '\u{e007f}',
+        ] {
+            let out = escape(&format!("a{c}b")).into_owned();
+            assert_eq!(out, format!("a\\u{{{:x}}}b", u32::from(c)), "{c:?}");
+        }
+        assert_eq!(escape("line\u{2028}break"), "line\\u{2028}break");
+        // Not format characters: kept.
+        for kept in ["é", "获取用户", "Grüße", "e\u{301}", "👍"] {
+            assert!(matches!(escape(kept), Cow::Borrowed(_)), "{kept:?}");
+        }
+    }
+
+    #[test]
+    fn a_flood_of_combining_marks_is_cut_to_three() {
+        let zalgo = format!("a{}b", "\u{301}".repeat(6));
+        assert_eq!(
+            escape(&zalgo),
+            "a\u{301}\u{301}\u{301}\\u{301}\\u{301}\\u{301}b"
+        );
+        assert_eq!(width(&escape(&zalgo)), 2 + 3 * 7);
+        // Three are kept (Vietnamese stacks two), and each run counts apart.
+        let ok = "e\u{302}\u{301}\u{323} o\u{302}\u{301}";
+        assert!(matches!(escape(ok), Cow::Borrowed(_)));
+        // Escaping twice changes nothing more.
+        assert_eq!(escape(&escape(&zalgo)), escape(&zalgo));
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_204), "1,204");
+        assert_eq!(thousands(12_345_678), "12,345,678");
     }
 
     #[test]

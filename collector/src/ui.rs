@@ -9,7 +9,7 @@
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
 //! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
-//! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond) |
+//! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond); a client that takes nothing for a minute loses its stream |
 //! | `GET /api/logs?service=S&severity=WARN&q=TEXT&limit=N` | the last log records of no trace that match, newest last; `severity` is a minimum (a name or a number 1-24), `q` a substring of the body in any case; a bad or unknown parameter is a 400 |
 //! | `GET /api/services` | the service names of all stored traces |
 //!
@@ -85,12 +85,15 @@ struct Ui {
     stopped: watch::Receiver<bool>,
     /// The largest upload, before and after gzip.
     max_upload_bytes: usize,
+    /// A stream whose client takes nothing for this long ends.
+    stream_stall: Duration,
 }
 
 pub(crate) fn router(
     store: Store,
     stopped: watch::Receiver<bool>,
     max_upload_bytes: usize,
+    stream_stall: Duration,
 ) -> Router {
     let ui = Ui {
         store,
@@ -98,6 +101,7 @@ pub(crate) fn router(
         heavy: Arc::new(Semaphore::new(HEAVY_READS)),
         stopped,
         max_upload_bytes,
+        stream_stall,
     };
     let routes = Router::new()
         .route("/", get(page))
@@ -436,8 +440,10 @@ async fn dependencies(State(ui): State<Ui>) -> Response {
 /// waits for the store's change notifications (which coalesce: a slow
 /// reader is sent the latest summaries of what changed meanwhile, never a
 /// backlog) and hands each batch to the body through a channel of one.
-/// The stream ends when the client goes, or at once when the collector
-/// shuts down, so it never holds up the graceful shutdown.
+/// The stream ends when the client goes, when it has taken nothing for
+/// `stream_stall` (a minute: a client that stopped reading would hold its
+/// slot forever), or at once when the collector shuts down, so it never
+/// holds up the graceful shutdown.
 async fn stream(State(ui): State<Ui>) -> Response {
     let Ok(permit) = ui.streams.clone().try_acquire_owned() else {
         return api_error(
@@ -446,7 +452,7 @@ async fn stream(State(ui): State<Ui>) -> Response {
         );
     };
     let (tx, rx) = mpsc::channel(1);
-    tokio::spawn(feed(ui.store, tx, ui.stopped, permit));
+    tokio::spawn(feed(ui.store, tx, ui.stopped, ui.stream_stall, permit));
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -458,12 +464,14 @@ async fn stream(State(ui): State<Ui>) -> Response {
         .into_response()
 }
 
-/// Writes the events of one stream into `tx` until the reader goes or the
-/// collector stops.
+/// Writes the events of one stream into `tx` until the reader goes, takes
+/// nothing for `stall` (the body has not taken the last batch: the socket
+/// is full), or the collector stops.
 async fn feed(
     store: Store,
     tx: mpsc::Sender<Bytes>,
     mut stopped: watch::Receiver<bool>,
+    stall: Duration,
     _permit: OwnedSemaphorePermit,
 ) {
     let mut changes = store.changes();
@@ -474,8 +482,10 @@ async fn feed(
             biased;
             _ = stopped.wait_for(|stop| *stop) => return,
             _ = tx.closed() => return,
-            sent = tx.send(Bytes::from(std::mem::take(&mut batch))) => if sent.is_err() {
-                return;
+            sent = tokio::time::timeout(stall, tx.send(Bytes::from(std::mem::take(&mut batch)))) => {
+                if !matches!(sent, Ok(Ok(()))) {
+                    return;
+                }
             },
         }
         tokio::select! {

@@ -159,3 +159,61 @@ fn a_closed_stderr_does_not_kill_the_collector() {
     };
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn printed_lines_fit_the_columns() {
+    let mut child = Command::new(BIN)
+        .args(COLLECTOR_FREE_PORTS)
+        .env("COLUMNS", "80")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the collector");
+    let stdout = lines(child.stdout.take().expect("piped stdout"));
+    let stderr = lines(child.stderr.take().expect("piped stderr"));
+    let _running = Running(child);
+    let timeout = Duration::from_secs(30);
+    let addr = banner_addr(&stderr, "OTLP/HTTP", timeout);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+
+    // A root with a long name and attributes, and 40 children of as many
+    // services: each its own export, so each has its own service.
+    let mut root = span(&TRACE_ID, &SPAN_ID, None, &"GetUserProfile".repeat(4));
+    root.attributes.push(string_attr(
+        "db.query.text",
+        &"SELECT * FROM user ".repeat(8),
+    ));
+    runtime.block_on(send(addr, "frontend-service", vec![root]));
+    for i in 0..40u8 {
+        let kid = span(&TRACE_ID, &[i + 2; 8], Some(&SPAN_ID), "GetInfo");
+        runtime.block_on(send(addr, &format!("backend-service-{i:02}"), vec![kid]));
+    }
+    let mut printed = Vec::new();
+    loop {
+        let line = stdout.recv_timeout(timeout).expect("the printed tree");
+        if line.is_empty() {
+            break;
+        }
+        printed.push(line);
+    }
+    assert_eq!(printed.len(), 42, "{printed:#?}");
+    assert!(printed[0].contains(" more"), "{}", printed[0]);
+    assert!(
+        printed[1].starts_with("  GetUserProfileGetUserProfile"),
+        "{}",
+        printed[1]
+    );
+    // A span after the trace was printed: one late line.
+    let late = span(&TRACE_ID, &[99; 8], Some(&SPAN_ID), &"Late".repeat(30));
+    runtime.block_on(send(addr, "late-service", vec![late]));
+    let late = stdout.recv_timeout(timeout).expect("the late line");
+    assert!(late.contains("after it was printed"), "{late}");
+    printed.push(late);
+    for line in &printed {
+        let width = collector::text::width(line);
+        assert!(width <= 80, "{width} columns: {line}");
+    }
+}

@@ -462,30 +462,52 @@ async fn h2_frames_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
     }
 }
 
+/// A request whose body never comes: the connection stays busy. `path`:
+/// an OTLP/HTTP path, or the web view's upload (`/api/traces`).
+async fn busy_connection(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut stream = connect(addr).await;
+    let mut head = export_head(addr, "Content-Length: 100").replacen("/v1/traces", path, 1);
+    if path == "/api/traces" {
+        // The upload takes files: JSON.
+        head = head.replacen("application/x-protobuf", "application/json", 1);
+    }
+    stream.write_all(head.as_bytes()).await.expect("writing");
+    stream
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_max_connections_wait_until_one_is_freed() {
+async fn connections_beyond_max_connections_wait_while_none_is_idle() {
     bounded(async {
         let collector = start_with(|limits| limits.max_connections = 50).await;
-        let addr = collector.http_addr();
-        // 50 connections, each served once (so each holds a permit), then idle.
+        assert_eq!(collector.max_connections(), 50);
+        let (http, ui) = (
+            collector.http_addr(),
+            collector.ui_addr().expect("web view"),
+        );
+        // 50 connections over two listeners (one budget), each with a
+        // request in flight.
         let mut held = Vec::new();
-        for _ in 0..50 {
-            let mut stream = connect(addr).await;
-            assert_eq!(keep_alive_export(&mut stream, addr).await, 200);
-            held.push(stream);
+        for i in 0..50 {
+            let (addr, path) = if i % 2 == 0 {
+                (http, "/v1/traces")
+            } else {
+                (ui, "/api/traces")
+            };
+            held.push(busy_connection(addr, path).await);
         }
+        tokio::time::sleep(Duration::from_millis(300)).await;
 
         // The 51st connects (the kernel's backlog) but is not served...
-        let mut waiting = connect(addr).await;
-        write_export(&mut waiting, addr).await;
+        let mut waiting = connect(http).await;
+        write_export(&mut waiting, http).await;
         let mut answer = Box::pin(read_response(&mut waiting));
         assert!(
             tokio::time::timeout(Duration::from_secs(1), &mut answer)
                 .await
                 .is_err(),
-            "the 51st connection was served while 50 were open"
+            "the 51st connection was served while 50 were busy"
         );
-        assert_eq!(collector.requests().len(), 50);
+        assert_eq!(collector.requests().len(), 0);
 
         // ...until one of the 50 goes.
         drop(held.remove(0));
@@ -494,7 +516,54 @@ async fn connections_beyond_max_connections_wait_until_one_is_freed() {
             .expect("served once a connection was freed")
             .expect("an answer");
         assert_eq!(status, 200);
-        assert_eq!(collector.requests().len(), 51);
+        assert_eq!(collector.requests().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_connection_open_the_oldest_idle_one_makes_room() {
+    bounded(async {
+        let collector = start_with(|limits| limits.max_connections = 50).await;
+        let addr = collector.http_addr();
+        // 40 served then idle (keep-alive), 10 busy, 10 silent that never
+        // send a byte, oldest first: the budget is full.
+        let mut idle = Vec::new();
+        for _ in 0..40 {
+            let mut stream = connect(addr).await;
+            assert_eq!(keep_alive_export(&mut stream, addr).await, 200);
+            idle.push(stream);
+        }
+        let mut busy = Vec::new();
+        for _ in 0..10 {
+            busy.push(busy_connection(addr, "/v1/traces").await);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // A new export is served at once, on the gRPC listener too: each
+        // closes the oldest idle connection.
+        let mut stream = connect(addr).await;
+        let status =
+            tokio::time::timeout(Duration::from_secs(5), keep_alive_export(&mut stream, addr))
+                .await
+                .expect("served without waiting for a connection to go");
+        assert_eq!(status, 200);
+        let grpc = tokio::time::timeout(
+            Duration::from_secs(5),
+            grpc_raw(collector.grpc_endpoint(), GRPC_EXPORT_PATH, export_body()),
+        )
+        .await
+        .expect("served without waiting for a connection to go");
+        assert!(grpc.is_ok(), "{grpc:?}");
+        for oldest in &mut idle[..2] {
+            read_until_closed(oldest, Duration::from_secs(5)).await;
+        }
+        // The busy ones are untouched: their requests still complete.
+        for stream in &mut busy {
+            stream.write_all(&[0; 100]).await.expect("writing the body");
+            let (status, _) = read_response(stream).await.expect("an answer");
+            assert_eq!(status, 400, "a body of zeros is no export");
+        }
     })
     .await;
 }
@@ -640,7 +709,7 @@ fn help_states_the_limits_and_their_defaults() {
         .join(" ");
     for expected in [
         "--max-connections <N>",
-        "[default: 4096]",
+        "as many connections, all listeners together, as the file descriptor limit allows less 64",
         "--idle-timeout <SECS>",
         "[default: 60]",
         "--head-timeout <SECS>",
@@ -746,6 +815,96 @@ async fn out_of_file_descriptors_the_accept_loop_waits_instead_of_spinning() {
                 .await
                 .expect("answered once descriptors were free");
         assert_eq!(status, 200);
+    })
+    .await;
+}
+
+/// The collector binary under a file descriptor limit: `soft` and `hard`
+/// (a shell's `ulimit`), its stderr line by line.
+#[cfg(target_os = "linux")]
+fn under_fd_limit(soft: u64, hard: u64) -> (Running, std::sync::mpsc::Receiver<String>) {
+    let command = format!(
+        "ulimit -Sn {soft} && ulimit -Hn {hard} && exec '{}' --grpc 127.0.0.1:0 --http 127.0.0.1:0 --no-ui",
+        env!("CARGO_BIN_EXE_collector")
+    );
+    let mut command_line = std::process::Command::new("sh");
+    command_line.arg("-c").arg(command);
+    Running::with_stderr(command_line)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_soft_fd_limit_is_raised_to_the_hard_one() {
+    let (_running, stderr) = under_fd_limit(1024, 4096);
+    let line = banner_line(&stderr, "  connections up to");
+    assert_eq!(
+        line,
+        "  connections up to 4,032 (file descriptor limit 4,096)"
+    );
+}
+
+/// The first line of the banner that starts with `prefix`.
+fn banner_line(stderr: &std::sync::mpsc::Receiver<String>, prefix: &str) -> String {
+    let mut seen = Vec::new();
+    while let Ok(line) = stderr.recv_timeout(Duration::from_secs(30)) {
+        if line.starts_with(prefix) {
+            return line;
+        }
+        seen.push(line);
+    }
+    panic!("no line starting with {prefix:?}: {seen:#?}");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_1024_descriptors_1100_idle_connections_do_not_lock_out_exports() {
+    const IDLE: usize = 1100;
+    bounded(async {
+        // This process holds the client ends: it needs more than 1,024.
+        let limits = collector::raise_open_files_limit().expect("raising this test's fd limit");
+        assert!(
+            limits.soft.is_none_or(|soft| soft >= IDLE as u64 + 200),
+            "this test needs {} file descriptors, the hard limit is {:?} (raise it with ulimit -Hn)",
+            IDLE + 200,
+            limits.hard
+        );
+        // Hard 1,024 too: raising does not help, the budget must.
+        let (_running, stderr) = under_fd_limit(1024, 1024);
+        let grpc = banner_addr(&stderr, "OTLP/gRPC", Duration::from_secs(30));
+        let http = banner_addr(&stderr, "OTLP/HTTP", Duration::from_secs(30));
+        let line = banner_line(&stderr, "  connections up to");
+        assert_eq!(line, "  connections up to 960 (file descriptor limit 1,024)");
+
+        // From the first idle connection, the 10 s head timeout would close
+        // them anyway: everything must be done well before.
+        let opened = Instant::now();
+        let mut idle = Vec::with_capacity(IDLE);
+        for _ in 0..IDLE {
+            idle.push(connect(http).await);
+        }
+        let answered = Duration::from_secs(4);
+        let mut stream = connect(http).await;
+        let status = tokio::time::timeout(answered, keep_alive_export(&mut stream, http))
+            .await
+            .expect("the OTLP/HTTP export answered with 1,100 idle connections open");
+        assert_eq!(status, 200);
+        let endpoint = format!("http://{grpc}");
+        let grpc = tokio::time::timeout(
+            answered,
+            grpc_raw(endpoint, GRPC_EXPORT_PATH, export_body()),
+        )
+        .await
+        .expect("the OTLP/gRPC export answered with 1,100 idle connections open");
+        assert!(grpc.is_ok(), "{grpc:?}");
+        // A collector that stopped accepting keeps the last connections in
+        // a full backlog (their SYNs retried for seconds) until the head
+        // timeout frees room.
+        let took = opened.elapsed();
+        assert!(
+            took < Duration::from_secs(7),
+            "connecting and both exports took {took:?}: only the head timeout made room"
+        );
+        drop(idle);
     })
     .await;
 }

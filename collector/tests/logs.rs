@@ -862,11 +862,11 @@ fn records_of_no_span_and_of_no_trace_are_listed_and_printed() {
     let printed: Vec<String> = (0..4).map(|_| next_line(&stdout, timeout)).collect();
     assert_eq!(
         printed[0],
-        "log (no trace)  INFO listening on :8000  [startup]"
+        "log (no trace)  [startup] INFO listening on :8000"
     );
     assert!(
         printed[1].starts_with(&format!(
-            "trace {TRACE_ID_HEX}  log records only: 2 (no span of this trace arrived)  services: sampled-out"
+            "trace {TRACE_ID_HEX}  2 log records, no span  services: sampled-out"
         )),
         "{printed:#?}"
     );

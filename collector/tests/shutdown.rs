@@ -103,3 +103,69 @@ fn a_deep_trace_prints_and_sigterm_exits_promptly_with_the_store_full() {
     assert!(note.contains("more traces with"), "{note}");
     assert!(note.contains("not printed on the way out"), "{note}");
 }
+
+#[test]
+fn sigterm_exits_promptly_with_a_stdout_nobody_reads() {
+    let mut child = Command::new(BIN)
+        .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the collector");
+    let pid = child.id();
+    // Held open and never read: the pipe fills and the printer's write blocks.
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = lines(child.stderr.take().expect("piped stderr"));
+    let mut running = Running(child);
+    let addr = banner_addr(&stderr, "OTLP/HTTP", WAIT);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // Ten traces of 2,000 spans: about 1.4 MB of tree, the pipe holds 64 KiB.
+    for trace in 100..110 {
+        runtime.block_on(send(addr, "blocked-svc", chain(trace, 2_000, true)));
+    }
+    let filled = Instant::now();
+    while rustix::io::ioctl_fionread(&stdout).expect("FIONREAD on the pipe") < 60 * 1024 {
+        assert!(
+            filled.elapsed() < WAIT,
+            "the collector never filled its stdout"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let signalled = Instant::now();
+    signal(pid, Signal::TERM).expect("sending SIGTERM");
+    let status = loop {
+        if let Some(status) = running.0.try_wait().expect("waiting for the collector") {
+            break status;
+        }
+        // A safety bound; the figure is in collector/scripts/shutdown-fd.sh.
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM with its stdout not read"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    // Up to the end of stderr, which the reading thread may not have reached.
+    let rest: Vec<String> = std::iter::from_fn(|| stderr.recv_timeout(WAIT).ok()).collect();
+    let closing = rest
+        .iter()
+        .find(|l| l.contains("not printed: stdout was not being read"))
+        .unwrap_or_else(|| panic!("no closing line on stderr: {rest:#?}"));
+    // Some of the ten traces, with their 2,000 spans each.
+    let traces: usize = closing
+        .trim_start_matches("collector: ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{closing}"));
+    assert!((1..=10).contains(&traces), "{closing}");
+    assert!(
+        closing.contains(&format!("({},000 spans)", traces * 2)),
+        "{closing}"
+    );
+    drop(stdout);
+}

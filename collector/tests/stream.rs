@@ -187,3 +187,79 @@ async fn an_open_stream_ends_at_once_on_shutdown() {
         assert!(stream.ends_within(WAIT).await, "the stream did not end");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_takes_nothing_loses_its_stream_after_the_stall_window() {
+    const STALL: Duration = Duration::from_secs(2);
+    let collector = Collector::start(CollectorConfig {
+        stream_stall: STALL,
+        ..CollectorConfig::ephemeral()
+    })
+    .await
+    .expect("starting the collector");
+    let (ui, http) = (
+        collector.ui_addr().expect("the web view"),
+        collector.http_addr(),
+    );
+    // 16 clients that ask for a stream and never read, with small receive
+    // buffers so the event data fills them soon.
+    let mut silent = Vec::new();
+    for _ in 0..16 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let mut tcp = socket.connect(ui).await.expect("connecting");
+        let head = format!("GET /api/stream HTTP/1.1\r\nHost: {ui}\r\n\r\n");
+        tcp.write_all(head.as_bytes()).await.expect("sending");
+        silent.push(tcp);
+    }
+    // Each got a stream (seen with peek: nothing is taken from the
+    // socket), so every slot is taken. With an idle store the kernel
+    // buffers would take keep-alives for days: events fill them.
+    for tcp in &silent {
+        let mut head = [0; 12];
+        loop {
+            let n = tokio::time::timeout(WAIT, tcp.peek(&mut head))
+                .await
+                .expect("an answer in time")
+                .expect("peeking");
+            assert!(n > 0, "closed before answering");
+            if n == head.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(&head, b"HTTP/1.1 200", "a silent client got no stream");
+    }
+    let (_tcp, refused) = request(ui).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+
+    // New traces, 200 at a time, are events for every stream: the silent
+    // ones' sockets fill, their writes stop completing, and after the
+    // window their slots are free. Far less than the 60 s idle timeout
+    // that would close their connections otherwise.
+    let limit = Instant::now() + Duration::from_secs(30);
+    let mut round = 0u32;
+    loop {
+        let spans = (0..200u32)
+            .map(|i| {
+                let mut id = [7u8; 16];
+                id[..4].copy_from_slice(&round.to_be_bytes());
+                id[4..8].copy_from_slice(&i.to_be_bytes());
+                span(&id, &SPAN_ID, None, &"event data ".repeat(20))
+            })
+            .collect();
+        send(http, "stall-svc", spans).await;
+        round += 1;
+        let (_tcp, head) = request(ui).await;
+        if head.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < limit,
+            "no stream admitted within 30 s: the silent clients kept every slot"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(silent);
+    collector.shutdown().await;
+}
