@@ -19,6 +19,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use prost::bytes::{Buf as _, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{BoxFuture, Service, http};
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
@@ -90,6 +91,41 @@ impl<Req: prost::Message + Default + Named> Decoder for InvalidArgumentDecoder<R
     }
 }
 
+/// A traces export request as its bytes: read by `wire`, without
+/// decoding each span whole. The response is encoded with prost.
+#[derive(Debug, Default)]
+struct RawCodec<Resp>(ProstCodec<Resp, Resp>);
+
+impl<Resp> Codec for RawCodec<Resp>
+where
+    Resp: prost::Message + Default + Send + 'static,
+{
+    type Encode = Resp;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<Resp>;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        self.0.encoder()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
+    }
+}
+
+#[derive(Debug)]
+struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
 /// The tower service the gRPC listener's accept loop (`serve`) runs for
 /// every request (any other path gets UNIMPLEMENTED).
 #[derive(Debug, Clone)]
@@ -124,8 +160,13 @@ where
         let store = self.store.clone();
         let limit = self.max_message_bytes;
         match req.uri().path() {
-            EXPORT_PATH => unary(ExportTraces { store }, req, limit),
-            LOGS_EXPORT_PATH => unary(ExportLogs { store }, req, limit),
+            EXPORT_PATH => unary(ExportTraces { store }, RawCodec::default(), req, limit),
+            LOGS_EXPORT_PATH => unary(
+                ExportLogs { store },
+                ExportCodec::<ExportLogsServiceRequest, ExportLogsServiceResponse>::default(),
+                req,
+                limit,
+            ),
             other => {
                 let status = Status::unimplemented(format!(
                     "{other} is not served here; only {EXPORT_PATH} and {LOGS_EXPORT_PATH}"
@@ -136,22 +177,23 @@ where
     }
 }
 
-/// One unary call of `service`, with gzip and the message size limit.
-fn unary<S, Req, Resp, B>(
+/// One unary call of `service` with `codec`, gzip and the message size
+/// limit.
+fn unary<S, C, B>(
     service: S,
+    codec: C,
     req: http::Request<B>,
     limit: usize,
 ) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
 where
-    S: UnaryService<Req, Response = Resp> + Send + 'static,
+    C: Codec + Send + 'static,
+    S: UnaryService<C::Decode, Response = C::Encode> + Send + 'static,
     S::Future: Send,
-    Req: prost::Message + Default + Named + Send + 'static,
-    Resp: prost::Message + Send + 'static,
     B: tonic::codegen::Body + Send + 'static,
     B::Error: Into<tonic::codegen::StdError> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ExportCodec::<Req, Resp>::default())
+        let mut grpc = Grpc::new(codec)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(limit);
@@ -175,11 +217,11 @@ struct ExportTraces {
     store: Store,
 }
 
-impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
+impl UnaryService<Bytes> for ExportTraces {
     type Response = ExportTraceServiceResponse;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let store = self.store.clone();
         Box::pin(async move {
             let received = ReceivedRequest {
@@ -190,8 +232,10 @@ impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
                 span_count: 0,
                 log_record_count: 0,
             };
-            ingest::ingest(&store, Export::Traces(request.into_inner()), received)
-                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            let body = request.into_inner();
+            ingest::ingest(&store, Export::TracesProtobuf(&body), received).map_err(|e| {
+                Status::invalid_argument(format!("ExportTraceServiceRequest refused: {e}"))
+            })?;
             Ok(Response::new(ExportTraceServiceResponse::default()))
         })
     }

@@ -147,9 +147,17 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         log_record_count: 0,
     };
     let limit = state.max_body_bytes;
-    let export = match signal {
-        Signal::Traces => otlp::decode(&body, transport, gzip, limit).map(Export::Traces),
-        Signal::Logs => otlp::decode_logs(&body, transport, gzip, limit).map(Export::Logs),
+    // Protobuf traces are read by `wire`, without decoding each span whole.
+    let inflated = match (signal, transport) {
+        (Signal::Traces, Transport::HttpProtobuf) => {
+            Some(otlp::inflate(&body, gzip, limit).map_err(decode_error)?)
+        }
+        _ => None,
+    };
+    let export = match (signal, &inflated) {
+        (Signal::Traces, Some(bytes)) => Ok(Export::TracesProtobuf(bytes)),
+        (Signal::Traces, None) => otlp::decode(&body, transport, gzip, limit).map(Export::Traces),
+        (Signal::Logs, _) => otlp::decode_logs(&body, transport, gzip, limit).map(Export::Logs),
     };
     let export = export.map_err(|e| {
         let malformed = matches!(e, DecodeError::Malformed(..));
@@ -162,9 +170,8 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
         }
         rejection
     })?;
+    let stored = ingest::ingest(&state.store, export, received).map_err(decode_error)?;
     drop(body);
-    let stored = ingest::ingest(&state.store, export, received)
-        .map_err(|e| decode_error(DecodeError::BadId(transport, e)))?;
     match signal {
         Signal::Traces => {
             // The response is encoded like the request.

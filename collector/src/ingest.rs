@@ -8,13 +8,16 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::model::ReceivedRequest;
+use crate::otlp::DecodeError;
 use crate::store::Store;
-use crate::stored::{self, BadId};
+use crate::stored::{self, Refused};
 
-/// A decoded export request: the spans of traces, or log records.
+/// An export request: the spans of traces, decoded or as protobuf bytes
+/// (read by `wire`, without decoding each span whole), or log records.
 #[derive(Debug)]
-pub(crate) enum Export {
+pub(crate) enum Export<'a> {
     Traces(ExportTraceServiceRequest),
+    TracesProtobuf(&'a [u8]),
     Logs(ExportLogsServiceRequest),
 }
 
@@ -39,39 +42,56 @@ pub(crate) struct Stored {
 /// logs data model says).
 pub(crate) fn ingest(
     store: &Store,
-    export: Export,
+    export: Export<'_>,
     mut received: ReceivedRequest,
-) -> Result<Stored, BadId> {
+) -> Result<Stored, DecodeError> {
     let transport = received.transport;
-    let mut trace_ids = Vec::new();
-    let mut add = |id: &stored::TraceId| {
-        if !trace_ids.contains(id) {
-            trace_ids.push(*id);
-        }
-    };
-    let (spans, log_records, rejected_logs) = match export {
-        Export::Traces(request) => {
-            let runs = stored::convert(request, transport, &received.path, store.cut())?;
-            let spans = runs.iter().map(|(_, run)| run.len()).sum();
-            received.span_count = spans;
-            runs.iter().for_each(|(id, _)| add(id));
-            store.insert(received, runs);
-            (spans, 0, 0)
-        }
+    let path = &received.path;
+    let runs = match export {
         Export::Logs(request) => {
-            let runs = stored::convert_logs(request, transport, &received.path, store.cut());
-            let records = runs.iter().map(|(_, run)| run.len()).sum();
-            received.log_record_count = records;
-            runs.iter().filter_map(|(id, _)| id.as_ref()).for_each(add);
-            (0, records, store.insert_logs(received, runs))
+            let runs = stored::convert_logs(request, transport, path, store.cut());
+            let log_records = runs.iter().map(|(_, run)| run.len()).sum();
+            received.log_record_count = log_records;
+            let trace_ids = ids(runs.iter().filter_map(|(id, _)| id.as_ref()));
+            return Ok(Stored {
+                trace_ids,
+                spans: 0,
+                log_records,
+                rejected_logs: store.insert_logs(received, runs),
+            });
+        }
+        Export::Traces(request) => stored::convert(request, transport, path, store.cut())
+            .map_err(|e| DecodeError::BadId(transport, e))?,
+        Export::TracesProtobuf(body) => {
+            stored::convert_protobuf(body, transport, path, store.cut()).map_err(|refused| {
+                match refused {
+                    Refused::Malformed(e) => DecodeError::Malformed(transport, e.to_string()),
+                    Refused::BadId(e) => DecodeError::BadId(transport, e),
+                }
+            })?
         }
     };
+    let spans = runs.iter().map(|(_, run)| run.len()).sum();
+    received.span_count = spans;
+    let trace_ids = ids(runs.iter().map(|(id, _)| id));
+    store.insert(received, runs);
     Ok(Stored {
-        trace_ids: trace_ids.iter().map(|id| stored::hex(id)).collect(),
+        trace_ids,
         spans,
-        log_records,
-        rejected_logs,
+        log_records: 0,
+        rejected_logs: 0,
     })
+}
+
+/// The distinct trace ids, in order of first appearance, in hex.
+fn ids<'a>(ids: impl Iterator<Item = &'a stored::TraceId>) -> Vec<String> {
+    let mut distinct: Vec<&stored::TraceId> = Vec::new();
+    for id in ids {
+        if !distinct.contains(&id) {
+            distinct.push(id);
+        }
+    }
+    distinct.into_iter().map(|id| stored::hex(id)).collect()
 }
 
 /// The answer to a logs export of which `rejected` records were not kept:

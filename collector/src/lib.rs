@@ -36,6 +36,7 @@
 //! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies (protobuf or JSON, gzip, size limit) |
+//! | `wire` | a protobuf traces request read to the bytes of each span, checked, without decoding each span whole |
 //! | `ingest` | the one way in, for traces and logs: convert, store, answer |
 //! | `stored` | what the store keeps of a span and a record (values cut to a limit, sizes), converted from OTLP |
 //! | `store` | the bounded (in bytes and counts), indexed in-memory store, and waiting for spans |
@@ -75,6 +76,7 @@ mod stored;
 pub mod text;
 mod tls;
 mod ui;
+mod wire;
 
 /// What the fuzz targets (`fuzz/`, built with `--cfg fuzzing`) reach
 /// beyond the public API.
@@ -233,7 +235,16 @@ impl Collector {
         transport: Transport,
     ) -> Result<Vec<String>, otlp::DecodeError> {
         let gzip = body.starts_with(&[0x1f, 0x8b]);
-        let export = otlp::decode(body, transport, gzip, self.max_body_bytes)?;
+        let inflated;
+        let export = match transport {
+            Transport::HttpJson => {
+                ingest::Export::Traces(otlp::decode(body, transport, gzip, self.max_body_bytes)?)
+            }
+            Transport::Grpc | Transport::HttpProtobuf => {
+                inflated = otlp::inflate(body, gzip, self.max_body_bytes)?;
+                ingest::Export::TracesProtobuf(&inflated)
+            }
+        };
         let received = ReceivedRequest {
             transport,
             signal: Signal::Traces,
@@ -242,9 +253,7 @@ impl Collector {
             span_count: 0,
             log_record_count: 0,
         };
-        ingest::ingest(&self.store, ingest::Export::Traces(export), received)
-            .map(|stored| stored.trace_ids)
-            .map_err(|e| otlp::DecodeError::BadId(transport, e))
+        ingest::ingest(&self.store, export, received).map(|stored| stored.trace_ids)
     }
 
     /// Stores the traces and log records of a file read from `input`: one

@@ -3,6 +3,7 @@
 //! store keeps of the messages is `stored`'s business; storing them is
 //! `ingest`'s.
 
+use std::borrow::Cow;
 use std::io::Read as _;
 
 use flate2::read::MultiGzDecoder;
@@ -61,6 +62,27 @@ pub fn decode_logs(
     decode_message(body, transport, gzip, limit)
 }
 
+/// The body, inflated if `gzip` (to at most `limit` bytes: a gzip bomb
+/// never allocates more); more than `limit` either way is an error.
+pub(crate) fn inflate(body: &[u8], gzip: bool, limit: usize) -> Result<Cow<'_, [u8]>, DecodeError> {
+    if body.len() > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    if !gzip {
+        return Ok(Cow::Borrowed(body));
+    }
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    MultiGzDecoder::new(body)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| DecodeError::Gzip(e.to_string()))?;
+    if out.len() > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    Ok(Cow::Owned(out))
+}
+
 fn decode_message<M>(
     body: &[u8],
     transport: Transport,
@@ -70,25 +92,8 @@ fn decode_message<M>(
 where
     M: prost::Message + Default + serde::de::DeserializeOwned,
 {
-    if body.len() > limit {
-        return Err(DecodeError::TooLarge { limit });
-    }
-    let inflated;
-    let body = if gzip {
-        let mut out = Vec::new();
-        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-        MultiGzDecoder::new(body)
-            .take(cap)
-            .read_to_end(&mut out)
-            .map_err(|e| DecodeError::Gzip(e.to_string()))?;
-        if out.len() > limit {
-            return Err(DecodeError::TooLarge { limit });
-        }
-        inflated = out;
-        inflated.as_slice()
-    } else {
-        body
-    };
+    let body = inflate(body, gzip, limit)?;
+    let body = &body[..];
     match transport {
         Transport::HttpJson => serde_json::from_slice(body)
             .map_err(|e| DecodeError::Malformed(transport, e.to_string())),

@@ -34,6 +34,7 @@ use opentelemetry_proto::tonic::trace::v1 as proto;
 use prost::Message as _;
 
 use crate::model::{Attributes, Event, LogRecord, Span, SpanKind, StatusCode, Transport};
+use crate::wire::{self, WireError};
 
 /// Why an export request was refused whole: an id of the wrong length (as
 /// the OpenTelemetry Collector refuses it).
@@ -260,6 +261,14 @@ impl Slice {
         slice
     }
 
+    /// `start..end` of a blob.
+    fn of_range(start: usize, end: usize) -> Slice {
+        Slice {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(end.saturating_sub(start)).unwrap_or(0),
+        }
+    }
+
     fn get(self, blob: &[u8]) -> &[u8] {
         let start = self.start as usize;
         blob.get(start..start + self.len as usize)
@@ -479,6 +488,98 @@ impl RunBuilder {
     }
 }
 
+/// What the spans of one resource of a request share: its service name,
+/// its attributes as the API shows them, and the resource as received (cut
+/// to the value limit).
+struct ResourceParts {
+    service_name: Arc<str>,
+    attributes: Arc<Attributes>,
+    origin: Arc<ResourceOrigin>,
+}
+
+impl ResourceParts {
+    fn new(mut resource: Option<Resource>, schema_url: String, cut: Cut) -> ResourceParts {
+        if let Some(resource) = &mut resource {
+            cut.resource(resource);
+        }
+        let attributes = resource
+            .as_ref()
+            .map(|r| attributes_to_map(&r.attributes))
+            .unwrap_or_default();
+        let service_name: Arc<str> = attributes
+            .get("service.name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .into();
+        ResourceParts {
+            service_name,
+            attributes: Arc::new(attributes),
+            origin: Arc::new(ResourceOrigin {
+                resource,
+                schema_url,
+            }),
+        }
+    }
+
+    /// The source of the spans (or records) of one of its scopes.
+    fn source(
+        &self,
+        mut scope: Option<InstrumentationScope>,
+        schema_url: String,
+        transport: Transport,
+        path: &Arc<str>,
+        cut: Cut,
+    ) -> Arc<Source> {
+        if let Some(scope) = &mut scope {
+            cut.scope(scope);
+        }
+        Arc::new(Source::new(
+            self.service_name.clone(),
+            self.attributes.clone(),
+            scope
+                .as_ref()
+                .map(|s| s.name.as_str())
+                .unwrap_or_default()
+                .into(),
+            transport,
+            path.clone(),
+            self.origin.clone(),
+            ScopeOrigin { scope, schema_url },
+        ))
+    }
+}
+
+/// The runs of a request being made: a span of another trace than the
+/// last one starts a new run.
+#[derive(Default)]
+struct Runs {
+    done: Vec<Run>,
+    current: Option<RunBuilder>,
+}
+
+impl Runs {
+    fn of(&mut self, trace_id: TraceId) -> &mut RunBuilder {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|r| r.trace_id != trace_id)
+        {
+            self.done
+                .extend(self.current.take().map(RunBuilder::finish));
+        }
+        self.current.get_or_insert_with(|| RunBuilder {
+            trace_id,
+            blob: Vec::new(),
+            spans: Vec::new(),
+        })
+    }
+
+    fn finish(mut self) -> Vec<Run> {
+        self.done.extend(self.current.map(RunBuilder::finish));
+        self.done
+    }
+}
+
 /// Converts an export request into runs of stored spans (consecutive spans
 /// of one trace), rejecting the whole request if an id has the wrong length
 /// (as the OpenTelemetry Collector does).
@@ -489,75 +590,136 @@ pub(crate) fn convert(
     cut: Cut,
 ) -> Result<Vec<Run>, BadId> {
     let path: Arc<str> = Arc::from(path);
-    let mut runs = Vec::new();
-    let mut run: Option<RunBuilder> = None;
+    let mut runs = Runs::default();
     let mut scratch = Vec::new();
-    for mut resource_spans in request.resource_spans {
-        if let Some(resource) = &mut resource_spans.resource {
-            cut.resource(resource);
-        }
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes_to_map(&r.attributes))
-            .unwrap_or_default();
-        let service_name: Arc<str> = resource
-            .get("service.name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .into();
-        let resource = Arc::new(resource);
-        let origin = Arc::new(ResourceOrigin {
-            resource: resource_spans.resource,
-            schema_url: resource_spans.schema_url,
-        });
-        for mut scope_spans in resource_spans.scope_spans {
-            if let Some(scope) = &mut scope_spans.scope {
-                cut.scope(scope);
-            }
-            let source = Arc::new(Source::new(
-                service_name.clone(),
-                resource.clone(),
-                scope_spans
-                    .scope
-                    .as_ref()
-                    .map(|s| s.name.as_str())
-                    .unwrap_or_default()
-                    .into(),
+    for resource_spans in request.resource_spans {
+        let resource = ResourceParts::new(resource_spans.resource, resource_spans.schema_url, cut);
+        for scope_spans in resource_spans.scope_spans {
+            let source = resource.source(
+                scope_spans.scope,
+                scope_spans.schema_url,
                 transport,
-                path.clone(),
-                origin.clone(),
-                ScopeOrigin {
-                    scope: scope_spans.scope,
-                    schema_url: scope_spans.schema_url,
-                },
-            ));
+                &path,
+                cut,
+            );
             for span in scope_spans.spans {
-                let trace_id = trace_id_of(&span)?;
-                let current = match &mut run {
-                    Some(current) if current.trace_id == trace_id => current,
-                    _ => {
-                        runs.extend(run.take().map(RunBuilder::finish));
-                        run.insert(RunBuilder {
-                            trace_id,
-                            blob: Vec::new(),
-                            spans: Vec::new(),
-                        })
-                    }
-                };
+                let current = runs.of(trace_id_of(&span)?);
                 let pending = pending(span, &source, &mut current.blob, &mut scratch, cut)?;
                 current.spans.push(pending);
             }
         }
     }
-    runs.extend(run.map(RunBuilder::finish));
-    Ok(runs)
+    Ok(runs.finish())
+}
+
+/// Why a protobuf export request was refused whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refused {
+    #[error(transparent)]
+    Malformed(#[from] WireError),
+    #[error(transparent)]
+    BadId(#[from] BadId),
+}
+
+/// [`convert`] for a protobuf request as it came (see `wire`): the spans'
+/// fields other than the indexed ones are kept as the bytes they came as.
+pub(crate) fn convert_protobuf(
+    body: &[u8],
+    transport: Transport,
+    path: &str,
+    cut: Cut,
+) -> Result<Vec<Run>, Refused> {
+    let request = wire::request(body)?;
+    let path: Arc<str> = Arc::from(path);
+    let mut runs = Runs::default();
+    let mut scratch = Vec::new();
+    let mut kept = Vec::new();
+    for resource_spans in request.resource_spans {
+        let resource = ResourceParts::new(resource_spans.resource, resource_spans.schema_url, cut);
+        for scope_spans in resource_spans.scope_spans {
+            let source = resource.source(
+                scope_spans.scope,
+                scope_spans.schema_url,
+                transport,
+                &path,
+                cut,
+            );
+            for bytes in scope_spans.spans {
+                let span = wire::span(bytes, &mut kept)?;
+                let trace_id: TraceId = span.trace_id.try_into().map_err(|_| {
+                    BadId::named(span.name, "trace id", "16 bytes", span.trace_id.len())
+                })?;
+                let current = runs.of(trace_id);
+                let pending = if span.longest > cut.max_bytes {
+                    // Something to cut: decoded whole, as any other.
+                    let whole =
+                        proto::Span::decode(bytes).map_err(|e| wire::malformed(e.to_string()))?;
+                    pending(whole, &source, &mut current.blob, &mut scratch, cut)?
+                } else {
+                    pending_wire(&span, bytes, &kept, &source, &mut current.blob)?
+                };
+                current.spans.push(pending);
+            }
+        }
+    }
+    Ok(runs.finish())
+}
+
+/// A span read by `wire`, its kept fields copied to the run's blob as they
+/// came (together they are the `Span` message [`StoredSpan::details`]
+/// holds).
+fn pending_wire(
+    span: &wire::Span<'_>,
+    bytes: &[u8],
+    kept: &[std::ops::Range<usize>],
+    source: &Arc<Source>,
+    blob: &mut Vec<u8>,
+) -> Result<Pending, BadId> {
+    let span_id: SpanId = span
+        .span_id
+        .try_into()
+        .map_err(|_| BadId::named(span.name, "span id", "8 bytes", span.span_id.len()))?;
+    let parent = match span.parent_span_id.len() {
+        0 => None,
+        8 => span.parent_span_id.try_into().ok(),
+        n => {
+            return Err(BadId::named(
+                span.name,
+                "parent span id",
+                "8 bytes or empty",
+                n,
+            ));
+        }
+    };
+    let name = Slice::of(blob, span.name.as_bytes());
+    let status_message = Slice::of(blob, span.status_message.as_bytes());
+    let start = blob.len();
+    for range in kept {
+        blob.extend_from_slice(&bytes[range.clone()]);
+    }
+    let details = Slice::of_range(start, blob.len());
+    Ok(Pending {
+        span_id,
+        parent,
+        kind: SpanKind::from_otlp(span.kind),
+        status: StatusCode::from_otlp(span.status_code),
+        start: span.start,
+        end: span.end,
+        source: source.clone(),
+        name,
+        status_message,
+        details,
+    })
 }
 
 impl BadId {
     fn new(span: &proto::Span, id: &'static str, expected: &'static str, got: usize) -> BadId {
+        BadId::named(&span.name, id, expected, got)
+    }
+
+    fn named(name: &str, id: &'static str, expected: &'static str, got: usize) -> BadId {
         BadId {
-            span: format!("span {:?}", crate::text::one_line(&span.name, 80)),
+            span: format!("span {:?}", crate::text::one_line(name, 80)),
             id,
             expected,
             got,
@@ -1016,5 +1178,202 @@ mod tests {
         assert_eq!(records[0].severity, "ERROR");
         assert_eq!(records[1].severity, "oops");
         assert_eq!(records[0].span_id, None);
+    }
+
+    fn kv(key: &str, value: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    /// A request with a bit of everything a span can carry, two traces
+    /// interleaved, two resources and scopes.
+    fn rich_request(long: usize) -> ExportTraceServiceRequest {
+        use any_value::Value as V;
+        use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+        let attributes = vec![
+            kv("s", V::StringValue("text".into())),
+            kv("b", V::BoolValue(true)),
+            kv("i", V::IntValue(-7)),
+            kv("d", V::DoubleValue(1.5)),
+            kv("bytes", V::BytesValue(vec![1, 2, 255])),
+            kv("long", V::StringValue("x".repeat(long))),
+            kv(
+                "array",
+                V::ArrayValue(ArrayValue {
+                    values: vec![AnyValue {
+                        value: Some(V::KvlistValue(KeyValueList {
+                            values: vec![kv("deep", V::IntValue(1))],
+                        })),
+                    }],
+                }),
+            ),
+        ];
+        let span = |trace: u8, id: u8, parent: Option<u8>| proto::Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            trace_state: "k=v".into(),
+            name: format!("span {id}"),
+            kind: 2,
+            start_time_unix_nano: 10 * u64::from(id),
+            end_time_unix_nano: 10 * u64::from(id) + 5,
+            attributes: attributes.clone(),
+            dropped_attributes_count: 1,
+            events: vec![proto::span::Event {
+                time_unix_nano: 3,
+                name: "event".into(),
+                attributes: attributes.clone(),
+                dropped_attributes_count: 2,
+            }],
+            dropped_events_count: 3,
+            links: vec![proto::span::Link {
+                trace_id: vec![9; 16],
+                span_id: vec![9; 8],
+                trace_state: "l=1".into(),
+                attributes: attributes.clone(),
+                dropped_attributes_count: 4,
+                flags: 0x301,
+            }],
+            dropped_links_count: 5,
+            status: Some(proto::Status {
+                message: "broken".into(),
+                code: 2,
+            }),
+            flags: 0x101,
+        };
+        let scope = |name: &str, spans| proto::ScopeSpans {
+            scope: Some(InstrumentationScope {
+                name: name.into(),
+                version: "1.0".into(),
+                attributes: vec![kv("scope.attr", V::StringValue("a".into()))],
+                dropped_attributes_count: 0,
+            }),
+            spans,
+            schema_url: "https://opentelemetry.io/schemas/1.30.0".into(),
+        };
+        let resource = |service: &str, scopes| proto::ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", V::StringValue(service.into()))],
+                dropped_attributes_count: 1,
+                entity_refs: Vec::new(),
+            }),
+            scope_spans: scopes,
+            schema_url: "https://opentelemetry.io/schemas/1.31.0".into(),
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![
+                resource(
+                    "one",
+                    vec![
+                        scope("a", vec![span(1, 2, Some(1)), span(2, 3, None)]),
+                        scope("b", vec![span(1, 1, None)]),
+                    ],
+                ),
+                resource("two", vec![scope("c", vec![span(2, 4, Some(3))])]),
+            ],
+        }
+    }
+
+    /// Each span as the API shows it and as it goes out, by run.
+    fn shown(runs: &[Run]) -> Vec<(Span, proto::Span)> {
+        runs.iter()
+            .flat_map(|(id, run)| run.iter().map(|s| (s.to_span(&hex(id)), s.to_otlp(id))))
+            .collect()
+    }
+
+    #[test]
+    fn the_protobuf_path_stores_what_the_decoded_path_stores() {
+        // Nothing to cut, and a value to cut (decoded whole then).
+        for (long, cut) in [(10, Cut { max_bytes: 1 << 16 }), (100, CUT)] {
+            let request = rich_request(long);
+            let body = request.encode_to_vec();
+            let decoded = convert(request, Transport::HttpProtobuf, "/v1/traces", cut).unwrap();
+            let read = convert_protobuf(&body, Transport::HttpProtobuf, "/v1/traces", cut).unwrap();
+            assert_eq!(decoded.len(), 4, "runs: a trace change starts one");
+            assert_eq!(
+                decoded
+                    .iter()
+                    .map(|(id, r)| (*id, r.len()))
+                    .collect::<Vec<_>>(),
+                read.iter()
+                    .map(|(id, r)| (*id, r.len()))
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(shown(&decoded), shown(&read), "long value {long}");
+            let resource = |runs: &[Run]| {
+                let source = &runs[0].1[0].source;
+                (
+                    source.otlp.resource.clone(),
+                    source.scope.scope.clone(),
+                    source.bytes(),
+                )
+            };
+            assert_eq!(resource(&decoded), resource(&read));
+        }
+        let span = &shown(
+            &convert_protobuf(
+                &rich_request(100).encode_to_vec(),
+                Transport::Grpc,
+                "/",
+                CUT,
+            )
+            .unwrap(),
+        )[0]
+        .0;
+        assert!(
+            span.attributes["long"]
+                .as_str()
+                .is_some_and(|v| v.ends_with("…[cut by the collector: 100 bytes in all]")),
+            "{:?}",
+            span.attributes["long"]
+        );
+    }
+
+    #[test]
+    fn a_truncated_or_damaged_protobuf_body_is_refused_as_prost_refuses_it() {
+        let body = rich_request(10).encode_to_vec();
+        let cut = Cut { max_bytes: 1 << 16 };
+        for n in 0..body.len() {
+            let part = &body[..n];
+            let prost = ExportTraceServiceRequest::decode(part)
+                .map_err(|_| ())
+                .and_then(|r| convert(r, Transport::Grpc, "/", cut).map_err(|_| ()));
+            let read = convert_protobuf(part, Transport::Grpc, "/", cut);
+            assert_eq!(prost.is_ok(), read.is_ok(), "cut at {n}: {read:?}");
+        }
+        // Damage anywhere: never a panic, and what is read stays readable.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..2_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut damaged = body.clone();
+            let at = (seed % damaged.len() as u64) as usize;
+            damaged[at] ^= (seed >> 32) as u8 | 1;
+            if let Ok(runs) = convert_protobuf(&damaged, Transport::Grpc, "/", cut) {
+                let _ = shown(&runs);
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_wire_types_and_bad_text_are_refused_with_a_reason() {
+        // A span whose name (field 5) is a varint.
+        let span = [0x28, 0x01];
+        let body = [&[0x0a, 0x06, 0x12, 0x04, 0x12, 0x02][..], &span].concat();
+        let err = convert_protobuf(&body, Transport::Grpc, "/", CUT).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Span field 5: invalid wire type 0"),
+            "{err}"
+        );
+        // A name that is not UTF-8.
+        let span = [0x2a, 0x01, 0xff];
+        let body = [&[0x0a, 0x07, 0x12, 0x05, 0x12, 0x03][..], &span].concat();
+        let err = convert_protobuf(&body, Transport::Grpc, "/", CUT).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 }

@@ -30,6 +30,9 @@ impl PrintingCollector {
             process::workspace_binary("collector", "collector").unwrap_or_else(|e| panic!("{e:#}"));
         let mut child = Command::new(bin)
             .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
+            // Whole lines: these tests read headers and late lines to the
+            // end (the collector's own tests check the cut to the width).
+            .env("COLUMNS", "300")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
