@@ -19,10 +19,21 @@
 
 use std::collections::HashMap;
 
-use crate::model::{CriticalSection, Trace, TreeRow};
+use serde::Serialize;
 
-/// The critical path of `trace` (empty for a trace with no root).
-pub(crate) fn critical_path(trace: &Trace) -> Vec<CriticalSection> {
+use crate::model::{Trace, TreeRow};
+
+/// A stretch of a span's time on the trace's critical path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CriticalSection {
+    pub span_id: String,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+}
+
+/// The critical path of `trace`: the stretches of spans that determine
+/// when it ends, in time order (empty for a trace with no root).
+pub fn critical_path(trace: &Trace) -> Vec<CriticalSection> {
     match ClippedTree::of(trace) {
         Some(tree) => walk_back(&tree),
         None => Vec::new(),
@@ -272,8 +283,7 @@ mod tests {
 
     /// The path as `(span, start, end)`, in time order.
     fn path(spans: Vec<Span>) -> Vec<(String, u64, u64)> {
-        trace(spans)
-            .critical_path()
+        critical_path(&trace(spans))
             .into_iter()
             .map(|s| (s.span_id, s.start_unix_nano, s.end_unix_nano))
             .collect()

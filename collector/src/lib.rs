@@ -90,13 +90,14 @@ pub mod fuzzing {
 }
 
 pub use config::{CollectorConfig, ConnectionLimits};
+pub use critical_path::{CriticalSection, critical_path};
 pub use fds::{OpenFiles, RESERVE as FD_RESERVE, open_files, raise_open_files_limit};
 pub use model::{
-    CriticalSection, Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
-    StatusCode, Trace, TraceSummary, Transport, TreeRow,
+    Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind, StatusCode, Trace,
+    TraceSummary, Transport, TreeRow,
 };
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-pub use search::TraceQuery;
+pub use search::{QueryError, TraceQuery};
 pub use settled::SettledTraces;
 pub use store::WaitTimeout;
 pub use tls::TlsConfig;

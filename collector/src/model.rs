@@ -500,24 +500,6 @@ impl Trace {
     }
 }
 
-/// A stretch of a span's time on the trace's critical path: see
-/// [`Trace::critical_path`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CriticalSection {
-    pub span_id: String,
-    pub start_unix_nano: u64,
-    pub end_unix_nano: u64,
-}
-
-impl Trace {
-    /// The critical path: the stretches of spans that determine when the
-    /// trace ends, in time order (Jaeger UI's algorithm: see
-    /// `critical_path`).
-    pub fn critical_path(&self) -> Vec<CriticalSection> {
-        crate::critical_path::critical_path(self)
-    }
-}
-
 fn has_parent_in(span: &Span, ids: &HashSet<&str>) -> bool {
     span.parent_span_id
         .as_deref()

@@ -43,11 +43,43 @@ pub(crate) const PARAMETERS: &[&str] = &[
     "limit",
 ];
 
+/// A query parameter that could not be taken: which, and what it takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// A parameter the query does not know.
+    #[error("unknown parameter {name:?}: {what} takes {}", known.join(", "))]
+    Unknown {
+        name: String,
+        /// What was asked (`a search`, `/api/logs`).
+        what: &'static str,
+        known: &'static [&'static str],
+    },
+    /// A value the parameter cannot take.
+    #[error("{name} must be {expected}, got {value:?}")]
+    BadValue {
+        name: String,
+        expected: String,
+        value: String,
+    },
+}
+
+impl QueryError {
+    fn bad(name: &str, expected: impl Into<String>, value: &str) -> QueryError {
+        QueryError::BadValue {
+            name: name.to_owned(),
+            expected: expected.into(),
+            value: value.to_owned(),
+        }
+    }
+}
+
 impl TraceQuery {
     /// From query parameters (`name=value` pairs, already percent-decoded);
     /// an empty value is no condition. An unknown parameter or a bad value
     /// is an error that says which and what is expected.
-    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<TraceQuery, String>
+    pub fn from_pairs<K, V>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<TraceQuery, QueryError>
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -66,8 +98,10 @@ impl TraceQuery {
                         query.attributes.push((key.to_owned(), wanted.to_owned()));
                     }
                     _ => {
-                        return Err(format!(
-                            "attr must be KEY=VALUE (e.g. attr=user.id=100), got {value:?}"
+                        return Err(QueryError::bad(
+                            name,
+                            "KEY=VALUE (e.g. attr=user.id=100)",
+                            value,
                         ));
                     }
                 },
@@ -77,19 +111,21 @@ impl TraceQuery {
                     query.errors = match value {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => return Err(format!("errors must be true or false, got {value:?}")),
+                        _ => return Err(QueryError::bad(name, "true or false", value)),
                     }
                 }
                 "limit" => {
-                    query.limit = Some(value.parse().map_err(|_| {
-                        format!("limit must be a whole number of traces, got {value:?}")
-                    })?);
+                    query.limit =
+                        Some(value.parse().map_err(|_| {
+                            QueryError::bad(name, "a whole number of traces", value)
+                        })?);
                 }
                 other => {
-                    return Err(format!(
-                        "unknown parameter {other:?}: a search takes {}",
-                        PARAMETERS.join(", ")
-                    ));
+                    return Err(QueryError::Unknown {
+                        name: other.to_owned(),
+                        what: "a search",
+                        known: PARAMETERS,
+                    });
                 }
             }
         }
@@ -110,14 +146,18 @@ impl TraceQuery {
 }
 
 /// A non-negative decimal number of milliseconds.
-fn millis(name: &str, value: &str) -> Result<Duration, String> {
+fn millis(name: &str, value: &str) -> Result<Duration, QueryError> {
     value
         .parse::<f64>()
         .ok()
         .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e15)
         .map(|ms| Duration::from_nanos((ms * 1e6).round() as u64))
         .ok_or_else(|| {
-            format!("{name} must be a number of milliseconds (e.g. {name}=2.5), got {value:?}")
+            QueryError::bad(
+                name,
+                format!("a number of milliseconds (e.g. {name}=2.5)"),
+                value,
+            )
         })
 }
 
@@ -154,7 +194,9 @@ impl LogQuery {
     /// From query parameters, as [`TraceQuery::from_pairs`]: an empty value
     /// is no condition; an unknown parameter or a bad value is an error that
     /// says which and what is expected.
-    pub(crate) fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, String>
+    pub(crate) fn from_pairs<K, V>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, QueryError>
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -171,14 +213,15 @@ impl LogQuery {
                 "q" => query.text = Some(value.to_lowercase()),
                 "limit" => {
                     query.limit = Some(value.parse().map_err(|_| {
-                        format!("limit must be a whole number of log records, got {value:?}")
+                        QueryError::bad(name, "a whole number of log records", value)
                     })?);
                 }
                 other => {
-                    return Err(format!(
-                        "unknown parameter {other:?}: /api/logs takes {}",
-                        LOG_PARAMETERS.join(", ")
-                    ));
+                    return Err(QueryError::Unknown {
+                        name: other.to_owned(),
+                        what: "/api/logs",
+                        known: LOG_PARAMETERS,
+                    });
                 }
             }
         }
@@ -204,7 +247,7 @@ impl LogQuery {
 }
 
 /// A minimum severity: a name (`WARN`, any case) or a number 1-24.
-fn severity(value: &str) -> Result<i32, String> {
+fn severity(value: &str) -> Result<i32, QueryError> {
     if let Ok(number) = value.parse::<i32>()
         && (1..=24).contains(&number)
     {
@@ -216,9 +259,10 @@ fn severity(value: &str) -> Result<i32, String> {
         .map(|(_, number)| *number)
         .ok_or_else(|| {
             let names: Vec<&str> = SEVERITIES.iter().map(|(name, _)| *name).collect();
-            format!(
-                "severity must be one of {} or a number 1-24, got {value:?}",
-                names.join(", ")
+            QueryError::bad(
+                "severity",
+                format!("one of {} or a number 1-24", names.join(", ")),
+                value,
             )
         })
 }
@@ -283,7 +327,7 @@ mod tests {
             (("servise", "x"), "unknown parameter \"servise\""),
         ] {
             let error = TraceQuery::from_pairs([pair]).expect_err("a bad parameter");
-            assert!(error.contains(says), "{pair:?}: {error}");
+            assert!(error.to_string().contains(says), "{pair:?}: {error}");
         }
     }
 
@@ -326,7 +370,7 @@ mod tests {
             (("level", "x"), "unknown parameter \"level\""),
         ] {
             let error = LogQuery::from_pairs([pair]).expect_err("a bad parameter");
-            assert!(error.contains(says), "{pair:?}: {error}");
+            assert!(error.to_string().contains(says), "{pair:?}: {error}");
         }
     }
 }

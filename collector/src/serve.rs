@@ -78,7 +78,9 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::ConnectionLimits;
 use crate::grpc::GrpcServer;
 use crate::host::AllowedHosts;
-use crate::server::SHUTDOWN_GRACE;
+
+/// How long a shutdown lets open requests finish before cutting them.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// How long the loop waits before accepting again after a failed accept
 /// (out of file descriptors, say), instead of spinning.

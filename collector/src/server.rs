@@ -12,13 +12,11 @@ use tokio::task::JoinHandle;
 
 use crate::config::CollectorConfig;
 use crate::host::AllowedHosts;
-use crate::serve::{self, App, Budget};
+use crate::serve::{self, App, Budget, SHUTDOWN_GRACE};
 use crate::store::Store;
 use crate::tls::TlsConfig;
 use crate::{fds, grpc, http, print, ui};
 
-/// How long `shutdown` lets open requests finish before cutting them.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// The printer's closing line may come this long after its budget.
 const PRINTER_SLACK: Duration = Duration::from_millis(100);
 

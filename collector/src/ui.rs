@@ -235,7 +235,7 @@ async fn list_traces(
     };
     let mut query = match TraceQuery::from_pairs(pairs) {
         Ok(query) => query,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     query.limit.get_or_insert(DEFAULT_LIST_LIMIT);
     Json(TraceList {
@@ -549,7 +549,7 @@ struct WaterfallSpan<'a> {
     /// Start relative to the trace's earliest start.
     offset_nanos: u64,
     duration_nanos: u64,
-    /// On the critical path (see [`crate::Trace::critical_path`]).
+    /// On the critical path (see [`crate::critical_path`]).
     critical_path: bool,
     /// Its stretches on the critical path, `[start, end]` relative to the
     /// trace's earliest start (absent when none).
@@ -626,7 +626,7 @@ fn trace_detail(store: &Store, id: &str) -> Response {
     let (start, end) = trace.bounds();
     let (by_span, unattached) = trace.logs_by_span();
     let mut critical: HashMap<String, Vec<[u64; 2]>> = HashMap::new();
-    for section in trace.critical_path() {
+    for section in crate::critical_path(&trace) {
         critical.entry(section.span_id).or_default().push([
             section.start_unix_nano.saturating_sub(start),
             section.end_unix_nano.saturating_sub(start),
@@ -706,7 +706,7 @@ async fn list_logs(
     };
     let query = match LogQuery::from_pairs(pairs) {
         Ok(query) => query,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let limit = query.limit.unwrap_or(DEFAULT_LOGS_LIMIT);
     let (logs, total, matched) = if query.filters() {

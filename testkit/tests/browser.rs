@@ -668,8 +668,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         .filter(|s| s["critical_path"] == true)
         .map(|s| s["span_id"].as_str().unwrap_or_default().to_owned())
         .collect();
-    let mut on_path: Vec<String> = real
-        .critical_path()
+    let mut on_path: Vec<String> = collector::critical_path(&real)
         .into_iter()
         .map(|s| s.span_id)
         .collect();
