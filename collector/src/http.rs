@@ -96,25 +96,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
             ));
         }
     };
-    let gzip = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| {
-            v.to_str()
-                .unwrap_or("(not ASCII)")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .as_deref()
-    {
-        None | Some("" | "identity") => false,
-        Some("gzip") => true,
-        Some(other) => {
-            return Err(Rejection(
-                StatusCode::BAD_REQUEST,
-                format!("unsupported content encoding {other}: use gzip or none"),
-            ));
-        }
-    };
+    let gzip = gzip(&headers).map_err(|e| Rejection(StatusCode::BAD_REQUEST, e))?;
 
     let body = Bytes::from_request(request, &())
         .await
@@ -203,10 +185,28 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
 }
 
 /// The media type without parameters, lowercased (`application/json; charset=utf-8` -> `application/json`).
-fn media_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let media = value.split(';').next().unwrap_or_default().trim();
     Some(media.to_ascii_lowercase())
+}
+
+/// Whether the body is gzip-compressed (`Content-Encoding`); an encoding
+/// other than gzip or none is an error that says so.
+pub(crate) fn gzip(headers: &HeaderMap) -> Result<bool, String> {
+    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
+        v.to_str()
+            .unwrap_or("(not ASCII)")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match encoding.as_deref() {
+        None | Some("" | "identity") => Ok(false),
+        Some("gzip") => Ok(true),
+        Some(other) => Err(format!(
+            "unsupported content encoding {other}: use gzip or none"
+        )),
+    }
 }
 
 fn decode_error(error: DecodeError) -> Rejection {

@@ -285,16 +285,7 @@ async fn heavy(ui: &Ui, read: impl FnOnce() -> Response + Send + 'static) -> Res
 async fn upload(State(ui): State<Ui>, request: Request) -> Response {
     let limit = ui.max_upload_bytes;
     let headers = request.headers();
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let media = crate::http::media_type(headers);
     if !media.as_deref().is_some_and(|m| UPLOAD_TYPES.contains(&m)) {
         return api_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -305,24 +296,9 @@ async fn upload(State(ui): State<Ui>, request: Request) -> Response {
             ),
         );
     }
-    let gzip = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| {
-            v.to_str()
-                .unwrap_or("(not ASCII)")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .as_deref()
-    {
-        None | Some("" | "identity") => false,
-        Some("gzip") => true,
-        Some(other) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                format!("unsupported content encoding {other}: use gzip or none"),
-            );
-        }
+    let gzip = match crate::http::gzip(headers) {
+        Ok(gzip) => gzip,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, e),
     };
     let body = match Bytes::from_request(request, &()).await {
         Ok(body) => body,

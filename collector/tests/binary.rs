@@ -162,16 +162,9 @@ fn a_closed_stderr_does_not_kill_the_collector() {
 
 #[test]
 fn printed_lines_fit_the_columns() {
-    let mut child = Command::new(BIN)
-        .args(COLLECTOR_FREE_PORTS)
-        .env("COLUMNS", "80")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the collector");
-    let stdout = lines(child.stdout.take().expect("piped stdout"));
-    let stderr = lines(child.stderr.take().expect("piped stderr"));
-    let _running = Running(child);
+    let mut command = Command::new(BIN);
+    command.args(COLLECTOR_FREE_PORTS).env("COLUMNS", "80");
+    let (_running, stdout, stderr) = Running::printing(command);
     let timeout = Duration::from_secs(30);
     let addr = banner_addr(&stderr, "OTLP/HTTP", timeout);
     let runtime = tokio::runtime::Builder::new_current_thread()

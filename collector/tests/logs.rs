@@ -806,15 +806,9 @@ fn the_printed_tree_shows_log_records_under_their_span_and_late_ones_in_a_line()
 
 #[test]
 fn records_of_no_span_and_of_no_trace_are_listed_and_printed() {
-    let mut child = Command::new(BIN)
-        .args(COLLECTOR_FREE_PORTS)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the collector");
-    let stdout = lines(child.stdout.take().expect("piped stdout"));
-    let stderr = lines(child.stderr.take().expect("piped stderr"));
-    let _running = Running(child);
+    let mut command = Command::new(BIN);
+    command.args(COLLECTOR_FREE_PORTS);
+    let (_running, stdout, stderr) = Running::printing(command);
     let timeout = Duration::from_secs(30);
     let http = banner_addr(&stderr, "OTLP/HTTP", timeout);
     let ui = banner_addr(&stderr, "web view", timeout);

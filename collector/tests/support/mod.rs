@@ -38,6 +38,27 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Starts `command` with stdout and stderr piped: both come line by
+    /// line.
+    pub fn printing(
+        mut command: std::process::Command,
+    ) -> (
+        Running,
+        std::sync::mpsc::Receiver<String>,
+        std::sync::mpsc::Receiver<String>,
+    ) {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting the collector");
+        let stdout = lines(child.stdout.take().expect("piped stdout"));
+        let stderr = lines(child.stderr.take().expect("piped stderr"));
+        (Running(child), stdout, stderr)
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
