@@ -2,8 +2,8 @@
 """Whether a trace of the per-trace limit (100,000 spans) goes out and back
 in as a file, this build beside a reference build, in one run.
 
-    python3 scripts/file-roundtrip.py                       # reference: /work/ref/collector-release
-    python3 scripts/file-roundtrip.py --before PATH         # another reference binary
+    python3 scripts/file-roundtrip.py --before PATH         # beside a reference binary
+    COLLECTOR_REFERENCE_BIN=PATH python3 scripts/file-roundtrip.py   # the same
     python3 scripts/file-roundtrip.py --spans 20000         # a smaller trace
 
 For each collector binary (this release build, then the reference): start
@@ -145,16 +145,16 @@ def measure(binary, spans, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default="/work/ref/collector-release",
-                        help="the reference collector binary")
+    parser.add_argument("--before", default=os.environ.get("COLLECTOR_REFERENCE_BIN", ""),
+                        help="the reference collector binary (default: $COLLECTOR_REFERENCE_BIN)")
     parser.add_argument("--spans", type=int, default=100_000)
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "collector", "--bin",
                     "collector"], cwd=ROOT, check=True)
     builds = [("this build", os.path.join(TARGET, "release", "collector"))]
-    if os.path.exists(args.before):
+    if args.before and os.path.exists(args.before):
         builds.append(("reference", args.before))
-    else:
+    elif args.before:
         print(f"(no reference binary at {args.before})", file=sys.stderr)
     print(f"a trace of {args.spans} spans, downloaded, uploaded, loaded:")
     with tempfile.TemporaryDirectory() as workdir:

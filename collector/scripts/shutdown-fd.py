@@ -18,8 +18,9 @@ Run with (loopback only, every wait bounded):
     collector/scripts/shutdown-fd.py [BIN...]
 
 Without arguments it compares $CARGO_TARGET_DIR/{release,debug}/collector
-(target/ by default) with /work/ref/collector-release and
-/work/ref/collector-debug, those that exist.
+(target/ by default) with the reference builds named by
+COLLECTOR_REFERENCE_BIN and COLLECTOR_REFERENCE_DEBUG_BIN (e.g. the
+collector of an older commit), those that exist.
 """
 
 import fcntl
@@ -189,11 +190,11 @@ def main():
         b
         for b in (
             f"{target}/release/collector",
-            "/work/ref/collector-release",
+            os.environ.get("COLLECTOR_REFERENCE_BIN", ""),
             f"{target}/debug/collector",
-            "/work/ref/collector-debug",
+            os.environ.get("COLLECTOR_REFERENCE_DEBUG_BIN", ""),
         )
-        if os.path.exists(b)
+        if b and os.path.exists(b)
     ]
     figures = [
         ("SIGTERM to exit, stdout not read", blocked_stdout),
