@@ -65,6 +65,8 @@ impl AllowedHosts {
         request: &Request<B>,
         local: SocketAddr,
     ) -> Option<Response<Body>> {
+        // The web view's API answers errors in JSON, as all its errors.
+        let json = request.uri().path().starts_with("/api/");
         let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
         let hosts = request.headers().get_all(header::HOST).iter();
         let mut named = false;
@@ -74,10 +76,10 @@ impl AllowedHosts {
         {
             named = true;
             if !self.allows(value, local.ip()) {
-                return Some(forbidden(&String::from_utf8_lossy(value)));
+                return Some(forbidden(&String::from_utf8_lossy(value), json));
             }
         }
-        (!named).then(forbidden_missing)
+        (!named).then(|| forbidden_missing(json))
     }
 
     fn allows(&self, value: &[u8], local: IpAddr) -> bool {
@@ -129,7 +131,7 @@ fn parse(value: &str) -> Option<Host> {
     })
 }
 
-fn forbidden(got: &str) -> Response<Body> {
+fn forbidden(got: &str, json: bool) -> Response<Body> {
     let shown = text::one_line(got, SHOWN_HOST_COLUMNS);
     let name = parse(got)
         .map(|host| match host {
@@ -138,29 +140,39 @@ fn forbidden(got: &str) -> Response<Body> {
         })
         .unwrap_or_else(|| "NAME".to_owned());
     let name = text::one_line(&name, SHOWN_HOST_COLUMNS);
-    reject(format!(
-        "host {shown} is not allowed (the collector answers only loopback names, its own address \
-         and names given with --allow-host NAME, against DNS rebinding); if you reach it by that \
-         name, start it with --allow-host {name}"
-    ))
+    reject(
+        format!(
+            "host {shown} is not allowed (the collector answers only loopback names, its own address \
+             and names given with --allow-host NAME, against DNS rebinding); if you reach it by that \
+             name, start it with --allow-host {name}"
+        ),
+        json,
+    )
 }
 
-fn forbidden_missing() -> Response<Body> {
+fn forbidden_missing(json: bool) -> Response<Body> {
     reject(
         "no Host header: the collector answers only requests naming a loopback host, its own \
          address or a name given with --allow-host NAME"
             .to_owned(),
+        json,
     )
 }
 
-fn reject(reason: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(format!("{reason}\n")));
+/// A 403 saying `reason`: `{"error": reason}` as JSON, or a line of text.
+fn reject(reason: String, json: bool) -> Response<Body> {
+    let (body, content_type) = if json {
+        (
+            serde_json::json!({ "error": reason }).to_string(),
+            "application/json",
+        )
+    } else {
+        (format!("{reason}\n"), "text/plain; charset=utf-8")
+    };
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::FORBIDDEN;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

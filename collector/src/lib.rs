@@ -3,11 +3,12 @@
 //! It receives spans and log records over OTLP/gRPC (`TraceService/Export`,
 //! `LogsService/Export`) and OTLP/HTTP (POST, protobuf or JSON, optionally
 //! gzip; a path ending in `/v1/logs` carries logs, any other path traces),
-//! keeps the last traces in memory within fixed bounds, each with its log
-//! records, can print each finished trace as a tree, and serves a web view
-//! of the traces (a live, searchable list, a waterfall per trace with its
-//! critical path, two traces compared, the service map) with the JSON API
-//! behind it; a trace goes out and back in as OTLP/JSON. Tests start it on
+//! keeps the last traces in memory within a byte budget and fixed counts,
+//! each with its log records, can print each finished trace as a tree, and
+//! serves a web view of the traces (a live, searchable list, a waterfall per
+//! trace with its critical path, two traces compared, the service map, the
+//! log records of no trace) with the JSON API behind it; traces and log
+//! records go out and back in as OTLP/JSON files. Tests start it on
 //! free ports and wait for spans:
 //!
 //! ```no_run
@@ -30,9 +31,11 @@
 //!
 //! | module | what it does |
 //! |---|---|
+//! | `config` | what it listens on and keeps ([`CollectorConfig`]), and the connection limits |
 //! | `server` | binds the listeners, starts them and the printer, shuts down |
 //! | `serve` | the accept loop of every listener: the shared connection budget, timeouts, TLS handshakes |
 //! | `fds` | the file descriptor limit: raised at start, the connection budget sized from it |
+//! | `tls` | the receivers' certificate, key and client CA, read and checked |
 //! | `host` | the `Host` check against DNS rebinding (OTLP/HTTP and the web view) |
 //! | `grpc`, `http` | the OTLP receivers: check and decode an export request |
 //! | [`otlp`] | decoding request bodies (protobuf or JSON, gzip, size limit) |

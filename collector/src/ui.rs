@@ -79,7 +79,7 @@ struct Ui {
     store: Store,
     /// Permits for open event streams.
     streams: Arc<Semaphore>,
-    /// Permits for reads of whole traces: [`HEAVY_READS`].
+    /// Permits for reads of whole traces: [`heavy_reads`].
     heavy: Arc<Semaphore>,
     /// Turns true when the collector shuts down: streams end.
     stopped: watch::Receiver<bool>,
@@ -98,7 +98,7 @@ pub(crate) fn router(
     let ui = Ui {
         store,
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
-        heavy: Arc::new(Semaphore::new(HEAVY_READS)),
+        heavy: Arc::new(Semaphore::new(heavy_reads())),
         stopped,
         max_upload_bytes,
         stream_stall,
@@ -264,11 +264,16 @@ struct Uploaded {
 
 /// Reads of whole traces at once, at most: each converts every span of a
 /// trace (off the runtime's threads, so exports keep being answered), and
-/// a 100k-span trace takes a CPU for a while and memory for its answer.
-const HEAVY_READS: usize = 2;
+/// a 100k-span trace takes a CPU for a while and memory for its answer. One
+/// CPU is always left to the receivers: on two cores, one read at a time.
+fn heavy_reads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |cpus| cpus.get().saturating_sub(1))
+        .clamp(1, 4)
+}
 
 /// Runs `read` (one trace turned into an answer: work in proportion to its
-/// spans) on a blocking thread, within [`HEAVY_READS`]: the runtime's
+/// spans) on a blocking thread, within [`heavy_reads`]: the runtime's
 /// threads stay free for the receivers.
 async fn heavy(ui: &Ui, read: impl FnOnce() -> Response + Send + 'static) -> Response {
     let Ok(_permit) = ui.heavy.clone().acquire_owned().await else {
