@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::http::{get, http_request};
+use testkit::http::get;
 use testkit::otlp::{export, post_export, span, string_attr};
 use testkit::process::{COLLECTOR_FREE_PORTS, Signal, banner_addr, lines, signal};
 
@@ -158,8 +158,17 @@ async fn sigterm_during_downloads(bin: &str) -> String {
     let ui = collector.ui;
     for _ in 0..2 {
         let path = path.clone();
+        // Raw: the answer is cut by the shutdown, which is the point.
         tokio::spawn(async move {
-            let _ = http_request(ui, "GET", &path, &[], &[]).await;
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let Ok(mut stream) = tokio::net::TcpStream::connect(ui).await else {
+                return;
+            };
+            let head = format!("GET {path} HTTP/1.1\r\nHost: {ui}\r\nConnection: close\r\n\r\n");
+            if stream.write_all(head.as_bytes()).await.is_ok() {
+                let mut sink = Vec::new();
+                let _ = stream.read_to_end(&mut sink).await;
+            }
         });
     }
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use crate::model::ReceivedRequest;
 use crate::otlp::DecodeError;
 use crate::store::Store;
-use crate::stored::{self, Refused};
+use crate::stored;
 
 /// An export request: the spans of traces, decoded or as protobuf bytes
 /// (read by `wire`, without decoding each span whole), or log records.
@@ -63,12 +63,8 @@ pub(crate) fn ingest(
         Export::Traces(request) => stored::convert(request, transport, path, store.cut())
             .map_err(|e| DecodeError::BadId(transport, e))?,
         Export::TracesProtobuf(body) => {
-            stored::convert_protobuf(body, transport, path, store.cut()).map_err(|refused| {
-                match refused {
-                    Refused::Malformed(e) => DecodeError::Malformed(transport, e.to_string()),
-                    Refused::BadId(e) => DecodeError::BadId(transport, e),
-                }
-            })?
+            stored::convert_protobuf(body, transport, path, store.cut())
+                .map_err(|refused| DecodeError::refused(transport, refused))?
         }
     };
     let spans = runs.iter().map(|(_, run)| run.len()).sum();

@@ -32,6 +32,16 @@ pub enum DecodeError {
     BadId(Transport, BadId),
 }
 
+impl DecodeError {
+    /// A protobuf request `wire` refused.
+    pub(crate) fn refused(transport: Transport, refused: stored::Refused) -> DecodeError {
+        match refused {
+            stored::Refused::Malformed(e) => DecodeError::Malformed(transport, e.to_string()),
+            stored::Refused::BadId(e) => DecodeError::BadId(transport, e),
+        }
+    }
+}
+
 /// How a message over `transport` is encoded, in words.
 fn encoding_name(transport: Transport) -> &'static str {
     match transport {
@@ -117,6 +127,30 @@ pub fn spans(
     };
     let mut spans = Vec::new();
     for (trace_id, run) in stored::convert(request, transport, path, cut)? {
+        let trace_id = stored::hex(&trace_id);
+        spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
+    }
+    Ok(spans)
+}
+
+/// Every span of a protobuf traces export body as the receivers read it
+/// (without decoding each span whole: see `wire`), as the API would show
+/// it: for scripts and the fuzz targets.
+pub fn protobuf_spans(
+    body: &[u8],
+    gzip: bool,
+    limit: usize,
+    max_value_bytes: usize,
+) -> Result<Vec<Span>, DecodeError> {
+    let transport = Transport::HttpProtobuf;
+    let body = inflate(body, gzip, limit)?;
+    let cut = Cut {
+        max_bytes: max_value_bytes,
+    };
+    let runs = stored::convert_protobuf(&body, transport, "/v1/traces", cut)
+        .map_err(|refused| DecodeError::refused(transport, refused))?;
+    let mut spans = Vec::new();
+    for (trace_id, run) in runs {
         let trace_id = stored::hex(&trace_id);
         spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
     }

@@ -1,7 +1,9 @@
 //! Any bytes as an OTLP/HTTP body: the first byte picks the encoding
-//! (protobuf or JSON) and gzip, the rest is the body. Whatever decodes is
-//! converted to spans, grouped into traces, walked as a tree and printed:
-//! nothing on the way may panic, loop or print a control character.
+//! (protobuf or JSON) and gzip, the rest is the body. Protobuf is read as
+//! the receivers read it (the collector's `wire` module) and, when prost
+//! takes the body too, must give the spans the decoded path gives. Whatever
+//! is read is grouped into traces, walked as a tree and printed: nothing on
+//! the way may panic, loop or print a control character.
 
 #![no_main]
 
@@ -21,11 +23,29 @@ fuzz_target!(|data: &[u8]| {
         Transport::HttpJson
     };
     let gzip = selector & 2 != 0;
-    let Ok(request) = otlp::decode(body, transport, gzip, 1 << 20) else {
-        return;
-    };
-    let Ok(spans) = otlp::spans(request, transport, "/v1/traces", 1 << 16) else {
-        return;
+    let (limit, max_value) = (1 << 20, 1 << 16);
+    let spans = if transport == Transport::HttpProtobuf {
+        // As the receivers read protobuf (wire), and, when prost takes the
+        // body too, the same spans as the decoded path.
+        let read = otlp::protobuf_spans(body, gzip, limit, max_value);
+        let decoded = otlp::decode(body, transport, gzip, limit)
+            .ok()
+            .and_then(|r| otlp::spans(r, transport, "/v1/traces", max_value).ok());
+        if let (Ok(read), Some(decoded)) = (&read, &decoded) {
+            assert_eq!(read, decoded, "the wire path and the decoded path disagree");
+        }
+        let Ok(spans) = read else {
+            return;
+        };
+        spans
+    } else {
+        let Ok(request) = otlp::decode(body, transport, gzip, limit) else {
+            return;
+        };
+        let Ok(spans) = otlp::spans(request, transport, "/v1/traces", max_value) else {
+            return;
+        };
+        spans
     };
     // As the store keeps them: by trace, a repeated span id once (the first).
     let mut traces: BTreeMap<String, Vec<collector::Span>> = BTreeMap::new();
