@@ -900,8 +900,42 @@ async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
         assert_eq!(response.status, 200, "{}", response.text());
     }
     assert_eq!(collector.logs().len(), 3);
+    // A trace whose spans never came (sampled out) but whose records did.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut sampled_out = record(4, 9, "sampled out, logged all the same");
+    sampled_out["traceId"] = json!(trace_id);
+    sampled_out["spanId"] = json!("00f067aa0ba902b7");
+    let body = serde_json::to_vec(&logs("checkout", vec![sampled_out])).expect("JSON");
+    let response = testkit::http::post(
+        collector.http_addr(),
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
 
     let mut browser = Browser::launch(&chromium);
+    // Listed as a trace of log records only, and opened as its records.
+    let list = browser.dom(
+        &base,
+        "document.body.dataset.traces === '1'",
+        "logs-only-list.html",
+    );
+    assert_eq!(texts_of(&list, "badge logs logs-only"), ["logs only"]);
+    let opened = browser.dom(
+        &format!("{base}#trace={trace_id}"),
+        &format!("document.body.dataset.traceId === '{trace_id}'"),
+        "logs-only-trace.html",
+    );
+    assert!(
+        opened.contains("class=\"trace-logs\""),
+        "no record table: {opened}"
+    );
+    assert_eq!(
+        texts_of(&opened, "log-body"),
+        ["sampled out, logged all the same"]
+    );
     let logs_ready = "document.body.dataset.logs === '3'";
     let dom = browser.dom(&format!("{base}#logs"), logs_ready, "logs.html");
     assert_nothing_injected(&dom);
