@@ -58,6 +58,21 @@ fn chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Chromium, or `None` after saying the test is skipped; with
+/// `REQUIRE_BROWSER_TEST=1` a missing Chromium fails the test instead.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
+             run `.ci/run` (it installs it), or `apt-get install chromium`";
+        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
+            panic!("{message}");
+        }
+        eprintln!("SKIPPED: {message}");
+    }
+    found
+}
+
 /// `target/ui-artifacts`, next to `target/<profile>/deps/<this test>`.
 fn artifact_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable");
@@ -387,13 +402,7 @@ fn assert_nothing_injected(dom: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
-    let Some(chromium) = chromium() else {
-        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
-             run `.ci/run` (it installs it), or `apt-get install chromium`";
-        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
-            panic!("{message}");
-        }
-        eprintln!("SKIPPED: {message}");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let example = process::workspace_binary("examples-inprocess-http", "examples-inprocess-http")
@@ -851,13 +860,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
 /// the list. Needs no example binary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
-    let Some(chromium) = chromium() else {
-        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
-             run `.ci/run` (it installs it), or `apt-get install chromium`";
-        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
-            panic!("{message}");
-        }
-        eprintln!("SKIPPED: {message}");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let collector = Collector::start(CollectorConfig::ephemeral())
@@ -1003,13 +1006,7 @@ async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
 /// status: on the real trace of examples-grpc-with-db's client and server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_waterfall_shows_what_each_database_cache_and_grpc_span_did() {
-    let Some(chromium) = chromium() else {
-        let message = "headless Chromium is needed for this test and `chromium` is not on the PATH: \
-             run `.ci/run` (it installs it), or `apt-get install chromium`";
-        if std::env::var_os("REQUIRE_BROWSER_TEST").is_some_and(|v| v == "1") {
-            panic!("{message}");
-        }
-        eprintln!("SKIPPED: {message}");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let binary = |bin| {
