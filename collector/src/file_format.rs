@@ -23,17 +23,13 @@ use std::io::{BufRead, BufReader, Read};
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
-};
-use opentelemetry_proto::tonic::logs::v1::{self as logs_proto, LogsData, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::ingest::{self, Export};
-use crate::model::{LogRecord, ReceivedRequest, Signal, Transport};
+use crate::model::{ReceivedRequest, Signal, Transport};
 use crate::store::Store;
 
 /// What the supported files are, for an error about one that is not.
@@ -310,6 +306,13 @@ fn received(signal: Signal, origin: &str) -> ReceivedRequest {
 /// line of its log records, then the records of no trace. Each line goes
 /// to `emit`, which says whether to go on (false: the reader left).
 pub(crate) fn export(store: &Store, mut emit: impl FnMut(Vec<u8>) -> bool) {
+    let logs_lines = |requests: Vec<ExportLogsServiceRequest>| {
+        requests.into_iter().map(|request| {
+            json_line(&LogsData {
+                resource_logs: request.resource_logs,
+            })
+        })
+    };
     for summary in store.summaries() {
         let id = &summary.trace_id;
         if let Some(export) = store.export(id)
@@ -322,18 +325,20 @@ pub(crate) fn export(store: &Store, mut emit: impl FnMut(Vec<u8>) -> bool) {
                 return;
             }
         }
-        if summary.log_records > 0
-            && let Some(trace) = store.trace(id)
-        {
-            for chunk in trace.logs.chunks(LOGS_PER_LINE) {
-                if !emit(json_line(&logs_data(chunk))) {
+        if summary.log_records > 0 {
+            let requests = store
+                .export_logs(Some(id), LOGS_PER_LINE)
+                .unwrap_or_default();
+            for line in logs_lines(requests) {
+                if !emit(line) {
                     return;
                 }
             }
         }
     }
-    for chunk in store.logs().chunks(LOGS_PER_LINE) {
-        if !emit(json_line(&logs_data(chunk))) {
+    let requests = store.export_logs(None, LOGS_PER_LINE).unwrap_or_default();
+    for line in logs_lines(requests) {
+        if !emit(line) {
             return;
         }
     }
@@ -344,141 +349,4 @@ fn json_line(data: &impl serde::Serialize) -> Vec<u8> {
     let mut line = serde_json::to_vec(data).unwrap_or_default();
     line.push(b'\n');
     line
-}
-
-/// Stored records back in OTLP: consecutive records of one service share a
-/// resource (its `service.name` only: the other resource attributes are
-/// not kept with a record), of one scope a scope.
-pub(crate) fn logs_data(records: &[LogRecord]) -> LogsData {
-    let mut resource_logs: Vec<ResourceLogs> = Vec::new();
-    let mut service: Option<&str> = None;
-    for record in records {
-        if service != Some(record.service_name.as_str()) {
-            service = Some(&record.service_name);
-            let attributes = if record.service_name.is_empty() {
-                Vec::new()
-            } else {
-                vec![key_value(
-                    "service.name",
-                    &serde_json::Value::from(record.service_name.as_str()),
-                )]
-            };
-            resource_logs.push(ResourceLogs {
-                resource: Some(Resource {
-                    attributes,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-        }
-        let Some(resource) = resource_logs.last_mut() else {
-            continue;
-        };
-        let same_scope = resource.scope_logs.last().is_some_and(|scope| {
-            scope.scope.as_ref().map(|s| s.name.as_str()) == Some(record.scope_name.as_str())
-        });
-        if !same_scope {
-            resource.scope_logs.push(ScopeLogs {
-                scope: Some(InstrumentationScope {
-                    name: record.scope_name.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-        }
-        if let Some(scope) = resource.scope_logs.last_mut() {
-            scope.log_records.push(log_record(record));
-        }
-    }
-    LogsData { resource_logs }
-}
-
-fn log_record(record: &LogRecord) -> logs_proto::LogRecord {
-    logs_proto::LogRecord {
-        time_unix_nano: record.time_unix_nano,
-        severity_number: record.severity_number,
-        severity_text: record.severity.clone(),
-        body: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(record.body.clone())),
-        }),
-        attributes: record
-            .attributes
-            .iter()
-            .map(|(key, value)| key_value(key, value))
-            .collect(),
-        trace_id: record.trace_id.as_deref().map(unhex).unwrap_or_default(),
-        span_id: record.span_id.as_deref().map(unhex).unwrap_or_default(),
-        ..Default::default()
-    }
-}
-
-fn key_value(key: &str, value: &serde_json::Value) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(any_value_of(value)),
-        ..Default::default()
-    }
-}
-
-/// A JSON value as the API shows an attribute, back to an OTLP value: a
-/// whole number to an int, any other number to a double, a list to an
-/// array, an object to a key-value list (bytes, shown as hex, stay a
-/// string).
-fn any_value_of(value: &serde_json::Value) -> AnyValue {
-    use any_value::Value as V;
-    use serde_json::Value as J;
-    let value = match value {
-        J::Null => None,
-        J::Bool(b) => Some(V::BoolValue(*b)),
-        J::Number(n) => n
-            .as_i64()
-            .map(V::IntValue)
-            .or_else(|| n.as_f64().map(V::DoubleValue)),
-        J::String(s) => Some(V::StringValue(s.clone())),
-        J::Array(values) => Some(V::ArrayValue(ArrayValue {
-            values: values.iter().map(any_value_of).collect(),
-        })),
-        J::Object(map) => Some(V::KvlistValue(KeyValueList {
-            values: map.iter().map(|(k, v)| key_value(k, v)).collect(),
-        })),
-    };
-    AnyValue { value }
-}
-
-/// Lowercase or uppercase hex to bytes (ids the store wrote: always valid;
-/// anything else gives no id).
-fn unhex(text: &str) -> Vec<u8> {
-    let digit = |c: u8| (c as char).to_digit(16);
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [a, b] => Some((digit(*a)? * 16 + digit(*b)?) as u8),
-            _ => None,
-        })
-        .collect::<Option<Vec<u8>>>()
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attribute_values_go_back_to_their_otlp_types() {
-        use any_value::Value as V;
-        let value = |json: serde_json::Value| any_value_of(&json).value;
-        assert_eq!(value(serde_json::json!(7)), Some(V::IntValue(7)));
-        assert_eq!(value(serde_json::json!(2.5)), Some(V::DoubleValue(2.5)));
-        assert_eq!(value(serde_json::json!(true)), Some(V::BoolValue(true)));
-        assert_eq!(
-            value(serde_json::json!("x")),
-            Some(V::StringValue("x".into()))
-        );
-        assert!(matches!(
-            value(serde_json::json!([1, "a"])),
-            Some(V::ArrayValue(a)) if a.values.len() == 2
-        ));
-        assert_eq!(unhex("0aFf"), vec![0x0a, 0xff]);
-        assert_eq!(unhex("0g"), Vec::<u8>::new());
-    }
 }

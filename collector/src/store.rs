@@ -36,6 +36,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::watch;
 
@@ -795,6 +796,29 @@ impl Store {
         Some(self.snapshot(trace_id)?.to_otlp())
     }
 
+    /// The log records of one trace (its hex id) or, with `None`, of no
+    /// trace, as OTLP logs export requests of at most `per_request` records
+    /// each, the way they came (see [`crate::export::logs`]); taken out of
+    /// the lock first. `None` for an unknown trace.
+    pub(crate) fn export_logs(
+        &self,
+        trace_id: Option<&str>,
+        per_request: usize,
+    ) -> Option<Vec<ExportLogsServiceRequest>> {
+        let (id, logs) = match trace_id {
+            Some(hex) => {
+                let snapshot = self.snapshot(hex)?;
+                (Some(snapshot.id), snapshot.logs)
+            }
+            None => (None, self.lock().trace_less.iter().cloned().collect()),
+        };
+        Some(
+            logs.chunks(per_request.max(1))
+                .map(|chunk| crate::export::logs(chunk.iter().map(|l| &**l), id.as_ref()))
+                .collect(),
+        )
+    }
+
     /// Where the feed of updated traces stands now: pass it to
     /// [`Store::updated_since`] to learn what changes after this.
     pub(crate) fn update_cursor(&self) -> u64 {
@@ -1427,7 +1451,7 @@ mod tests {
             severity_number: 9,
             severity_text: None,
             body: format!("log{time}").into(),
-            attributes: Box::default(),
+            details: Box::default(),
             span_id: span.map(id),
             source: source(),
         }

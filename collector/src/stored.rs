@@ -794,9 +794,11 @@ pub(crate) struct StoredLog {
     /// The severity text, when it says more than the number's name.
     pub(crate) severity_text: Option<Box<str>>,
     pub(crate) body: Box<str>,
-    /// An OTLP `LogRecord` message holding only the attributes (empty:
-    /// none).
-    pub(crate) attributes: Box<[u8]>,
+    /// An OTLP `LogRecord` message holding what is not kept above, as it
+    /// came: the attributes, the original times, severity text, flags,
+    /// event name, dropped count, and the body when it is not a string
+    /// (empty: none of these).
+    pub(crate) details: Box<[u8]>,
     pub(crate) span_id: Option<SpanId>,
     pub(crate) source: Arc<Source>,
 }
@@ -810,14 +812,32 @@ impl StoredLog {
             + 64
             + self.body.len()
             + self.severity_text.as_ref().map_or(0, |t| t.len())
-            + self.attributes.len()
+            + self.details.len()
+    }
+
+    /// The record as it came (an OTLP `LogRecord`), for the export; its
+    /// trace id is `trace_id`.
+    pub(crate) fn to_otlp(&self, trace_id: Option<&TraceId>) -> logs_proto::LogRecord {
+        let mut record = logs_proto::LogRecord::decode(&self.details[..]).unwrap_or_default();
+        if record.time_unix_nano == 0 && record.observed_time_unix_nano == 0 {
+            record.time_unix_nano = self.time;
+        }
+        record.severity_number = self.severity_number;
+        if record.body.is_none() && !self.body.is_empty() {
+            record.body = Some(AnyValue {
+                value: Some(any_value::Value::StringValue(self.body.to_string())),
+            });
+        }
+        record.trace_id = trace_id.map(|id| id.to_vec()).unwrap_or_default();
+        record.span_id = self.span_id.map(|id| id.to_vec()).unwrap_or_default();
+        record
     }
 
     /// The record as the API shows it; without `attributes`, with none
     /// (what the printer needs).
     pub(crate) fn to_record(&self, trace_id: Option<&str>, attributes: bool) -> LogRecord {
-        let attributes = if attributes && !self.attributes.is_empty() {
-            let details = logs_proto::LogRecord::decode(&self.attributes[..]).unwrap_or_default();
+        let attributes = if attributes && !self.details.is_empty() {
+            let details = logs_proto::LogRecord::decode(&self.details[..]).unwrap_or_default();
             attributes_to_map(&details.attributes)
         } else {
             Attributes::new()
@@ -919,20 +939,35 @@ fn valid_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
 }
 
 fn stored_log(
-    record: logs_proto::LogRecord,
+    mut record: logs_proto::LogRecord,
     source: &Arc<Source>,
     scratch: &mut Vec<u8>,
 ) -> StoredLog {
-    let attributes: Box<[u8]> = if record.attributes.is_empty() {
+    let string_body = matches!(
+        record.body.as_ref().and_then(|b| b.value.as_ref()),
+        Some(any_value::Value::StringValue(_)) | None
+    );
+    let details = logs_proto::LogRecord {
+        time_unix_nano: record.time_unix_nano,
+        observed_time_unix_nano: record.observed_time_unix_nano,
+        attributes: std::mem::take(&mut record.attributes),
+        dropped_attributes_count: record.dropped_attributes_count,
+        flags: record.flags,
+        event_name: std::mem::take(&mut record.event_name),
+        severity_text: record.severity_text.clone(),
+        body: if string_body {
+            None
+        } else {
+            record.body.clone()
+        },
+        ..Default::default()
+    };
+    let details: Box<[u8]> = if details == logs_proto::LogRecord::default() {
         Box::default()
     } else {
         scratch.clear();
         // Encoding into a Vec cannot fail.
-        let _ = logs_proto::LogRecord {
-            attributes: record.attributes,
-            ..Default::default()
-        }
-        .encode(scratch);
+        let _ = details.encode(scratch);
         scratch.as_slice().into()
     };
     let severity_text = Some(record.severity_text)
@@ -956,7 +991,7 @@ fn stored_log(
         severity_number: record.severity_number,
         severity_text,
         body,
-        attributes,
+        details,
         span_id: valid_id::<8>(&record.span_id),
         source: source.clone(),
     }

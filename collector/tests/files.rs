@@ -179,7 +179,11 @@ fn logs_data(service: &str, records: Vec<LogRecord>) -> LogsData {
     LogsData {
         resource_logs: vec![ResourceLogs {
             resource: Some(Resource {
-                attributes: vec![string_attr("service.name", service)],
+                // More than the service name: an export keeps it all.
+                attributes: vec![
+                    string_attr("service.name", service),
+                    string_attr("host.name", "file-host"),
+                ],
                 ..Default::default()
             }),
             scope_logs: vec![ScopeLogs {
@@ -316,6 +320,24 @@ fn json_lines_of_traces_and_logs_load_and_the_export_reads_back() {
         let third = start(CollectorConfig::ephemeral()).await;
         let loaded = third.load(&export[..], "(test)").expect("the export loads");
         assert_eq!((loaded.spans, loaded.log_records), (2, 3));
+        // What goes out of a collector that loaded the export is the export
+        // again, line for line: resources, scopes, typed attributes,
+        // bodies and times as they came.
+        let again = get(collector_ui(&third), "/api/export", &[]).await;
+        assert_eq!(again.status, 200, "{}", again.text());
+        let lines = |body: &[u8]| -> Vec<Value> {
+            let mut lines: Vec<Value> = String::from_utf8_lossy(body)
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a JSON line"))
+                .collect();
+            lines.sort_by_key(|line| line.to_string());
+            lines
+        };
+        assert_eq!(lines(&again.body), lines(&export));
+        assert!(
+            String::from_utf8_lossy(&export).contains("file-host"),
+            "the records' resource went out whole"
+        );
         for other in [&second, &third] {
             let other_ui = collector_ui(other);
             for path in [
