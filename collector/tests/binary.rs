@@ -25,6 +25,9 @@ fn help_lists_the_flags() {
         "--max-traces <N>",
         "--max-spans <N>",
         "--max-spans-per-trace <N>",
+        "--max-memory <SIZE>",
+        "--max-value-length <SIZE>",
+        "[default: 512MiB]",
         "20 MiB",
         "--ui <ADDR>",
         "--no-ui",
@@ -37,6 +40,26 @@ fn help_lists_the_flags() {
         "127.0.0.1:16686",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn a_size_is_read_with_its_unit_and_a_bad_one_says_which_units() {
+    for (value, says) in [
+        (
+            "12XB",
+            "unknown unit \"xb\": use B, KB, MB, GB, KiB, MiB or GiB",
+        ),
+        ("lots", "expected a size such as 512MiB or 2GiB"),
+        ("100", "too small: at least 1KiB"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["--max-memory", value])
+            .output()
+            .expect("running the collector");
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{value}: {stderr}");
     }
 }
 
