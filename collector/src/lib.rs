@@ -180,6 +180,13 @@ impl Collector {
         self.servers.max_connections
     }
 
+    /// What is wrong with the TLS certificate's dates (expired, or not valid
+    /// yet), if anything: the collector serves, but clients will refuse the
+    /// handshake.
+    pub fn tls_warning(&self) -> Option<&str> {
+        self.servers.tls_warning.as_deref()
+    }
+
     /// Whether the OTLP receivers serve TLS.
     pub fn tls(&self) -> bool {
         self.servers.tls

@@ -236,6 +236,9 @@ async fn run(args: Args) -> ExitCode {
     }
 
     let stop = stop_signal();
+    if let Some(warning) = collector.tls_warning() {
+        say!("warning: {warning}");
+    }
     say!("collector listening (Ctrl-C to stop)");
     say!("  OTLP/gRPC  {}", collector.grpc_endpoint());
     say!(

@@ -29,6 +29,8 @@ pub(crate) struct Servers {
     pub(crate) tls: bool,
     /// Connections all listeners together may hold.
     pub(crate) max_connections: usize,
+    /// What is wrong with the TLS certificate's dates, if anything.
+    pub(crate) tls_warning: Option<String>,
     stop: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
     printer: Option<JoinHandle<()>>,
@@ -51,9 +53,9 @@ impl Servers {
             .transpose()?;
 
         let (stop, stopped) = watch::channel(false);
-        let (http_tls, grpc_tls) = match tls {
-            Some(tls) => (Some(tls.http), Some(tls.grpc)),
-            None => (None, None),
+        let (http_tls, grpc_tls, tls_warning) = match tls {
+            Some(tls) => (Some(tls.http), Some(tls.grpc), tls.warning),
+            None => (None, None, None),
         };
         let hosts = AllowedHosts::new(&config.allowed_hosts);
         let limits = config.limits;
@@ -115,6 +117,7 @@ impl Servers {
             http_addr,
             ui_addr,
             tls: config.tls.is_some(),
+            tls_warning,
             max_connections: budget.size(),
             stop,
             listeners,

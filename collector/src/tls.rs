@@ -3,10 +3,13 @@
 //! with errors that name the file and what is wrong with it, into the
 //! rustls configuration each receiver's connections are served with (the
 //! handshake itself runs in each connection's task, see `serve`).
-//! Everything uses rustls with the ring provider.
+//! Everything uses rustls with the ring provider. A certificate that has
+//! expired (or is not valid yet) still loads, so that the collector runs,
+//! but says so at start: every client would refuse the handshake.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow};
 use rustls::RootCertStore;
@@ -51,6 +54,10 @@ impl TlsConfig {
         let cert_pem = read(&self.cert, "TLS certificate (--tls-cert)")?;
         let key_pem = read(&self.key, "TLS private key (--tls-key)")?;
         let certs = certificates(&cert_pem, &self.cert, "--tls-cert")?;
+        let warning = certs
+            .first()
+            .and_then(|leaf| validity(leaf))
+            .and_then(|valid| out_of_date(valid, now_unix(), &self.cert));
         let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
             pem::Error::NoItemsFound => anyhow!(
                 "no private key in {} (--tls-key; expected a PEM block such as -----BEGIN PRIVATE KEY-----)",
@@ -84,6 +91,7 @@ impl TlsConfig {
         Ok(LoadedTls {
             http: Arc::new(http),
             grpc: Arc::new(grpc),
+            warning,
         })
     }
 
@@ -114,6 +122,129 @@ impl TlsConfig {
 pub(crate) struct LoadedTls {
     pub(crate) http: Arc<ServerConfig>,
     pub(crate) grpc: Arc<ServerConfig>,
+    /// What is wrong with the certificate's dates, if anything.
+    pub(crate) warning: Option<String>,
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The warning for a certificate valid from `not_before` to `not_after`
+/// (Unix seconds) at `now`; `None` while it is valid.
+fn out_of_date((not_before, not_after): (i64, i64), now: i64, path: &Path) -> Option<String> {
+    if now > not_after {
+        Some(format!(
+            "the certificate in {} (--tls-cert) expired on {}: every client will refuse the TLS \
+             handshake; renew it (or check this machine's clock)",
+            path.display(),
+            day(not_after)
+        ))
+    } else if now < not_before {
+        Some(format!(
+            "the certificate in {} (--tls-cert) is not valid until {}: every client will refuse \
+             the TLS handshake until then; check this machine's clock, or issue one valid now",
+            path.display(),
+            day(not_before)
+        ))
+    } else {
+        None
+    }
+}
+
+/// `YYYY-MM-DD` (UTC) of Unix seconds.
+fn day(unix: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Unix seconds of a civil date and time (UTC).
+fn unix(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> i64 {
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400 + hh * 3_600 + mm * 60 + ss
+}
+
+/// The DER element at the start of `der`: its tag, its content, and what
+/// follows it.
+fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at_checked(n)?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |len, b| len << 8 | usize::from(*b));
+        (len, rest)
+    };
+    let (content, rest) = rest.split_at_checked(len)?;
+    Some((tag, content, rest))
+}
+
+/// A certificate's validity (`notBefore`, `notAfter`) as Unix seconds, read
+/// from its DER (RFC 5280: `Certificate` > `tbsCertificate` > `validity`);
+/// `None` if it cannot be read (rustls then judges the certificate).
+fn validity(cert: &[u8]) -> Option<(i64, i64)> {
+    const SEQUENCE: u8 = 0x30;
+    let (SEQUENCE, cert, _) = element(cert)? else {
+        return None;
+    };
+    let (SEQUENCE, tbs, _) = element(cert)? else {
+        return None;
+    };
+    // The version ([0], optional), serial number, signature algorithm and
+    // issuer come first.
+    let (tag, _, after) = element(tbs)?;
+    let mut rest = if tag == 0xa0 { after } else { tbs };
+    for _ in 0..3 {
+        rest = element(rest)?.2;
+    }
+    let (SEQUENCE, validity, _) = element(rest)? else {
+        return None;
+    };
+    let (tag, not_before, rest) = element(validity)?;
+    let not_before = time(tag, not_before)?;
+    let (tag, not_after, _) = element(rest)?;
+    Some((not_before, time(tag, not_after)?))
+}
+
+/// An X.509 time: `UTCTime` (`YYMMDDHHMMSSZ`, years 1950-2049) or
+/// `GeneralizedTime` (`YYYYMMDDHHMMSSZ`), as Unix seconds.
+fn time(tag: u8, text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, rest) = match (tag, text.len()) {
+        (0x17, 12) => {
+            let yy = number(0..2)?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, 2)
+        }
+        (0x18, 14) => (number(0..4)?, 4),
+        _ => return None,
+    };
+    let at = |i: usize| number(rest + i..rest + i + 2);
+    Some(unix(year, at(0)?, at(2)?, at(4)?, at(6)?, at(8)?))
 }
 
 fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -156,4 +287,57 @@ fn client_verifier(
     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| anyhow!("cannot verify clients against {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_go_both_ways() {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2021, 1, 1),
+            (2049, 12, 31),
+            (2100, 3, 1),
+        ] {
+            let seconds = unix(y, m, d, 0, 0, 0);
+            assert_eq!(day(seconds), format!("{y:04}-{m:02}-{d:02}"));
+        }
+        assert_eq!(unix(1970, 1, 2, 0, 0, 1), 86_401);
+        assert_eq!(
+            time(0x17, b"210101000000Z"),
+            Some(unix(2021, 1, 1, 0, 0, 0))
+        );
+        assert_eq!(
+            time(0x18, b"19991231235959Z"),
+            Some(unix(1999, 12, 31, 23, 59, 59))
+        );
+        assert_eq!(time(0x17, b"2101010000Z"), None, "too short");
+        assert_eq!(time(0x04, b"210101000000Z"), None, "not a time");
+    }
+
+    #[test]
+    fn the_validity_is_read_from_a_real_certificate() {
+        let pki = testkit::Pki::generate().expect("certificates");
+        let pem = std::fs::read(pki.expired_cert()).expect("the certificate");
+        let cert = CertificateDer::from_pem_slice(&pem).expect("a certificate");
+        let (from, until) = validity(&cert).expect("its validity");
+        assert_eq!(
+            (day(from), day(until)),
+            ("2020-01-01".into(), "2021-01-01".into())
+        );
+        let path = Path::new("cert.pem");
+        assert!(out_of_date((from, until), unix(2020, 6, 1, 0, 0, 0), path).is_none());
+        let early = out_of_date((from, until), unix(2019, 6, 1, 0, 0, 0), path).expect("early");
+        assert!(early.contains("not valid until 2020-01-01"), "{early}");
+        // A valid one reads as valid today; garbage reads as nothing.
+        let pem = std::fs::read(pki.server_cert()).expect("the certificate");
+        let cert = CertificateDer::from_pem_slice(&pem).expect("a certificate");
+        let valid = validity(&cert).expect("its validity");
+        assert!(out_of_date(valid, now_unix(), path).is_none());
+        assert_eq!(validity(&cert[..cert.len() / 2]), None);
+        assert_eq!(validity(b"\x30\x84\xff\xff\xff\xff"), None);
+    }
 }

@@ -496,3 +496,43 @@ fn tls_flags_come_together() {
         );
     }
 }
+
+#[test]
+fn an_expired_certificate_is_served_with_a_warning_that_says_what_to_do() {
+    let pki = Pki::generate().expect("certificates");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_collector"));
+    command
+        .args(COLLECTOR_FREE_PORTS)
+        .arg("--tls-cert")
+        .arg(pki.expired_cert())
+        .arg("--tls-key")
+        .arg(pki.expired_key());
+    let (_running, _stdout, stderr) = Running::printing(command);
+    let timeout = Duration::from_secs(30);
+    let mut banner = Vec::new();
+    while let Ok(line) = stderr.recv_timeout(timeout) {
+        let listening = line.starts_with("collector listening");
+        banner.push(line);
+        if listening {
+            break;
+        }
+    }
+    let warning = banner
+        .iter()
+        .find(|line| line.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning before the banner: {banner:#?}"));
+    assert!(
+        warning.contains(&format!(
+            "the certificate in {} (--tls-cert) expired on 2021-01-01",
+            pki.expired_cert().display()
+        )) && warning.contains("renew it"),
+        "{warning}"
+    );
+    // It still serves (a client that accepts expired certificates could
+    // connect): the banner follows.
+    assert!(
+        banner
+            .last()
+            .is_some_and(|l| l.starts_with("collector listening"))
+    );
+}

@@ -31,6 +31,8 @@ pub struct Pki {
     other_ca_cert: PathBuf,
     wrong_name_cert: PathBuf,
     wrong_name_key: PathBuf,
+    expired_cert: PathBuf,
+    expired_key: PathBuf,
 }
 
 impl Pki {
@@ -52,6 +54,12 @@ impl Pki {
         )?;
         let other_ca = self_signed_ca("testkit other CA")?;
         let wrong_name = leaf(&[WRONG_NAME], ExtendedKeyUsagePurpose::ServerAuth, &ca)?;
+        let expired = leaf_valid(
+            &SERVER_NAMES,
+            ExtendedKeyUsagePurpose::ServerAuth,
+            &ca,
+            Some((EXPIRED_FROM, EXPIRED_UNTIL)),
+        )?;
 
         Ok(Pki {
             ca_cert: write("ca.pem", ca.pem())?,
@@ -62,6 +70,8 @@ impl Pki {
             other_ca_cert: write("other-ca.pem", other_ca.pem())?,
             wrong_name_cert: write("wrong-name.pem", wrong_name.cert)?,
             wrong_name_key: write("wrong-name-key.pem", wrong_name.key)?,
+            expired_cert: write("expired.pem", expired.cert)?,
+            expired_key: write("expired-key.pem", expired.key)?,
             dir,
         })
     }
@@ -110,7 +120,26 @@ impl Pki {
     pub fn wrong_name_key(&self) -> &Path {
         &self.wrong_name_key
     }
+
+    /// A server certificate for loopback, signed by the CA, that was valid
+    /// from [`EXPIRED_FROM`] until [`EXPIRED_UNTIL`] only.
+    pub fn expired_cert(&self) -> &Path {
+        &self.expired_cert
+    }
+
+    /// The key of [`Pki::expired_cert`].
+    pub fn expired_key(&self) -> &Path {
+        &self.expired_key
+    }
 }
+
+/// A day: (year, month, day), UTC midnight.
+pub type Day = (i32, u8, u8);
+
+/// When the expired certificate became valid, and when it stopped being
+/// valid.
+pub const EXPIRED_FROM: Day = (2020, 1, 1);
+pub const EXPIRED_UNTIL: Day = (2021, 1, 1);
 
 /// A self-signed CA.
 fn self_signed_ca(name: &str) -> anyhow::Result<CertifiedIssuer<'static, KeyPair>> {
@@ -137,6 +166,16 @@ fn leaf(
     usage: ExtendedKeyUsagePurpose,
     ca: &CertifiedIssuer<'static, KeyPair>,
 ) -> anyhow::Result<Leaf> {
+    leaf_valid(names, usage, ca, None)
+}
+
+/// [`leaf`], valid between two days when given (else rcgen's default).
+fn leaf_valid(
+    names: &[&str],
+    usage: ExtendedKeyUsagePurpose,
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    valid: Option<(Day, Day)>,
+) -> anyhow::Result<Leaf> {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let mut params = CertificateParams::new(names.clone())
         .with_context(|| format!("certificate parameters for {names:?}"))?;
@@ -146,6 +185,10 @@ fn leaf(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![usage];
     params.use_authority_key_identifier_extension = true;
+    if let Some(((y1, m1, d1), (y2, m2, d2))) = valid {
+        params.not_before = rcgen::date_time_ymd(y1, m1, d1);
+        params.not_after = rcgen::date_time_ymd(y2, m2, d2);
+    }
     let key = KeyPair::generate().context("generating a key")?;
     let cert = params
         .signed_by(&key, ca)
