@@ -6,7 +6,8 @@ use testkit::exporter::{
     Protocol, assert_delivery_failure, assert_mutual_tls, assert_tls_faults_named,
     assert_token_flag_replaces_header, collector, report, run,
 };
-use testkit::status::{GrpcReply, GrpcStatusServer};
+use testkit::process;
+use testkit::status::{GrpcReply, GrpcStatusServer, HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-grpc");
 
@@ -41,16 +42,68 @@ async fn unauthenticated_points_at_the_token() {
         &out,
         "the collector answered gRPC UNAUTHENTICATED: check the token (--token or TRACE_TOKEN",
     );
-    let server = GrpcStatusServer::start(vec![GrpcReply::status(
-        tonic::Code::ResourceExhausted,
-        "too big",
-    )])
-    .await
-    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_status_the_collector_sends_is_named_as_its_answer() {
+    // GrpcStatusServer answers HTTP/1.1 too: a status is the answer, not a
+    // reason to probe for another protocol.
+    for (code, cause) in [
+        (
+            tonic::Code::ResourceExhausted,
+            "the collector answered gRPC RESOURCE_EXHAUSTED: rejected (quota or size); if it is \
+             the size, lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE (now 512)",
+        ),
+        (
+            tonic::Code::Unavailable,
+            "the collector answered gRPC UNAVAILABLE: it is overloaded or not ready; try again later",
+        ),
+        (
+            tonic::Code::Internal,
+            "the collector answered gRPC INTERNAL: see the collector's log for why",
+        ),
+        (
+            tonic::Code::PermissionDenied,
+            "the collector answered gRPC PERMISSION_DENIED: it wants a token",
+        ),
+    ] {
+        let server = GrpcStatusServer::start(vec![GrpcReply::status(
+            code,
+            "rate limited: 100 spans/s quota",
+        )])
+        .await
+        .unwrap();
+        let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+        assert_delivery_failure(&out, cause);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_connection_is_named_with_what_to_check() {
+    let server = process::ResetServer::start().await.unwrap();
     let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
     assert_delivery_failure(
         &out,
-        "RESOURCE_EXHAUSTED: the request is too large for it; lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        &format!(
+            "the connection to {} was reset before it answered: check that it is the \
+             collector's OTLP/gRPC port (usually 4317), and the collector's log",
+            server.endpoint().trim_start_matches("http://")
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http1_server_that_is_not_otlp_is_not_called_otlp() {
+    let server = HttpStatusServer::start_http1(vec![Reply::html_page("Welcome to nginx!")])
+        .await
+        .unwrap();
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
+        &out,
+        &format!(
+            "{} speaks HTTP/1.1, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint",
+            server.addr()
+        ),
     );
 }
 

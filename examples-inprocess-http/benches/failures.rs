@@ -1,5 +1,7 @@
 //! Figures for the exporter's failure reports: for each failure case, the
-//! report line and the wall time of the whole run, and the retry timeline
+//! report line and the wall time of the whole run (the gRPC example's too,
+//! when it is built beside this one: `cargo build --release -p
+//! examples-inprocess-grpc`), and the retry timeline
 //! against a collector that refuses 1, 2, 3 and 5 times before accepting.
 //!
 //! ```text
@@ -12,8 +14,8 @@ use std::time::Duration;
 use collector::{Collector, CollectorConfig, TlsConfig};
 use testkit::exporter;
 use testkit::pki::Pki;
-use testkit::process::{self, BlackHole};
-use testkit::status::{HttpStatusServer, Reply};
+use testkit::process::{self, BlackHole, ResetServer};
+use testkit::status::{GrpcReply, GrpcStatusServer, HttpStatusServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_examples-inprocess-http");
 
@@ -52,6 +54,19 @@ async fn main() {
     let slow = HttpStatusServer::start(vec![Reply::status(503), Reply::status(503), Reply::hang()])
         .await
         .unwrap();
+    let html = HttpStatusServer::start_http1(vec![Reply::html_page("Welcome to nginx!")])
+        .await
+        .unwrap();
+    let partial = HttpStatusServer::start(vec![Reply::partial_success(3, "3 spans older than 2h")])
+        .await
+        .unwrap();
+    let reset = ResetServer::start().await.unwrap();
+    let exhausted = GrpcStatusServer::start(vec![GrpcReply::status(
+        tonic::Code::ResourceExhausted,
+        "rate limited: 100 spans/s quota",
+    )])
+    .await
+    .unwrap();
     let tls_https = tls.http_endpoint();
     let tls_plain = tls_https.replace("https://", "http://");
     let plain_https = plain.http_endpoint().replace("http://", "https://");
@@ -69,6 +84,9 @@ async fn main() {
         ("http:// to a TLS collector", tls_plain),
         ("TLS, CA not given", tls_https),
         ("IPv6 literal, nothing listens", "http://[::1]:1".to_owned()),
+        ("200 with a web page", html.endpoint()),
+        ("partial success (3 of 9 rejected)", partial.endpoint()),
+        ("connection reset", reset.endpoint()),
     ];
     println!("| case | wall time | report |");
     println!("|---|---|---|");
@@ -81,6 +99,39 @@ async fn main() {
                 "| {name} (reference) | {:.2} s | `{report}` |",
                 elapsed.as_secs_f64()
             );
+        }
+    }
+
+    // The gRPC example, when it is built beside this one.
+    let grpc_cases: Vec<(&str, String)> = vec![
+        (
+            "gRPC: RESOURCE_EXHAUSTED with a message",
+            exhausted.endpoint(),
+        ),
+        ("gRPC: connection reset", reset.endpoint()),
+        ("gRPC: a web server (HTTP/1.1)", html.endpoint()),
+        ("gRPC: the OTLP/HTTP port", plain.http_endpoint()),
+    ];
+    let grpc = |bin: &str| {
+        let path = std::path::Path::new(bin).with_file_name("examples-inprocess-grpc");
+        path.exists().then(|| path.to_string_lossy().into_owned())
+    };
+    match grpc(BIN) {
+        None => {
+            println!("\n(no gRPC rows: build examples-inprocess-grpc in this profile beside {BIN})")
+        }
+        Some(bin) => {
+            for (name, endpoint) in &grpc_cases {
+                let (report, elapsed) = line(&bin, &["--endpoint", endpoint], &[]).await;
+                println!("| {name} | {:.2} s | `{report}` |", elapsed.as_secs_f64());
+                if let Some(reference) = reference.as_deref().and_then(grpc) {
+                    let (report, elapsed) = line(&reference, &["--endpoint", endpoint], &[]).await;
+                    println!(
+                        "| {name} (reference) | {:.2} s | `{report}` |",
+                        elapsed.as_secs_f64()
+                    );
+                }
+            }
         }
     }
 

@@ -199,6 +199,89 @@ async fn answers_then_silence_is_not_called_no_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_success_that_is_not_otlp_is_a_failure_naming_what_answered() {
+    // A web server on the wrong port, over HTTP/1.1 as most of them speak.
+    let server = HttpStatusServer::start_http1(vec![Reply::html_page("Welcome to nginx!")])
+        .await
+        .unwrap();
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
+        &out,
+        &format!(
+            "{} answered 200 with text/html (\"Welcome to nginx!\"), not OTLP: is this the \
+             collector's OTLP port?",
+            server.addr()
+        ),
+    );
+    // Not retried: the same page would come again.
+    let traces = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/traces")
+        .count();
+    assert_eq!(traces, 1);
+    // A protobuf answer that is no export response.
+    let server = HttpStatusServer::start(vec![
+        Reply::status(200)
+            .header("content-type", "application/x-protobuf")
+            .body("\u{ff}\u{ff}"),
+    ])
+    .await
+    .unwrap();
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
+        &out,
+        "answered 200 with an undecodable application/x-protobuf body, not OTLP",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_success_is_reported_with_the_counts_and_message() {
+    // The server's message is sanitized, and the token masked should it
+    // echo it.
+    let server = HttpStatusServer::start(vec![Reply::partial_success(
+        3,
+        "3 spans older than 2h \x1b[31mdropped (token tok-secret-1)",
+    )])
+    .await
+    .unwrap();
+    // The script answers span exports: no log records in between.
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint(), "--token", "tok-secret-1"],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
+    let line = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        line.starts_with("error: could not deliver 3 spans to "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(
+            ": the collector took the export but rejected 3 of its 9 spans (\"3 spans older \
+             than 2h [31mdropped (token [redacted])\")"
+        ),
+        "{line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_connection_is_named_with_what_to_check() {
+    let server = process::ResetServer::start().await.unwrap();
+    let out = run(BIN, &["--endpoint", &server.endpoint()], &[]).await;
+    assert_delivery_failure(
+        &out,
+        &format!(
+            "the connection to {} was reset before it answered: check that it is the \
+             collector's OTLP/HTTP port (usually 4318), and the collector's log",
+            server.endpoint().trim_start_matches("http://")
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn grpc_port_is_named_as_a_protocol_mismatch() {
     let collector = collector(None).await;
     let out = run(BIN, &["--endpoint", &collector.grpc_endpoint()], &[]).await;

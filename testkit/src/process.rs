@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 pub use rustix::process::Signal;
 use rustix::process::{Pid, kill_process};
-use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
@@ -190,6 +190,46 @@ impl BlackHole {
 }
 
 impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server that accepts every connection, reads what comes, and resets
+/// it (RST) without answering: a crashed backend, or a firewall that
+/// rejects.
+#[derive(Debug)]
+pub struct ResetServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl ResetServer {
+    /// Starts listening on a free loopback port.
+    pub async fn start() -> anyhow::Result<ResetServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let read = socket.read(&mut request);
+                    let _ = tokio::time::timeout(Duration::from_millis(500), read).await;
+                    // Closing with a zero linger sends RST instead of FIN.
+                    let _ = socket.set_zero_linger();
+                });
+            }
+        });
+        Ok(ResetServer { addr, task })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ResetServer {
     fn drop(&mut self) {
         self.task.abort();
     }

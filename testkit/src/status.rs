@@ -28,7 +28,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message as _;
 use tokio::net::TcpListener;
@@ -71,6 +71,30 @@ impl Reply {
         Reply::status(200)
             .header(header::CONTENT_TYPE.as_str(), "application/x-protobuf")
             .bytes(ExportTraceServiceResponse::default().encode_to_vec())
+    }
+
+    /// An OTLP partial success: 200 with an `ExportTraceServiceResponse`
+    /// that rejects `rejected` spans, saying `message`.
+    pub fn partial_success(rejected: i64, message: impl Into<String>) -> Reply {
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message: message.into(),
+            }),
+        };
+        Reply::status(200)
+            .header(header::CONTENT_TYPE.as_str(), "application/x-protobuf")
+            .bytes(response.encode_to_vec())
+    }
+
+    /// What a web server on the wrong port answers: 200 with an HTML page
+    /// titled `title`.
+    pub fn html_page(title: &str) -> Reply {
+        Reply::status(200)
+            .header(header::CONTENT_TYPE.as_str(), "text/html; charset=utf-8")
+            .body(format!(
+                "<!DOCTYPE html>\n<html><head><title>{title}</title></head><body></body></html>\n"
+            ))
     }
 
     /// Never answers; the connection stays open until the server is dropped.
@@ -179,19 +203,26 @@ impl HttpStatusServer {
     /// an empty script or a reply that is not valid HTTP (a status outside
     /// 100..=999, a bad header).
     pub async fn start(script: Vec<Reply>) -> anyhow::Result<HttpStatusServer> {
-        Self::serve(script, None).await
+        Self::serve(script, None, Versions::Both).await
+    }
+
+    /// As [`HttpStatusServer::start`], speaking HTTP/1.1 only, as most web
+    /// servers and proxies do (no HTTP/2 without TLS).
+    pub async fn start_http1(script: Vec<Reply>) -> anyhow::Result<HttpStatusServer> {
+        Self::serve(script, None, Versions::Http1).await
     }
 
     /// A backend that takes traces only, as Jaeger 1.55's OTLP/HTTP
     /// receiver: 404 to a path ending in `/v1/logs`, an OTLP success to any
     /// other. Every request is recorded.
     pub async fn traces_only() -> anyhow::Result<HttpStatusServer> {
-        Self::serve(vec![Reply::ok()], Some("/v1/logs")).await
+        Self::serve(vec![Reply::ok()], Some("/v1/logs"), Versions::Both).await
     }
 
     async fn serve(
         script: Vec<Reply>,
         not_found_suffix: Option<&'static str>,
+        versions: Versions,
     ) -> anyhow::Result<HttpStatusServer> {
         let script = script
             .into_iter()
@@ -212,7 +243,7 @@ impl HttpStatusServer {
         Ok(HttpStatusServer {
             addr: bound.addr,
             log,
-            _server: bound.serve(router),
+            _server: bound.serve(router, versions),
         })
     }
 
@@ -379,7 +410,7 @@ impl GrpcStatusServer {
         Ok(GrpcStatusServer {
             addr: bound.addr,
             log,
-            _server: bound.serve(Router::new().fallback_service(service)),
+            _server: bound.serve(Router::new().fallback_service(service), Versions::Both),
         })
     }
 
@@ -546,11 +577,16 @@ impl Bound {
         ))
     }
 
-    /// Serves HTTP/1.1 and HTTP/2 (prior knowledge, as gRPC uses it).
-    fn serve(self, router: Router) -> Server {
+    /// Serves HTTP/1.1 and HTTP/2 (prior knowledge, as gRPC uses it), or
+    /// HTTP/1.1 alone.
+    fn serve(self, router: Router, versions: Versions) -> Server {
         let Bound { listener, stop, .. } = self;
         let task = tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
+            let builder = match versions {
+                Versions::Both => builder,
+                Versions::Http1 => builder.http1_only(),
+            };
             // Dropped, and so aborted, with this task.
             let mut connections = JoinSet::new();
             loop {
@@ -573,6 +609,13 @@ impl Bound {
         });
         Server { task, _stop: stop }
     }
+}
+
+/// The HTTP versions a scripted server speaks.
+#[derive(Debug, Clone, Copy)]
+enum Versions {
+    Both,
+    Http1,
 }
 
 impl Drop for Server {

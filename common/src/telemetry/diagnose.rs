@@ -28,6 +28,9 @@ pub(super) enum Failure {
         /// The transport error behind it, if the status was made locally.
         detail: String,
     },
+    /// A success status whose answer is not OTLP (a web page, a proxy's
+    /// reply): `what` says what came instead, e.g. `text/html`.
+    NotOtlp { code: u16, what: String },
     /// No answer came: the connection or TLS failed, or time ran out.
     Transport { detail: String, timed_out: bool },
 }
@@ -37,6 +40,7 @@ impl Failure {
     pub(super) fn short(&self) -> String {
         match self {
             Failure::Status { code, .. } => status_text(*code),
+            Failure::NotOtlp { code, .. } => format!("{} (not OTLP)", status_text(*code)),
             Failure::Grpc { code, .. } => code_name(*code).to_owned(),
             Failure::Transport {
                 timed_out: true, ..
@@ -88,7 +92,7 @@ impl Failure {
                 matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
                     || detail.to_ascii_lowercase().contains("timeout")
             }
-            Failure::Status { .. } => false,
+            Failure::Status { .. } | Failure::NotOtlp { .. } => false,
         }
     }
 
@@ -96,6 +100,26 @@ impl Failure {
         match self {
             Failure::Grpc { detail, .. } | Failure::Transport { detail, .. } => detail,
             Failure::Status { message, .. } => message,
+            Failure::NotOtlp { what, .. } => what,
+        }
+    }
+
+    /// How the connection ended when it ended before an answer: `reset`
+    /// (RST; writing to it then fails with a broken pipe) or `closed`.
+    fn cut_off(&self) -> Option<&'static str> {
+        if !matches!(self, Failure::Transport { .. } | Failure::Grpc { .. }) {
+            return None;
+        }
+        let detail = self.detail().to_ascii_lowercase();
+        if ["connection reset", "reset by peer", "broken pipe"]
+            .iter()
+            .any(|s| detail.contains(s))
+        {
+            Some("reset")
+        } else if detail.contains("connection closed before message completed") {
+            Some("closed")
+        } else {
+            None
         }
     }
 }
@@ -141,26 +165,51 @@ pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
                 _ => answered,
             }
         }
-        Failure::Grpc { code, .. }
-            if matches!(
-                code,
-                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
-            ) =>
-        {
-            format!(
-                "the collector answered gRPC {}: {}",
-                code_name(*code),
-                token_hint(target)
-            )
-        }
-        Failure::Grpc {
-            code: tonic::Code::ResourceExhausted,
-            ..
-        } => format!(
-            "the collector answered gRPC RESOURCE_EXHAUSTED: {}",
-            batch_hint(target)
+        Failure::NotOtlp { code, what } => format!(
+            "{} answered {code} with {what}, not OTLP: is this the collector's OTLP port? \
+             (OTLP/HTTP is usually port 4318)",
+            target.endpoint.authority()
         ),
+        // The exporter gives a cause only to the statuses it made itself
+        // from a transport error: one without came in an answer, of a gRPC
+        // server, or of an HTTP/2 one that tonic mapped its HTTP status from.
+        Failure::Grpc { code, detail } if detail.is_empty() => {
+            if !target.endpoint.is_https() && otlp_http_answers(target) {
+                speaks_http1(target, true)
+            } else {
+                grpc_answer(target, *code)
+            }
+        }
         _ => tls_cause(target, last.detail()).unwrap_or_else(|| network_cause(target, attempts)),
+    }
+}
+
+/// A gRPC status the collector sent, with what to do about it.
+fn grpc_answer(target: &Target, code: tonic::Code) -> String {
+    use tonic::Code::*;
+    let answered = format!("the collector answered gRPC {}", code_name(code));
+    match code {
+        Unauthenticated | PermissionDenied => format!("{answered}: {}", token_hint(target)),
+        ResourceExhausted => format!(
+            "{answered}: rejected (quota or size); if it is the size, lower {} (now {})",
+            env::BSP_MAX_EXPORT_BATCH_SIZE,
+            target.max_export_batch_size
+        ),
+        Unavailable => format!("{answered}: it is overloaded or not ready; try again later"),
+        Unimplemented => format!(
+            "{answered}: it has no such OTLP service; is {} the collector's {}?",
+            target.endpoint.authority(),
+            otlp_port(target.protocol)
+        ),
+        _ => format!("{answered}: see the collector's log for why"),
+    }
+}
+
+/// `OTLP/HTTP port (usually 4318)`.
+fn otlp_port(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Http => "OTLP/HTTP port (usually 4318)",
+        Protocol::Grpc => "OTLP/gRPC port (usually 4317)",
     }
 }
 
@@ -290,17 +339,19 @@ fn network_cause(target: &Target, attempts: &[Failure]) -> String {
         (false, false, Protocol::Http) if speaks_h2(addr) => format!(
             "{authority} speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318"
         ),
-        (false, false, Protocol::Grpc) if speaks_http1(addr, &authority) => format!(
-            "{authority} speaks OTLP/HTTP, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint, usually port 4317"
-        ),
-        _ => match last {
-            Failure::Grpc { code, detail } if detail.is_empty() => {
-                format!("the collector answered gRPC {}", code_name(*code))
+        (false, false, Protocol::Grpc) if let Some(otlp) = http1_answer(addr, &authority) => {
+            speaks_http1(target, otlp)
+        }
+        _ => match (last, last.cut_off()) {
+            (_, Some(how)) => format!(
+                "the connection to {authority} was {how} before it answered: check that it is \
+                 the collector's {}, and the collector's log",
+                otlp_port(target.protocol)
+            ),
+            (Failure::Grpc { code, detail }, None) => {
+                format!("the gRPC call failed ({}): {detail}", code_name(*code))
             }
-            Failure::Grpc { code, detail } => {
-                format!("the collector answered gRPC {}: {detail}", code_name(*code))
-            }
-            other => other.detail().to_owned(),
+            (other, None) => other.detail().to_owned(),
         },
     }
 }
@@ -368,19 +419,58 @@ fn speaks_h2(addr: SocketAddr) -> bool {
     stream.write_all(&hello).is_ok() && stream.read_exact(&mut frame).is_ok() && frame[3] == 4
 }
 
-/// An HTTP/1.1 server answers a request with `HTTP/1.x`.
-fn speaks_http1(addr: SocketAddr, authority: &str) -> bool {
-    let Some(mut stream) = probe_stream(addr) else {
-        return false;
-    };
+/// The gRPC exporter reached an HTTP/1.1 server; OTLP/HTTP is named only
+/// when the probe's export was answered as one.
+fn speaks_http1(target: &Target, otlp: bool) -> String {
+    let speaks = if otlp { "OTLP/HTTP" } else { "HTTP/1.1" };
+    format!(
+        "{} speaks {speaks}, not gRPC; the gRPC exporter needs an OTLP/gRPC endpoint, usually \
+         port 4317",
+        target.endpoint.authority()
+    )
+}
+
+/// Whether the endpoint's address answers an OTLP/HTTP export.
+fn otlp_http_answers(target: &Target) -> bool {
+    let host = target.endpoint.host();
+    (host.as_str(), target.endpoint.port())
+        .to_socket_addrs()
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|addr| http1_answer(addr, &target.endpoint.authority()))
+        .unwrap_or(false)
+}
+
+/// An HTTP/1.1 server answers a request with `HTTP/1.x`; an OTLP/HTTP
+/// receiver answers this empty export with a success in protobuf. `None`:
+/// not HTTP/1.1; `Some(true)`: OTLP/HTTP.
+fn http1_answer(addr: SocketAddr, authority: &str) -> Option<bool> {
+    let mut stream = probe_stream(addr)?;
     let request = format!(
         "POST /v1/traces HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-protobuf\r\n\
          Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
-    let mut head = [0u8; 7];
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_exact(&mut head).is_ok()
-        && &head == b"HTTP/1."
+    stream.write_all(request.as_bytes()).ok()?;
+    // The head, up to 4 KiB.
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while head.len() < 4096 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    if !head.starts_with("http/1.") {
+        return None;
+    }
+    let success = head.get(9..10) == Some("2");
+    let protobuf = head.lines().any(|line| {
+        line.strip_prefix("content-type:")
+            .is_some_and(|v| v.trim().starts_with("application/x-protobuf"))
+    });
+    Some(success && protobuf)
 }
 
 /// `503 Service Unavailable`.

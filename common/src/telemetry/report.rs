@@ -29,6 +29,9 @@ struct Stats {
     attempts: usize,
     /// Failed attempts of the export under way, in order.
     failures: Vec<Failure>,
+    /// What the collector rejected of the export under way (an OTLP
+    /// partial success), with its message.
+    rejected: Option<(i64, String)>,
     /// Retries of exports that then succeeded, and why they were retried.
     retries: usize,
     retried_because: Vec<String>,
@@ -51,6 +54,11 @@ impl Recorder {
     /// One attempt started (the first or a retry).
     pub(super) fn attempt(&self) {
         self.stats().attempts += 1;
+    }
+
+    /// The collector took the export but rejected `count` of its items.
+    pub(super) fn rejected(&self, count: i64, message: String) {
+        self.stats().rejected = Some((count, message));
     }
 
     /// An attempt failed this way.
@@ -86,9 +94,11 @@ impl<E> CountingExporter<E> {
 
 impl<E> CountingExporter<E> {
     /// Runs one export of `count` items and counts its outcome.
+    /// `items` names them: `spans`, `log records`.
     async fn counted(
         &self,
         count: usize,
+        items: &str,
         export: impl Future<Output = OTelSdkResult>,
     ) -> OTelSdkResult {
         {
@@ -96,13 +106,31 @@ impl<E> CountingExporter<E> {
             stats.in_flight += count;
             stats.attempts = 0;
             stats.failures.clear();
+            stats.rejected = None;
         }
         let result = export.await;
         let mut stats = self.recorder.stats();
         stats.in_flight -= count;
         match &result {
             Ok(()) => {
-                stats.exported += count;
+                let rejected = match stats.rejected.take() {
+                    Some((rejected, message)) => {
+                        let rejected = usize::try_from(rejected).unwrap_or(count).min(count);
+                        let said = if message.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (\"{message}\")")
+                        };
+                        stats.problem = Some(format!(
+                            "the collector took the export but rejected {rejected} of its \
+                             {count} {items}{said}"
+                        ));
+                        rejected
+                    }
+                    None => 0,
+                };
+                stats.failed += rejected;
+                stats.exported += count - rejected;
                 let retries = stats.attempts.saturating_sub(1);
                 if retries > 0 {
                     stats.retries += retries;
@@ -134,7 +162,8 @@ impl<E> CountingExporter<E> {
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.counted(batch.len(), self.inner.export(batch)).await
+        self.counted(batch.len(), "spans", self.inner.export(batch))
+            .await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -153,7 +182,8 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 impl<E: LogExporter> LogExporter for CountingExporter<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let count = batch.iter().count();
-        self.counted(count, self.inner.export(batch)).await
+        self.counted(count, "log records", self.inner.export(batch))
+            .await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -84,10 +84,29 @@ impl HttpClient for ObservedHttpClient {
         self.recorder.attempt();
         let result = self.client.send_bytes(request).await;
         match &result {
-            Ok(response) if !response.status().is_success() => {
+            Ok(response) if response.status().is_success() => match otlp_answer(response) {
+                Ok(partial) => {
+                    if let Some((rejected, message)) = partial {
+                        self.recorder.rejected(rejected, self.mask(message));
+                    }
+                }
+                Err(what) => {
+                    self.recorder.failed_attempt(Failure::NotOtlp {
+                        code: response.status().as_u16(),
+                        what: self.mask(what),
+                    });
+                    // The exporter takes any 2xx for delivered: hand it a
+                    // status it fails on and does not retry (the same page
+                    // would come again). The report takes the cause above.
+                    return Ok(Response::builder()
+                        .status(http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                        .body(Bytes::new())?);
+                }
+            },
+            Ok(response) => {
                 self.recorder.failed_attempt(Failure::Status {
                     code: response.status().as_u16(),
-                    message: response_message(response),
+                    message: self.mask(response_message(response)),
                     location: response
                         .headers()
                         .get(http::header::LOCATION)
@@ -95,7 +114,6 @@ impl HttpClient for ObservedHttpClient {
                         .map(|v| one_line(v, 200)),
                 });
             }
-            Ok(_) => {}
             Err(error) => {
                 let timed_out = error
                     .downcast_ref::<reqwest::Error>()
@@ -108,6 +126,84 @@ impl HttpClient for ObservedHttpClient {
         }
         result
     }
+}
+
+impl ObservedHttpClient {
+    /// `text` with every header value we send (the token among them)
+    /// replaced, should the server echo one.
+    fn mask(&self, mut text: String) -> String {
+        for value in self.headers.values() {
+            if let Ok(value) = value.to_str()
+                && value.len() >= 4
+            {
+                text = text.replace(value, "[redacted]");
+            }
+        }
+        text
+    }
+}
+
+/// Reads a success answer as OTLP: `Ok` with the partial success (spans or
+/// log records rejected, and the collector's message) if any; `Err` with
+/// what came instead (`text/html ("Welcome to nginx!")`), when it is no
+/// protobuf export response.
+fn otlp_answer(response: &Response<Bytes>) -> Result<Option<(i64, String)>, String> {
+    // `ExportTraceServiceResponse` and `ExportLogsServiceResponse`: field 1
+    // is the partial success, the same two fields in both.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ExportResponse {
+        #[prost(message, optional, tag = "1")]
+        partial_success: Option<PartialSuccess>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct PartialSuccess {
+        #[prost(int64, tag = "1")]
+        rejected: i64,
+        #[prost(string, tag = "2")]
+        error_message: String,
+    }
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| one_line(&String::from_utf8_lossy(v.as_bytes()), 80));
+    let media = content_type.as_deref().map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match media.as_deref() {
+        // What we send; the specification has the answer in the same type.
+        // An empty answer without a type is taken for an empty success.
+        Some("application/x-protobuf") | None => {}
+        Some(other) => {
+            let title = page_title(response.body())
+                .map(|t| format!(" (\"{t}\")"))
+                .unwrap_or_default();
+            return Err(format!("{other}{title}"));
+        }
+    }
+    let Ok(answer) = <ExportResponse as prost::Message>::decode(response.body().as_ref()) else {
+        return Err(match content_type {
+            Some(kind) => format!("an undecodable {kind} body"),
+            None => "an undecodable body without a content type".to_owned(),
+        });
+    };
+    Ok(answer
+        .partial_success
+        .filter(|p| p.rejected > 0)
+        .map(|p| (p.rejected, one_line(&p.error_message, 200))))
+}
+
+/// The `<title>` of an HTML page, which names what answered.
+fn page_title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title = one_line(&text[start..end], 80);
+    (!title.is_empty()).then_some(title)
 }
 
 /// The collector's own words: the `message` of a protobuf `google.rpc.Status`
