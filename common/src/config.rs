@@ -430,13 +430,7 @@ fn resolve_endpoint(
     protocol: Protocol,
     path: Option<&str>,
 ) -> anyhow::Result<Endpoint> {
-    let url = SignalUrl {
-        path_flag: "--path",
-        path,
-        default_path: DEFAULT_TRACES_PATH,
-        variable: env::TRACES_ENDPOINT,
-    };
-    resolve_signal_endpoint(args, env, protocol, url, || {
+    resolve_signal_endpoint(args, env, protocol, Signal::Traces, path, || {
         let default = match protocol {
             Protocol::Http => DEFAULT_HTTP_ENDPOINT,
             Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
@@ -445,51 +439,112 @@ fn resolve_endpoint(
     })
 }
 
-/// How one signal's URL is given: its path flag and value (OTLP/HTTP), its
-/// default path, and its own variable.
-#[derive(Debug, Clone, Copy)]
-struct SignalUrl<'a> {
-    path_flag: &'static str,
-    path: Option<&'a str>,
-    default_path: &'static str,
-    variable: &'static str,
+/// The signals these examples export, each with its own URL settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
+
+impl Signal {
+    /// The OTLP/HTTP path appended to a base URL.
+    pub(crate) fn default_path(self) -> &'static str {
+        match self {
+            Signal::Traces => DEFAULT_TRACES_PATH,
+            Signal::Logs => DEFAULT_LOGS_PATH,
+        }
+    }
+
+    /// The flag that replaces that path (OTLP/HTTP).
+    pub(crate) fn path_flag(self) -> &'static str {
+        match self {
+            Signal::Traces => "--path",
+            Signal::Logs => "--logs-path",
+        }
+    }
+
+    /// The variable that gives this signal's whole URL, used as is.
+    pub(crate) fn variable(self) -> &'static str {
+        match self {
+            Signal::Traces => env::TRACES_ENDPOINT,
+            Signal::Logs => env::LOGS_ENDPOINT,
+        }
+    }
 }
 
 /// One signal's endpoint: `--endpoint`, else the signal's variable (used
 /// as is; an explicit path flag still wins over its path), else
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `fallback`; for OTLP/HTTP with the
-/// signal's path appended to all but its own variable.
+/// signal's path (`path`, the value of its path flag, or its default)
+/// appended to all but its own variable.
 fn resolve_signal_endpoint(
     args: &ExporterArgs,
     env: &Env<'_>,
     protocol: Protocol,
-    url: SignalUrl<'_>,
+    signal: Signal,
+    path: Option<&str>,
     fallback: impl FnOnce() -> anyhow::Result<Endpoint>,
 ) -> anyhow::Result<Endpoint> {
-    if let Some(path) = url.path {
-        check_path(url.path_flag, path, url.default_path)?;
+    if let Some(path) = path {
+        check_path(signal.path_flag(), path, signal.default_path())?;
     }
     let (endpoint, source) = if let Some(flag) = &args.endpoint {
         (Endpoint::parse(flag, "--endpoint")?, "--endpoint")
-    } else if let Some(value) = env.get(url.variable)? {
-        (Endpoint::parse(&value, url.variable)?, url.variable)
+    } else if let Some(value) = env.get(signal.variable())? {
+        (
+            Endpoint::parse(&value, signal.variable())?,
+            signal.variable(),
+        )
     } else if let Some(value) = env.get(env::ENDPOINT)? {
         (Endpoint::parse(&value, env::ENDPOINT)?, env::ENDPOINT)
     } else {
         (fallback()?, "the default")
     };
     match protocol {
-        Protocol::Http if source == url.variable => Ok(match url.path {
-            Some(path) => endpoint.with_path(path),
+        // A path flag replaces the variable's path: its origin with the flag's path.
+        Protocol::Http if source == signal.variable() => Ok(match path {
+            Some(path) => endpoint.with_path("/").join(path),
             None => endpoint,
         }),
-        Protocol::Http => Ok(endpoint.join(url.path.unwrap_or(url.default_path))),
+        Protocol::Http => {
+            let path = path.unwrap_or(signal.default_path());
+            check_base(&endpoint, source, path)?;
+            Ok(endpoint.join(path))
+        }
         Protocol::Grpc if endpoint.path() != "/" => bail!(
             "invalid collector endpoint `{endpoint}` (from {source}): a gRPC endpoint has no path \
-             (the method path is fixed); write only scheme://host:port"
+             (the method path is fixed); write only scheme://host:port: `{}`",
+            endpoint.with_path("/")
         ),
         Protocol::Grpc => Ok(endpoint),
     }
+}
+
+/// A base URL (`--endpoint`, `OTEL_EXPORTER_OTLP_ENDPOINT`) that already
+/// ends in a signal's path would get `path` appended after it
+/// (`/v1/traces/v1/traces`), which a collector answers 404: refused, with
+/// the two right ways to write it.
+fn check_base(base: &Endpoint, source: &str, path: &str) -> anyhow::Result<()> {
+    for signal in [Signal::Traces, Signal::Logs] {
+        let Some(fixed) = base.without_suffix(signal.default_path()) else {
+            continue;
+        };
+        let written = if source == "--endpoint" {
+            format!("--endpoint {fixed}")
+        } else {
+            format!("{source}={fixed}")
+        };
+        bail!(
+            "invalid collector endpoint `{base}` (from {source}): it ends in {}, but it is the \
+             base URL that the exporter appends each signal's path to (this would post to {}{path}); \
+             write `{written}`, or set {}={} instead, which is used as is",
+            signal.default_path(),
+            base.path().trim_end_matches('/'),
+            signal.variable(),
+            fixed.join(signal.default_path()),
+        );
+    }
+    Ok(())
 }
 
 /// A URL path given by a flag: absolute, without query or fragment.
@@ -543,16 +598,13 @@ fn resolve_logs_endpoint(
             ),
         },
     }
-    let url = SignalUrl {
-        path_flag: "--logs-path",
-        path: logs_path,
-        default_path: DEFAULT_LOGS_PATH,
-        variable: env::LOGS_ENDPOINT,
-    };
     // Without a setting of its own: the traces' collector (the default, or
     // the origin of OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), whatever the path
     // of their URL.
-    resolve_signal_endpoint(args, env, protocol, url, || Ok(traces.with_path("/"))).map(Some)
+    resolve_signal_endpoint(args, env, protocol, Signal::Logs, logs_path, || {
+        Ok(traces.with_path("/"))
+    })
+    .map(Some)
 }
 
 fn resolve_headers(
@@ -1024,6 +1076,60 @@ mod tests {
         ));
         assert!(err.contains("only `http://` and `https://`"), "{err}");
         assert!(resolve_with(&args(Some("http://")), Protocol::Grpc, None, &[]).is_err());
+    }
+
+    #[test]
+    fn a_base_ending_in_a_signal_path_is_refused_with_both_fixes() {
+        let err = error(resolve_with(
+            &args(Some("http://h:4318/v1/traces")),
+            Protocol::Http,
+            None,
+            &[],
+        ));
+        assert_eq!(
+            err,
+            "invalid collector endpoint `http://h:4318/v1/traces` (from --endpoint): it ends in \
+             /v1/traces, but it is the base URL that the exporter appends each signal's path to \
+             (this would post to /v1/traces/v1/traces); write `--endpoint http://h:4318`, or set \
+             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://h:4318/v1/traces instead, which is used as is"
+        );
+        // A trailing slash, a prefix, the logs path, the general variable.
+        let err = error(http(&[(ENDPOINT, "https://h/otlp/v1/logs/")]));
+        assert!(
+            err.contains("(from OTEL_EXPORTER_OTLP_ENDPOINT): it ends in /v1/logs")
+                && err.contains("post to /otlp/v1/logs/v1/traces")
+                && err.contains("write `OTEL_EXPORTER_OTLP_ENDPOINT=https://h/otlp`")
+                && err.contains("set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=https://h/otlp/v1/logs"),
+            "{err}"
+        );
+        // The signal's own variable is the whole URL, as the specification says.
+        let cfg = http(&[(TRACES_ENDPOINT, "http://h:4318/v1/traces")]).unwrap();
+        assert_eq!(cfg.endpoint.as_str(), "http://h:4318/v1/traces");
+        // Other paths are a base's prefix.
+        let cfg = resolve_with(
+            &args(Some("http://h/v1/tracesx")),
+            Protocol::Http,
+            None,
+            &[],
+        );
+        assert_eq!(
+            cfg.unwrap().endpoint.as_str(),
+            "http://h/v1/tracesx/v1/traces"
+        );
+    }
+
+    #[test]
+    fn a_url_remembers_the_path_appended_to_its_base() {
+        let cfg = resolve_with(&args(Some("http://h:1/p")), Protocol::Http, None, &[]).unwrap();
+        assert_eq!(cfg.endpoint.joined(), Some("/v1/traces"));
+        assert_eq!(cfg.logs_endpoint.unwrap().joined(), Some("/v1/logs"));
+        let cfg = http(&[(TRACES_ENDPOINT, "http://h:2/custom")]).unwrap();
+        assert_eq!(cfg.endpoint.joined(), None);
+        // A path flag replaces the variable's path: base and path again.
+        let env = [(TRACES_ENDPOINT, "http://h:2/custom")];
+        let cfg = resolve_with(&args(None), Protocol::Http, Some("/x/traces"), &env).unwrap();
+        assert_eq!(cfg.endpoint.as_str(), "http://h:2/x/traces");
+        assert_eq!(cfg.endpoint.joined(), Some("/x/traces"));
     }
 
     #[test]

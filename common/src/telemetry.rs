@@ -33,7 +33,8 @@ use opentelemetry_sdk::logs::{self as sdk_logs, BatchLogProcessor, SdkLoggerProv
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
-use crate::config::{Endpoint, ExporterConfig, Protocol};
+use crate::config::{Endpoint, ExporterConfig, Protocol, Signal};
+use diagnose::Target;
 use report::{CountingExporter, EmittedLogs, EndedSpans, Recorder};
 pub use report::{DeliveryReport, LogsDelivery};
 pub use resource::RedactedProcessDetector;
@@ -80,7 +81,8 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         }
     };
     // Counts what the collector acknowledged, and works out why not.
-    let exporter = CountingExporter::new(exporter, config, recorder.clone());
+    let target = Target::new(config, Signal::Traces, &config.endpoint);
+    let exporter = CountingExporter::new(exporter, target, recorder.clone());
     let batch = BatchConfigBuilder::default()
         .with_scheduled_delay(config.batch.schedule_delay)
         .with_max_queue_size(config.batch.max_queue_size)
@@ -157,7 +159,9 @@ fn logs_chain(
             grpc_exporter(config, endpoint, channel, &recorder, builder, |b| b.build())?
         }
     };
-    let exporter = CountingExporter::new(exporter, config, recorder.clone());
+    // Failures are diagnosed at the logs' own endpoint.
+    let target = Target::new(config, Signal::Logs, endpoint);
+    let exporter = CountingExporter::new(exporter, target, recorder.clone());
     let batch = sdk_logs::BatchConfigBuilder::default()
         .with_scheduled_delay(config.batch.schedule_delay)
         .with_max_queue_size(config.batch.max_queue_size)

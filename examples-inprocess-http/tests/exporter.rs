@@ -342,3 +342,153 @@ async fn mutual_tls_with_the_client_certificate_variables() {
         "asks for a client certificate: set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_endpoint_with_a_signal_path_is_refused_with_the_exact_fix() {
+    let collector = collector(None).await;
+    let base = collector.http_endpoint();
+    for (args, env, fix) in [
+        (
+            vec!["--endpoint".to_owned(), format!("{base}/v1/traces")],
+            vec![],
+            format!(
+                "write `--endpoint {base}`, or set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={base}/v1/traces instead"
+            ),
+        ),
+        (
+            vec![],
+            vec![("OTEL_EXPORTER_OTLP_ENDPOINT", format!("{base}/v1/logs/"))],
+            format!(
+                "write `OTEL_EXPORTER_OTLP_ENDPOINT={base}`, or set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT={base}/v1/logs instead"
+            ),
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = run(BIN, &args, &env).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?} {env:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&fix),
+            "expected `{fix}` in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        collector.requests().is_empty(),
+        "{:?}",
+        collector.requests()
+    );
+
+    // The signal's own variable is taken as is: nothing is appended to it.
+    let out = run(
+        BIN,
+        &[],
+        &[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("{base}/v1/traces"),
+        )],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    let paths: Vec<String> = collector.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| p == "/v1/traces" || p == "/v1/logs"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelt_scheme_gets_a_fix_that_delivers() {
+    let collector = collector(None).await;
+    let base = collector.http_endpoint();
+    let misspelt = base.replace("http://", "http//");
+    let out = run(BIN, &["--endpoint", &misspelt], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    let fix = format!("the scheme is misspelt; write `{base}`");
+    assert!(
+        out.stderr.contains(&fix),
+        "expected `{fix}` in:\n{}",
+        out.stderr
+    );
+    let out = run(BIN, &["--endpoint", &base], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_names_the_base_endpoint_and_following_it_delivers() {
+    let collector = collector(None).await;
+    let base = collector.http_endpoint();
+    let moved = HttpStatusServer::start(vec![
+        Reply::status(308).header("location", format!("{base}/v1/traces")),
+    ])
+    .await
+    .unwrap();
+    // The script is for the span exports alone: no log records in between.
+    let out = run(
+        BIN,
+        &["--endpoint", &moved.endpoint()],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
+    let advice = format!("it redirects to {base}/v1/traces; point --endpoint at {base}");
+    assert_delivery_failure(&out, &advice);
+    let advised = report(&out).rsplit("point --endpoint at ").next().unwrap();
+    let out = run(BIN, &["--endpoint", advised], &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(
+        assert_one_trace_at(&collector).await,
+        vec!["/v1/traces".to_owned()]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_signal_is_diagnosed_at_its_own_endpoint() {
+    // The logs go to the collector's gRPC port, the spans to its HTTP port.
+    let collector = collector(None).await;
+    let traces = collector.http_endpoint();
+    let logs = format!("{}/v1/logs", collector.grpc_endpoint());
+    let out = run(
+        BIN,
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &traces),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &logs),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    let logs_authority = collector.grpc_endpoint().replace("http://", "");
+    let traces_authority = traces.replace("http://", "");
+    let warning = out
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("warning: could not deliver 2 log records"))
+        .unwrap_or_else(|| panic!("no warning about the log records:\n{}", out.stderr));
+    assert!(
+        warning.starts_with(&format!(
+            "warning: could not deliver 2 log records to {logs}: {logs_authority} speaks OTLP/gRPC"
+        )),
+        "{warning}"
+    );
+    assert!(!warning.contains(&traces_authority), "{warning}");
+}
+
+/// The paths the collector's requests went to, once the trace is in.
+async fn assert_one_trace_at(collector: &collector::Collector) -> Vec<String> {
+    collector.wait_for_spans(9, LIMIT).await.unwrap();
+    let mut paths: Vec<String> = collector
+        .requests()
+        .into_iter()
+        .filter(|r| r.signal == collector::Signal::Traces)
+        .map(|r| r.path)
+        .collect();
+    paths.dedup();
+    paths
+}

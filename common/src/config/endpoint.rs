@@ -16,6 +16,9 @@ pub(crate) struct Endpoint {
     url: Url,
     /// `user:password` from the URL, sent as `Authorization: Basic`.
     credentials: Option<Secret>,
+    /// The path [`Endpoint::join`] appended to a base URL (`/v1/traces`),
+    /// so that advice can name the base; `None` for a URL taken whole.
+    joined: Option<String>,
 }
 
 impl Endpoint {
@@ -26,11 +29,19 @@ impl Endpoint {
         // Shown in messages; a password in it is masked.
         let shown = mask_userinfo(value);
         if !lower.starts_with("http://") && !lower.starts_with("https://") {
+            if let Some((shown, fixed)) = misspelt_scheme(value) {
+                bail!(
+                    "invalid collector endpoint `{shown}` (from {source}): the scheme is misspelt; \
+                     write `{fixed}`"
+                );
+            }
             if lower.contains("://") {
                 bail!(
                     "invalid collector endpoint `{shown}` (from {source}): only `http://` and `https://` are supported"
                 );
             }
+            // No `://`, so no scheme, and any `user:password@` starts the text.
+            let shown = mask_authority(value);
             bail!(
                 "invalid collector endpoint `{shown}` (from {source}): it has no scheme. \
                  Write `http://{shown}` for a plain-text collector or `https://{shown}` for TLS"
@@ -70,7 +81,11 @@ impl Endpoint {
             let _ = url.set_password(None);
             Some(Secret::from(format!("{user}:{password}")))
         };
-        Ok(Endpoint { url, credentials })
+        Ok(Endpoint {
+            url,
+            credentials,
+            joined: None,
+        })
     }
 
     /// `http` or `https`.
@@ -105,17 +120,48 @@ impl Endpoint {
         self.url.path()
     }
 
-    /// This endpoint with another path.
+    /// This endpoint with another path, taken whole.
     pub(crate) fn with_path(&self, path: &str) -> Endpoint {
         let mut endpoint = self.clone();
         endpoint.url.set_path(path);
+        endpoint.joined = None;
         endpoint
     }
 
     /// This endpoint with `path` appended to its own path (`/prefix` + `/v1/traces`).
     pub(crate) fn join(&self, path: &str) -> Endpoint {
         let base = self.url.path().trim_end_matches('/');
-        self.with_path(&format!("{base}{path}"))
+        let mut endpoint = self.with_path(&format!("{base}{path}"));
+        endpoint.joined = Some(path.to_owned());
+        endpoint
+    }
+
+    /// The path [`Endpoint::join`] appended, if this URL was made so.
+    pub(crate) fn joined(&self) -> Option<&str> {
+        self.joined.as_deref()
+    }
+
+    /// This URL without `suffix` at the end of its path (a trailing `/`
+    /// aside): the base URL that `suffix` was, or would be, appended to.
+    pub(crate) fn without_suffix(&self, suffix: &str) -> Option<Endpoint> {
+        let path = self.url.path();
+        let trimmed = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        let base = trimmed.strip_suffix(suffix)?;
+        Some(self.with_path(if base.is_empty() { "/" } else { base }))
+    }
+
+    /// Where an answer's `Location` points, read against this URL (it may
+    /// be relative); `None` unless it is an `http://` or `https://` URL.
+    pub(crate) fn redirected(&self, location: &str) -> Option<Endpoint> {
+        let to = self.url.join(location).ok()?;
+        let mut to = Endpoint::parse(to.as_str(), "Location").ok()?;
+        // Credentials of ours are never in it, so none are shown.
+        to.credentials = None;
+        Some(to)
     }
 
     /// The URL to hand to the exporter: no credentials, and for a bare origin
@@ -161,15 +207,48 @@ fn decode(part: &str) -> String {
 /// other text unchanged. Used for messages and the command line that the
 /// resource carries.
 pub(crate) fn mask_userinfo(text: &str) -> String {
-    let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
-        return text.to_owned();
-    };
-    let rest = &text[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}[redacted]{}", &text[..scheme_end], &rest[at..]),
+    match text.find("://").map(|i| i + 3) {
+        Some(scheme_end) => format!(
+            "{}{}",
+            &text[..scheme_end],
+            mask_authority(&text[scheme_end..])
+        ),
         None => text.to_owned(),
     }
+}
+
+/// `[redacted]@host…` for text that starts with an authority holding
+/// credentials (`user:password@host…`); other text unchanged.
+fn mask_authority(text: &str) -> String {
+    let authority_end = text.find(['/', '?', '#']).unwrap_or(text.len());
+    match text[..authority_end].rfind('@') {
+        Some(at) => format!("[redacted]{}", &text[at..]),
+        None => text.to_owned(),
+    }
+}
+
+/// `http//host`, `https:/host`, `http:host`: `http` or `https` with its
+/// `://` mistyped. The value as shown (credentials masked) and the fix
+/// (`http://host`); `None` for anything else, `http:4318` too (the host
+/// `http` with a port).
+fn misspelt_scheme(value: &str) -> Option<(String, String)> {
+    let lower = value.to_ascii_lowercase();
+    let scheme = ["https", "http"]
+        .into_iter()
+        .find(|scheme| lower.starts_with(scheme))?;
+    let rest = &value[scheme.len()..];
+    let host = rest.trim_start_matches([':', '/']);
+    let separator = &rest[..rest.len() - host.len()];
+    let port = separator == ":" && host.starts_with(|c: char| c.is_ascii_digit());
+    if separator.is_empty() || host.is_empty() || port {
+        return None;
+    }
+    let host = mask_authority(host);
+    let written = &value[..scheme.len()];
+    Some((
+        format!("{written}{separator}{host}"),
+        format!("{scheme}://{host}"),
+    ))
 }
 
 #[cfg(test)]
@@ -248,6 +327,54 @@ mod tests {
             "--endpoint=http://[redacted]@h:1/x"
         );
         assert_eq!(mask_userinfo("http://h:1/a@b"), "http://h:1/a@b");
+    }
+
+    #[test]
+    fn a_misspelt_scheme_is_fixed_not_doubled() {
+        for (value, fixed) in [
+            ("http//localhost:4318", "http://localhost:4318"),
+            ("https//otlp.example", "https://otlp.example"),
+            ("HTTP//h:1", "http://h:1"),
+            ("http:/h:1/p", "http://h:1/p"),
+            ("http:h:1", "http://h:1"),
+        ] {
+            let message = err(value);
+            assert!(
+                message.ends_with(&format!("the scheme is misspelt; write `{fixed}`")),
+                "{value}: {message}"
+            );
+        }
+        // The host `http` with a port has no scheme.
+        assert!(err("http:4318").contains("Write `http://http:4318`"));
+        // A password never shows, misspelt scheme or none.
+        for value in ["http//me:hunter2@h:1", "me:hunter2@h:1"] {
+            let message = err(value);
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(message.contains("[redacted]@h:1"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_base_is_what_precedes_the_appended_path() {
+        let url = Endpoint::parse("http://h:1/otlp", "x")
+            .unwrap()
+            .join("/v1/traces");
+        assert_eq!(url.joined(), Some("/v1/traces"));
+        assert_eq!(url.with_path("/q").joined(), None);
+        let base = url.without_suffix("/v1/traces").unwrap();
+        assert_eq!(base.as_str(), "http://h:1/otlp");
+        let root = Endpoint::parse("http://h:1/v1/logs/", "x").unwrap();
+        assert_eq!(
+            root.without_suffix("/v1/logs").unwrap().as_str(),
+            "http://h:1"
+        );
+        assert!(root.without_suffix("/v1/traces").is_none());
+        // A Location is read against the URL that was asked.
+        let to = url.redirected("/new/v1/traces").unwrap();
+        assert_eq!(to.as_str(), "http://h:1/new/v1/traces");
+        let to = url.redirected("https://u:p@o:2/v1/traces").unwrap();
+        assert_eq!(to.to_string(), "https://o:2/v1/traces");
+        assert!(url.redirected("ftp://o/x").is_none());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Endpoint, Protocol, env};
+use crate::config::{Endpoint, ExporterConfig, Protocol, Signal, env};
 use crate::text::one_line;
 
 /// One failed export attempt.
@@ -124,14 +124,31 @@ impl Failure {
     }
 }
 
-/// What the diagnosis needs to know of the configuration.
+/// What the diagnosis of one signal's exports needs to know: where that
+/// signal goes, and the settings of the configuration that shape it.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
+    pub(super) signal: Signal,
+    /// This signal's own endpoint (probed, named in every message).
     pub(super) endpoint: Endpoint,
     pub(super) protocol: Protocol,
     pub(super) has_token: bool,
     pub(super) export_timeout: Duration,
     pub(super) max_export_batch_size: usize,
+}
+
+impl Target {
+    /// The target of `signal`'s exports to `endpoint`, with `config`'s settings.
+    pub(super) fn new(config: &ExporterConfig, signal: Signal, endpoint: &Endpoint) -> Target {
+        Target {
+            signal,
+            endpoint: endpoint.clone(),
+            protocol: config.protocol,
+            has_token: config.has_token(),
+            export_timeout: config.export_timeout,
+            max_export_batch_size: config.batch.max_export_batch_size,
+        }
+    }
 }
 
 /// The cause of a failed export, from all its attempts (the last one is the
@@ -150,15 +167,13 @@ pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
             match code {
                 401 | 403 => format!("{answered}: {}", token_hint(target)),
                 404 => format!(
-                    "{answered}: nothing is served at {}; check --path (or the path in {})",
+                    "{answered}: nothing is served at {}; check {} (or the path in {})",
                     target.endpoint.path(),
-                    env::TRACES_ENDPOINT
+                    target.signal.path_flag(),
+                    target.signal.variable()
                 ),
                 413 => format!("{answered}: {}", batch_hint(target)),
-                300..=399 => format!(
-                    "{answered}: it redirects to {}; point --endpoint there",
-                    location.as_deref().unwrap_or("another URL")
-                ),
+                300..=399 => format!("{answered}: {}", redirect_hint(target, location.as_deref())),
                 429 | 502..=504 => {
                     format!("{answered}: it is overloaded or not ready; try again later")
                 }
@@ -230,6 +245,38 @@ fn token_hint(target: &Target) -> String {
         "check the token (--token or TRACE_TOKEN, sent as `authentication`)".to_owned()
     } else {
         "it wants a token: pass --token or set TRACE_TOKEN".to_owned()
+    }
+}
+
+/// Where a redirect points, and the setting that sends there directly
+/// (redirects are not followed: a POST must not turn into a GET). A URL
+/// made of a base and a path is fixed by the base when the new URL ends in
+/// the same path, else by base and path; a URL given whole by the
+/// signal's variable, by that variable.
+fn redirect_hint(target: &Target, location: Option<&str>) -> String {
+    let Some(location) = location else {
+        return "it redirects, but its answer has no Location to say where".to_owned();
+    };
+    let Some(to) = target.endpoint.redirected(location) else {
+        return format!(
+            "it redirects to `{location}`, which is not an http:// or https:// URL without query"
+        );
+    };
+    let signal = target.signal;
+    match target.endpoint.joined() {
+        Some(path) => match to.without_suffix(path) {
+            Some(base) => format!("it redirects to {to}; point --endpoint at {base}"),
+            None => format!(
+                "it redirects to {to}; point --endpoint at {} and {} at {}",
+                to.with_path("/"),
+                signal.path_flag(),
+                to.path()
+            ),
+        },
+        None => format!(
+            "it redirects to {to}; set {} to that URL (it is used as is)",
+            signal.variable()
+        ),
     }
 }
 
@@ -535,6 +582,7 @@ mod tests {
 
     fn target(url: &str, protocol: Protocol) -> Target {
         Target {
+            signal: Signal::Traces,
             endpoint: Endpoint::parse(url, "test").unwrap(),
             protocol,
             has_token: false,
@@ -615,6 +663,48 @@ mod tests {
         assert!(
             explain(&t, &[grpc])
                 .starts_with("the collector answered gRPC PERMISSION_DENIED: it wants a token")
+        );
+    }
+
+    #[test]
+    fn a_redirect_names_the_setting_that_sends_there() {
+        let base = Endpoint::parse("http://c:1", "x").unwrap();
+        let redirect = |endpoint: Endpoint, signal, location: &str| {
+            let target = Target {
+                signal,
+                endpoint,
+                ..target("http://c:1", Protocol::Http)
+            };
+            let failure = Failure::Status {
+                code: 308,
+                message: String::new(),
+                location: Some(location.into()),
+            };
+            explain(&target, &[failure])
+        };
+        // The base, not the signal's URL: --endpoint gets the path appended.
+        assert_eq!(
+            redirect(
+                base.join("/v1/traces"),
+                Signal::Traces,
+                "https://new:2/otlp/v1/traces"
+            ),
+            "the collector answered 308 Permanent Redirect: it redirects to \
+             https://new:2/otlp/v1/traces; point --endpoint at https://new:2/otlp"
+        );
+        assert!(
+            redirect(base.join("/v1/logs"), Signal::Logs, "/v1/logs/")
+                .ends_with("point --endpoint at http://c:1")
+        );
+        // Another path: base and path flag.
+        assert!(
+            redirect(base.join("/v1/logs"), Signal::Logs, "/ingest")
+                .ends_with("it redirects to http://c:1/ingest; point --endpoint at http://c:1 and --logs-path at /ingest")
+        );
+        // A URL given whole: its variable.
+        assert!(
+            redirect(base.with_path("/t"), Signal::Traces, "/t2")
+                .ends_with("set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to that URL (it is used as is)")
         );
     }
 

@@ -16,7 +16,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord}
 use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanExporter, SpanProcessor};
 
 use super::diagnose::{self, Failure, Target};
-use crate::config::{ExporterConfig, Protocol, env};
+use crate::config::{Protocol, env};
 
 #[derive(Debug, Clone, Default)]
 struct Stats {
@@ -77,17 +77,12 @@ pub(super) struct CountingExporter<E> {
 }
 
 impl<E> CountingExporter<E> {
-    pub(super) fn new(inner: E, config: &ExporterConfig, recorder: Recorder) -> Self {
+    /// `target` is the signal's own: failures are diagnosed at its endpoint.
+    pub(super) fn new(inner: E, target: Target, recorder: Recorder) -> Self {
         CountingExporter {
             inner,
             recorder,
-            target: Target {
-                endpoint: config.endpoint.clone(),
-                protocol: config.protocol,
-                has_token: config.has_token(),
-                export_timeout: config.export_timeout,
-                max_export_batch_size: config.batch.max_export_batch_size,
-            },
+            target,
         }
     }
 }
