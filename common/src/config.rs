@@ -141,6 +141,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// [`check_collector_url`] for a base URL that `path` will be appended to
+/// (`--endpoint`, `OTEL_EXPORTER_OTLP_ENDPOINT`): one that already ends in
+/// a signal's path is refused too, with the two right ways to write it.
+pub fn check_base_url(value: &str, source: &str, path: &str) -> anyhow::Result<()> {
+    check_base(&Endpoint::parse(value, source)?, source, path)
+}
+
 /// Checks a collector URL as every example's `--endpoint` is checked
 /// (`http://` or `https://`, a host, a port in range, no query or
 /// fragment; `source` names the flag or variable in the message), for a

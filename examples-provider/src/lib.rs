@@ -169,18 +169,28 @@ pub fn traces_endpoint(
     default: &str,
     path: Option<&str>,
 ) -> anyhow::Result<String> {
-    let with_path = |base: &str| match path {
-        Some(path) => format!("{}{path}", base.trim_end_matches('/')),
-        None => base.to_owned(),
+    // A base that already ends in a signal's path is refused, as every
+    // example refuses it.
+    let with_path = |base: &str, source: &str| -> anyhow::Result<String> {
+        Ok(match path {
+            Some(path) => {
+                common::config::check_base_url(base, source, path)?;
+                format!("{}{path}", base.trim_end_matches('/'))
+            }
+            None => base.to_owned(),
+        })
     };
     let (url, source) = if let Some(flag) = flag {
-        (with_path(flag), "--endpoint")
+        (with_path(flag, "--endpoint")?, "--endpoint")
     } else if let Some(url) = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
         (url, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     } else if let Some(url) = env("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        (with_path(&url), "OTEL_EXPORTER_OTLP_ENDPOINT")
+        (
+            with_path(&url, "OTEL_EXPORTER_OTLP_ENDPOINT")?,
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        )
     } else {
-        (with_path(default), "the default")
+        (with_path(default, "the default")?, "the default")
     };
     common::config::check_collector_url(&url, source)
 }
@@ -529,6 +539,12 @@ mod tests {
             ("http://127.0.0.1:99999", "invalid collector endpoint"),
             ("http://127.0.0.1:4318?x=1", "invalid collector endpoint"),
             ("http://me:hunter2@127.0.0.1:4318", "credentials in the URL"),
+            // A base with the signal's path already: /v1/traces/v1/traces.
+            ("http://127.0.0.1:4318/v1/traces", "it ends in /v1/traces"),
+            (
+                "http://me:hunter2@127.0.0.1:4318/v1/traces/",
+                "it ends in /v1/traces",
+            ),
         ] {
             let error = format!("{:#}", endpoint(flag).unwrap_err());
             assert!(error.contains(says), "{flag}: {error}");
