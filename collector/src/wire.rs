@@ -370,30 +370,15 @@ fn any_value(bytes: &[u8], depth: u32) -> Result<usize, WireError> {
             4 => {
                 field.fixed64(NAME)?;
             }
-            5 | 6 => {
+            5 => {
                 field.expect(LEN, NAME)?;
-                // ArrayValue (values) and KeyValueList (values): both a
-                // repeated field 1.
-                let mut items = Fields::new(field.value);
-                while let Some(item) = items.next_field()? {
-                    if item.number != 1 {
-                        continue;
-                    }
-                    item.expect(
-                        LEN,
-                        if field.number == 5 {
-                            "ArrayValue"
-                        } else {
-                            "KeyValueList"
-                        },
-                    )?;
-                    let inner = if field.number == 5 {
-                        any_value(item.value, depth + 1)?
-                    } else {
-                        key_value(item.value, depth + 1)?
-                    };
-                    longest = longest.max(inner);
-                }
+                let inner = values(field.value, "ArrayValue", |v| any_value(v, depth + 1))?;
+                longest = longest.max(inner);
+            }
+            6 => {
+                field.expect(LEN, NAME)?;
+                let inner = values(field.value, "KeyValueList", |v| key_value(v, depth + 1))?;
+                longest = longest.max(inner);
             }
             7 => {
                 field.expect(LEN, NAME)?;
@@ -401,6 +386,25 @@ fn any_value(bytes: &[u8], depth: u32) -> Result<usize, WireError> {
                 longest = longest.max(field.value.len().saturating_mul(2));
             }
             _ => {}
+        }
+    }
+    Ok(longest)
+}
+
+/// Checks each item of an `ArrayValue` or a `KeyValueList` (`name`): both
+/// are a repeated field 1, each item checked by `item`; the longest text or
+/// bytes in them.
+fn values(
+    bytes: &[u8],
+    name: &str,
+    item: impl Fn(&[u8]) -> Result<usize, WireError>,
+) -> Result<usize, WireError> {
+    let mut longest = 0;
+    let mut fields = Fields::new(bytes);
+    while let Some(field) = fields.next_field()? {
+        if field.number == 1 {
+            field.expect(LEN, name)?;
+            longest = longest.max(item(field.value)?);
         }
     }
     Ok(longest)
