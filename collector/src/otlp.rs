@@ -125,12 +125,7 @@ pub fn spans(
     let cut = Cut {
         max_bytes: max_value_bytes,
     };
-    let mut spans = Vec::new();
-    for (trace_id, run) in stored::convert(request, transport, path, cut)? {
-        let trace_id = stored::hex(&trace_id);
-        spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
-    }
-    Ok(spans)
+    Ok(shown(stored::convert(request, transport, path, cut)?))
 }
 
 /// Every span of a protobuf traces export body as the receivers read it
@@ -149,12 +144,17 @@ pub fn protobuf_spans(
     };
     let runs = stored::convert_protobuf(&body, transport, "/v1/traces", cut)
         .map_err(|refused| DecodeError::refused(transport, refused))?;
+    Ok(shown(runs))
+}
+
+/// Every span of `runs` as the API shows it.
+fn shown(runs: Vec<stored::Run>) -> Vec<Span> {
     let mut spans = Vec::new();
     for (trace_id, run) in runs {
         let trace_id = stored::hex(&trace_id);
         spans.extend(run.iter().map(|span| span.to_span(&trace_id)));
     }
-    Ok(spans)
+    spans
 }
 
 #[cfg(test)]
