@@ -274,7 +274,7 @@ fn store_spans(
     let stored = ingest::ingest(store, export, received(Signal::Traces, origin))
         .map_err(|e| e.to_string())?;
     loaded.spans += stored.spans;
-    for id in stored.trace_ids {
+    for id in stored.trace_ids() {
         if !loaded.trace_ids.contains(&id) {
             loaded.trace_ids.push(id);
         }
@@ -306,42 +306,36 @@ fn received(signal: Signal, origin: &str) -> ReceivedRequest {
 /// line of its log records, then the records of no trace. Each line goes
 /// to `emit`, which says whether to go on (false: the reader left).
 pub(crate) fn export(store: &Store, mut emit: impl FnMut(Vec<u8>) -> bool) {
-    let logs_lines = |requests: Vec<ExportLogsServiceRequest>| {
-        requests.into_iter().map(|request| {
-            json_line(&LogsData {
-                resource_logs: request.resource_logs,
-            })
-        })
-    };
     for summary in store.summaries() {
-        let id = &summary.trace_id;
-        if let Some(export) = store.export(id)
-            && !export.resource_spans.is_empty()
+        // Spans and records from one look at the trace.
+        let Some(trace) = store.snapshot(&summary.trace_id) else {
+            continue;
+        };
+        let spans = trace.to_otlp();
+        if !spans.resource_spans.is_empty()
+            && !emit(json_line(&TracesData {
+                resource_spans: spans.resource_spans,
+            }))
         {
-            let data = TracesData {
-                resource_spans: export.resource_spans,
-            };
-            if !emit(json_line(&data)) {
-                return;
-            }
+            return;
         }
-        if summary.log_records > 0 {
-            let requests = store
-                .export_logs(Some(id), LOGS_PER_LINE)
-                .unwrap_or_default();
-            for line in logs_lines(requests) {
-                if !emit(line) {
-                    return;
-                }
-            }
-        }
-    }
-    let requests = store.export_logs(None, LOGS_PER_LINE).unwrap_or_default();
-    for line in logs_lines(requests) {
-        if !emit(line) {
+        if !emit_logs(&mut emit, trace.logs_to_otlp(LOGS_PER_LINE)) {
             return;
         }
     }
+    emit_logs(&mut emit, store.export_trace_less_logs(LOGS_PER_LINE));
+}
+
+/// Each request as a `LogsData` line; false as soon as `emit` says stop.
+fn emit_logs(
+    emit: &mut impl FnMut(Vec<u8>) -> bool,
+    requests: Vec<ExportLogsServiceRequest>,
+) -> bool {
+    requests.into_iter().all(|request| {
+        emit(json_line(&LogsData {
+            resource_logs: request.resource_logs,
+        }))
+    })
 }
 
 /// Compact JSON and a line end (the protobuf types always serialize).

@@ -2,6 +2,8 @@
 //! (OTLP/gRPC and OTLP/HTTP), the web view's upload and `--load` call
 //! [`ingest`], for traces and for logs alike.
 
+use std::collections::HashSet;
+
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -24,15 +26,29 @@ pub(crate) enum Export<'a> {
 /// What storing an export request did.
 #[derive(Debug, Default)]
 pub(crate) struct Stored {
-    /// The traces it had spans or log records of, in order of first
-    /// appearance.
-    pub(crate) trace_ids: Vec<String>,
+    /// The trace of each run of spans or log records, in order (a trace
+    /// may come more than once): kept as they are, since the receivers do
+    /// not ask for them; [`Stored::trace_ids`] makes the list.
+    runs: Vec<stored::TraceId>,
     /// Spans and log records converted (retried spans and records over a
     /// limit included).
     pub(crate) spans: usize,
     pub(crate) log_records: usize,
     /// Log records not kept: their trace had its limit of records.
     pub(crate) rejected_logs: u64,
+}
+
+impl Stored {
+    /// The traces it had spans or log records of, each once, in order of
+    /// first appearance, in hex.
+    pub(crate) fn trace_ids(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.runs
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .map(|id| stored::hex(id))
+            .collect()
+    }
 }
 
 /// Converts `export` (cutting values over the store's value limit) and
@@ -52,9 +68,8 @@ pub(crate) fn ingest(
             let runs = stored::convert_logs(request, transport, path, store.cut());
             let log_records = runs.iter().map(|(_, run)| run.len()).sum();
             received.log_record_count = log_records;
-            let trace_ids = ids(runs.iter().filter_map(|(id, _)| id.as_ref()));
             return Ok(Stored {
-                trace_ids,
+                runs: runs.iter().filter_map(|(id, _)| *id).collect(),
                 spans: 0,
                 log_records,
                 rejected_logs: store.insert_logs(received, runs),
@@ -69,25 +84,14 @@ pub(crate) fn ingest(
     };
     let spans = runs.iter().map(|(_, run)| run.len()).sum();
     received.span_count = spans;
-    let trace_ids = ids(runs.iter().map(|(id, _)| id));
+    let trace_runs = runs.iter().map(|(id, _)| *id).collect();
     store.insert(received, runs);
     Ok(Stored {
-        trace_ids,
+        runs: trace_runs,
         spans,
         log_records: 0,
         rejected_logs: 0,
     })
-}
-
-/// The distinct trace ids, in order of first appearance, in hex.
-fn ids<'a>(ids: impl Iterator<Item = &'a stored::TraceId>) -> Vec<String> {
-    let mut distinct: Vec<&stored::TraceId> = Vec::new();
-    for id in ids {
-        if !distinct.contains(&id) {
-            distinct.push(id);
-        }
-    }
-    distinct.into_iter().map(|id| stored::hex(id)).collect()
 }
 
 /// The answer to a logs export of which `rejected` records were not kept:

@@ -264,7 +264,7 @@ impl Collector {
             span_count: 0,
             log_record_count: 0,
         };
-        ingest::ingest(&self.store, export, received).map(|stored| stored.trace_ids)
+        ingest::ingest(&self.store, export, received).map(|stored| stored.trace_ids())
     }
 
     /// Stores the traces and log records of a file read from `input`: one

@@ -255,6 +255,12 @@ impl Snapshot {
     pub(crate) fn to_otlp(&self) -> ExportTraceServiceRequest {
         crate::export::export(&self.id, self.spans())
     }
+
+    /// Its log records as OTLP logs export requests of at most
+    /// `per_request` records each (see [`crate::export::logs`]).
+    pub(crate) fn logs_to_otlp(&self, per_request: usize) -> Vec<ExportLogsServiceRequest> {
+        export_logs(&self.logs, Some(&self.id), per_request)
+    }
 }
 
 /// What a [`Reader`] is given.
@@ -532,6 +538,18 @@ impl Entry {
     }
 }
 
+/// `logs` (of the trace `trace_id`, or of none) as export requests of at
+/// most `per_request` records each.
+fn export_logs(
+    logs: &[Arc<StoredLog>],
+    trace_id: Option<&TraceId>,
+    per_request: usize,
+) -> Vec<ExportLogsServiceRequest> {
+    logs.chunks(per_request.max(1))
+        .map(|chunk| crate::export::logs(chunk.iter().map(|l| &**l), trace_id))
+        .collect()
+}
+
 /// Log records of one trace as the API shows them, in time order (arrival
 /// order for the same time).
 fn records<'a>(
@@ -796,27 +814,15 @@ impl Store {
         Some(self.snapshot(trace_id)?.to_otlp())
     }
 
-    /// The log records of one trace (its hex id) or, with `None`, of no
-    /// trace, as OTLP logs export requests of at most `per_request` records
-    /// each, the way they came (see [`crate::export::logs`]); taken out of
-    /// the lock first. `None` for an unknown trace.
-    pub(crate) fn export_logs(
+    /// The log records of no trace as OTLP logs export requests of at most
+    /// `per_request` records each, the way they came (see
+    /// [`crate::export::logs`]); taken out of the lock first.
+    pub(crate) fn export_trace_less_logs(
         &self,
-        trace_id: Option<&str>,
         per_request: usize,
-    ) -> Option<Vec<ExportLogsServiceRequest>> {
-        let (id, logs) = match trace_id {
-            Some(hex) => {
-                let snapshot = self.snapshot(hex)?;
-                (Some(snapshot.id), snapshot.logs)
-            }
-            None => (None, self.lock().trace_less.iter().cloned().collect()),
-        };
-        Some(
-            logs.chunks(per_request.max(1))
-                .map(|chunk| crate::export::logs(chunk.iter().map(|l| &**l), id.as_ref()))
-                .collect(),
-        )
+    ) -> Vec<ExportLogsServiceRequest> {
+        let logs: Vec<Arc<StoredLog>> = self.lock().trace_less.iter().cloned().collect();
+        export_logs(&logs, None, per_request)
     }
 
     /// Where the feed of updated traces stands now: pass it to
