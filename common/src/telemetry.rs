@@ -2,41 +2,42 @@
 //! bounded shutdown that reports where the spans and log records went.
 //!
 //! [`init`] is the Rust counterpart of GoFrame's `otlphttp.Init` and
-//! `otlpgrpc.Init`, and reads as the chain it builds: exporter -> batch span
+//! `otlpgrpc.Init`, and reads as the chain it builds, like
+//! opentelemetry-rust's `basic-otlp` example: exporter -> batch span
 //! processor -> tracer provider (with resource) -> global provider and
-//! propagators; then the same for log records (log exporter -> batch log
-//! processor -> logger provider), and the `tracing` subscriber that feeds
-//! both ([`crate::log`]). The protocol is the configuration's:
-//! `HttpExporterArgs` resolves to OTLP/HTTP, `GrpcExporterArgs` to
-//! OTLP/gRPC. Around the chain, and apart from it: [`transport`] puts the
-//! resolved headers and TLS on the wire and records each attempt, [`report`]
-//! counts what was delivered, [`diagnose`] says why not, [`resource`]
-//! detects the resource.
+//! propagators; then the same for log records, and the `tracing`
+//! subscriber that feeds both ([`crate::log`]). Every setting comes
+//! resolved from [`crate::config`] and is handed to the SDK's builders
+//! explicitly. Beside the chain, `otlp_delivery` watches each signal
+//! ([`Watch`]): what reached the collector, and why not.
+//!
+//! The SDK's builders still read some `OTEL_*` variables themselves; each
+//! is harmless here: the endpoint, protocol, timeout and batch settings
+//! they read are replaced by the values given; the compression they read is
+//! only consulted when gzip is off, which the configuration decided from
+//! the same variables (`none`); the headers they read are overwritten on
+//! each request by the transport, which sends the resolved ones; the span
+//! limits (`OTEL_SPAN_*_COUNT_LIMIT`) are the SDK's alone.
 
-mod diagnose;
-mod report;
 mod resource;
-mod transport;
 
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use opentelemetry::global;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_otlp::{
-    Compression, ExporterBuildError, LogExporter, SpanExporter, WithExportConfig, WithHttpConfig,
-    WithTonicConfig,
+    Compression, LogExporter, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::logs::{self as sdk_logs, BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use otlp_delivery::{Watch, Wire};
 
-use crate::config::{Endpoint, ExporterConfig, Protocol, Signal};
-use diagnose::Target;
-use report::{CountingExporter, EmittedLogs, EndedSpans, Recorder};
-pub use report::{DeliveryReport, LogsDelivery};
+use crate::config::{Endpoint, ExporterConfig, Signal};
+pub use otlp_delivery::{DeliveryReport, LogsDelivery};
 pub use resource::RedactedProcessDetector;
 
 /// Sets up tracing: the OTLP exporter of the configuration's protocol,
@@ -51,223 +52,122 @@ pub use resource::RedactedProcessDetector;
 /// blocking client from the batch processor's own thread.
 pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
     // reqwest and tonic share rustls; one crypto provider (ring) serves both.
-    // An error only means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let recorder = Recorder::default();
-
-    // One way to the collector for spans and log records: over gRPC one
-    // channel (connection), over HTTP one client.
-    let wire = match config.protocol {
-        Protocol::Grpc => Wire::Grpc(channel_to(config, &config.endpoint)?),
-        Protocol::Http => Wire::Http(http_client(config)?),
-    };
-    let exporter = match &wire {
-        Wire::Http(client) => {
-            let builder = SpanExporter::builder().with_http();
-            let client =
-                transport::ObservedHttpClient::new(client.clone(), config, recorder.clone());
-            http_exporter(config, &config.endpoint, client, builder, |b| b.build())?
-        }
-        Wire::Grpc(channel) => {
-            let builder = SpanExporter::builder().with_tonic();
-            grpc_exporter(
-                config,
-                &config.endpoint,
-                channel.clone(),
-                &recorder,
-                builder,
-                |b| b.build(),
-            )?
-        }
-    };
-    // Counts what the collector acknowledged, and works out why not.
-    let target = Target::new(config, Signal::Traces, &config.endpoint);
-    let exporter = CountingExporter::new(exporter, target, recorder.clone());
-    let batch = BatchConfigBuilder::default()
-        .with_scheduled_delay(config.batch.schedule_delay)
-        .with_max_queue_size(config.batch.max_queue_size)
-        .with_max_export_batch_size(config.batch.max_export_batch_size)
-        .build();
+    let wire = Wire::new(config)?; // one HTTP client or gRPC channel
     let resource = resource::resource(config);
+
+    // Spans: exporter -> batch span processor -> tracer provider -> global.
+    let spans = Watch::new(config, Signal::Traces, &config.endpoint);
+    let exporter = span_exporter(config, &wire, &spans)?;
     let provider = SdkTracerProvider::builder()
         .with_resource(resource.clone())
         .with_sampler(config.sampler.clone())
-        // Counts every ended span, so spans the batch processor drops (its
-        // queue is full) show up in the report as undelivered.
-        .with_span_processor(EndedSpans(recorder.clone()))
+        .with_span_processor(spans.ended_spans()) // what the batch drops counts too
         .with_span_processor(
-            BatchSpanProcessor::builder(exporter)
-                .with_batch_config(batch)
+            BatchSpanProcessor::builder(spans.exporter(exporter))
+                .with_batch_config(config.batch.for_spans())
                 .build(),
         )
         .build();
-
     global::set_tracer_provider(provider.clone());
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
 
-    // Log records: the same chain, to the logs endpoint (same settings).
-    let logs = match &config.logs_endpoint {
-        Some(endpoint) => Some(logs_chain(config, resource, endpoint, wire)?),
-        None => None,
-    };
-    // `tracing` events -> stderr and the logger provider; `tracing` spans
-    // -> the tracer provider.
-    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|l| &l.provider))?;
+    // Log records: the same chain, unless OTEL_LOGS_EXPORTER=none.
+    let logs = (config.logs_endpoint.as_ref())
+        .map(|endpoint| logs_chain(config, endpoint, &wire, resource))
+        .transpose()?;
+    // `tracing` events -> stderr and the logs, `tracing` spans -> the spans.
+    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|(logs, _)| logs))?;
     tracing::subscriber::set_global_default(subscriber)
         .context("a tracing subscriber is already installed: call telemetry::init once")?;
-
-    for note in &config.notes {
-        eprintln!("note: {note}");
-    }
-    Ok(Telemetry {
-        provider: Some(provider),
-        recorder,
-        logs,
-        url: config.endpoint.to_string(),
-        queue_size: config.batch.max_queue_size,
-        shutdown_timeout: config.shutdown_timeout(),
-    })
+    config
+        .notes
+        .iter()
+        .for_each(|note| eprintln!("note: {note}"));
+    Ok(Telemetry::new(config, provider, spans, logs))
 }
 
-/// The log exporter of the configuration's protocol, counted, behind a batch
-/// log processor with the span processor's delay and sizes; on the spans'
-/// `wire` (their HTTP client, or their gRPC channel when the records go to
-/// the same collector).
+/// The span exporter of the configuration's protocol, on `wire`, watched.
+fn span_exporter(
+    config: &ExporterConfig,
+    wire: &Wire,
+    spans: &Watch,
+) -> anyhow::Result<SpanExporter> {
+    let endpoint = &config.endpoint;
+    match wire {
+        Wire::Http(client) => over_http(SpanExporter::builder().with_http(), config, endpoint)
+            .with_http_client(spans.http_client(client))
+            .build(),
+        Wire::Grpc(channel) => over_grpc(SpanExporter::builder().with_tonic(), config)
+            .with_channel(channel.to(config, endpoint)?)
+            .with_interceptor(spans.interceptor())
+            .build(),
+    }
+    .with_context(|| format!("cannot set up the span exporter for {endpoint}"))
+}
+
+/// The log exporter of the configuration's protocol, behind a batch log
+/// processor with the spans' settings, on the spans' `wire` (their HTTP
+/// client, or their gRPC channel when the records go to the same place).
 fn logs_chain(
     config: &ExporterConfig,
-    resource: Resource,
     endpoint: &Endpoint,
-    wire: Wire,
-) -> anyhow::Result<LogsChain> {
-    let recorder = Recorder::default();
+    wire: &Wire,
+    resource: Resource,
+) -> anyhow::Result<(SdkLoggerProvider, Watch)> {
+    let logs = Watch::new(config, Signal::Logs, endpoint);
     let exporter = match wire {
-        Wire::Http(client) => {
-            let builder = LogExporter::builder().with_http();
-            let client = transport::ObservedHttpClient::new(client, config, recorder.clone());
-            http_exporter(config, endpoint, client, builder, |b| b.build())?
-        }
-        Wire::Grpc(channel) => {
-            let channel = if *endpoint == config.endpoint {
-                channel
-            } else {
-                channel_to(config, endpoint)?
-            };
-            let builder = LogExporter::builder().with_tonic();
-            grpc_exporter(config, endpoint, channel, &recorder, builder, |b| b.build())?
-        }
-    };
-    // Failures are diagnosed at the logs' own endpoint.
-    let target = Target::new(config, Signal::Logs, endpoint);
-    let exporter = CountingExporter::new(exporter, target, recorder.clone());
-    let batch = sdk_logs::BatchConfigBuilder::default()
-        .with_scheduled_delay(config.batch.schedule_delay)
-        .with_max_queue_size(config.batch.max_queue_size)
-        .with_max_export_batch_size(config.batch.max_export_batch_size)
-        .build();
+        Wire::Http(client) => over_http(LogExporter::builder().with_http(), config, endpoint)
+            .with_http_client(logs.http_client(client))
+            .build(),
+        Wire::Grpc(channel) => over_grpc(LogExporter::builder().with_tonic(), config)
+            .with_channel(channel.to(config, endpoint)?)
+            .with_interceptor(logs.interceptor())
+            .build(),
+    }
+    .with_context(|| format!("cannot set up the log exporter for {endpoint}"))?;
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource)
-        .with_log_processor(EmittedLogs(recorder.clone()))
+        .with_log_processor(logs.emitted_logs())
         .with_log_processor(
-            BatchLogProcessor::builder(exporter)
-                .with_batch_config(batch)
+            BatchLogProcessor::builder(logs.exporter(exporter))
+                .with_batch_config(config.batch.for_logs())
                 .build(),
         )
         .build();
-    Ok(LogsChain {
-        provider,
-        recorder,
-        url: endpoint.to_string(),
-    })
+    Ok((provider, logs))
 }
 
-/// The logger provider, what it delivered, and where to.
-#[derive(Debug)]
-struct LogsChain {
-    provider: SdkLoggerProvider,
-    recorder: Recorder,
-    url: String,
-}
-
-/// How the exporters reach the collector.
-enum Wire {
-    Http(reqwest::blocking::Client),
-    Grpc(tonic::transport::Channel),
-}
-
-/// The blocking HTTP client of both exporters, built on a thread of its
-/// own: reqwest's blocking client must not be built on an async runtime's.
-fn http_client(config: &ExporterConfig) -> anyhow::Result<reqwest::blocking::Client> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| transport::blocking_client(config))
-            .join()
-            .map_err(|_| anyhow::anyhow!("setting up the HTTP client panicked"))?
-    })
-}
-
-/// OTLP/HTTP with protobuf bodies, like GoFrame's
-/// `otlphttp.Init(serviceName, endpoint, path)`: `builder` is a span or log
-/// exporter builder, `build` its `build`.
-fn http_exporter<B, E>(
+/// OTLP/HTTP with protobuf bodies to `endpoint` (the signal's full URL),
+/// like GoFrame's `otlphttp.Init(serviceName, endpoint, path)`.
+fn over_http<B: WithHttpConfig + WithExportConfig>(
+    builder: B,
     config: &ExporterConfig,
     endpoint: &Endpoint,
-    client: transport::ObservedHttpClient,
-    builder: B,
-    build: fn(B) -> Result<E, ExporterBuildError>,
-) -> anyhow::Result<E>
-where
-    B: WithHttpConfig + WithExportConfig,
-{
-    let mut builder = builder
+) -> B {
+    let builder = builder
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(endpoint.as_str())
-        .with_timeout(config.export_timeout)
-        .with_http_client(client);
-    if config.gzip {
-        builder = builder.with_compression(Compression::Gzip);
+        .with_timeout(config.export_timeout);
+    match config.gzip {
+        true => builder.with_compression(Compression::Gzip),
+        false => builder,
     }
-    build(builder).with_context(|| format!("cannot set up the OTLP/HTTP exporter for {endpoint}"))
 }
 
 /// OTLP/gRPC, like GoFrame's `otlpgrpc.Init(serviceName, endpoint,
-/// traceToken)`: the token travels as `authentication` metadata, over
-/// `channel` (see [`transport::grpc_channel`]).
-fn grpc_exporter<B, E>(
-    config: &ExporterConfig,
-    endpoint: &Endpoint,
-    channel: tonic::transport::Channel,
-    recorder: &Recorder,
-    builder: B,
-    build: fn(B) -> Result<E, ExporterBuildError>,
-) -> anyhow::Result<E>
-where
-    B: WithTonicConfig + WithExportConfig,
-{
-    let mut builder = builder
-        .with_channel(channel)
-        // The channel's own timeout is the same (the SDK asks for that).
-        .with_timeout(config.export_timeout)
-        .with_interceptor(transport::interceptor(config, recorder.clone()));
-    if config.gzip {
-        builder = builder.with_compression(Compression::Gzip);
+/// traceToken)`: the token travels as `authentication` metadata, put on
+/// by the signal's interceptor; the channel's own timeout is the same (the
+/// SDK asks for that).
+fn over_grpc<B: WithTonicConfig + WithExportConfig>(builder: B, config: &ExporterConfig) -> B {
+    let builder = builder.with_timeout(config.export_timeout);
+    match config.gzip {
+        true => builder.with_compression(Compression::Gzip),
+        false => builder,
     }
-    build(builder).with_context(|| format!("cannot set up the OTLP/gRPC exporter for {endpoint}"))
-}
-
-/// The gRPC channel to `endpoint`; fails outside a tokio runtime.
-fn channel_to(
-    config: &ExporterConfig,
-    endpoint: &Endpoint,
-) -> anyhow::Result<tonic::transport::Channel> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        bail!(
-            "the OTLP/gRPC exporter needs a tokio runtime: call telemetry::init inside #[tokio::main]"
-        );
-    }
-    transport::grpc_channel(config, endpoint)
 }
 
 /// Keeps the tracer and logger providers; [`Telemetry::shutdown`] flushes
@@ -276,37 +176,48 @@ fn channel_to(
 #[derive(Debug)]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
-    recorder: Recorder,
+    spans: Watch,
     /// `None` with `OTEL_LOGS_EXPORTER=none`.
-    logs: Option<LogsChain>,
-    url: String,
+    logs: Option<(SdkLoggerProvider, Watch)>,
     queue_size: usize,
     shutdown_timeout: Duration,
 }
 
 impl Telemetry {
+    fn new(
+        config: &ExporterConfig,
+        provider: SdkTracerProvider,
+        spans: Watch,
+        logs: Option<(SdkLoggerProvider, Watch)>,
+    ) -> Telemetry {
+        Telemetry {
+            provider: Some(provider),
+            spans,
+            logs,
+            queue_size: config.batch.max_queue_size,
+            shutdown_timeout: config.shutdown_timeout(),
+        }
+    }
+
     /// Exports what is still queued and shuts both providers down, waiting
     /// at most the export timeout plus half a second.
     pub fn shutdown(mut self) -> DeliveryReport {
         let (outcome, logs) = self.flush();
-        let mut report =
-            DeliveryReport::new(self.url.clone(), &self.recorder, outcome, self.queue_size);
-        report.logs =
-            logs.map(|(logs, outcome)| LogsDelivery::new(logs.url, &logs.recorder, outcome));
+        let mut report = self.spans.spans_report(outcome, self.queue_size);
+        report.logs = logs.map(|(logs, outcome)| logs.logs_report(outcome));
         report
     }
 
     /// Shuts the tracer and the logger provider down side by side (so the
     /// wait is one timeout, not two); their outcomes, the second with its
-    /// chain. Nothing is left to flush afterwards.
-    fn flush(&mut self) -> (OTelSdkResult, Option<(LogsChain, OTelSdkResult)>) {
+    /// watch. Nothing is left to flush afterwards.
+    fn flush(&mut self) -> (OTelSdkResult, Option<(Watch, OTelSdkResult)>) {
         let timeout = self.shutdown_timeout;
         let (logs, provider) = (self.logs.take(), self.provider.take());
         std::thread::scope(|scope| {
-            let logs = logs.map(|logs| {
-                let provider = logs.provider.clone();
+            let logs = logs.map(|(provider, watch)| {
                 (
-                    logs,
+                    watch,
                     scope.spawn(move || provider.shutdown_with_timeout(timeout)),
                 )
             });
@@ -314,13 +225,13 @@ impl Telemetry {
                 Some(provider) => provider.shutdown_with_timeout(timeout),
                 None => Ok(()),
             };
-            let logs = logs.map(|(logs, flushed)| {
+            let logs = logs.map(|(watch, flushed)| {
                 let outcome = flushed.join().unwrap_or_else(|_| {
                     Err(OTelSdkError::InternalFailure(
                         "the log flush panicked".to_owned(),
                     ))
                 });
-                (logs, outcome)
+                (watch, outcome)
             });
             (outcome, logs)
         })

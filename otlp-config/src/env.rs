@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 
 /// One variable: its name, what it sets, and the form it accepts.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Variable {
+pub struct Variable {
     pub name: &'static str,
     pub sets: &'static str,
     pub accepts: &'static str,
@@ -26,36 +26,36 @@ const fn var(name: &'static str, sets: &'static str, accepts: &'static str) -> V
     }
 }
 
-pub(crate) const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-pub(crate) const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-pub(crate) const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+pub const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
 pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 pub const TRACE_TOKEN: &str = "TRACE_TOKEN";
-pub(crate) const TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
-pub(crate) const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
-pub(crate) const TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
-pub(crate) const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
-pub(crate) const TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
-pub(crate) const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
-pub(crate) const TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
+pub const TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+pub const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+pub const TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+pub const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+pub const TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+pub const TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
 pub const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
-pub(crate) const TRACES_CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE";
-pub(crate) const CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
-pub(crate) const TRACES_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY";
-pub(crate) const CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+pub const TRACES_CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE";
+pub const CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+pub const TRACES_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY";
+pub const CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
 pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-pub(crate) const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
-pub(crate) const SAMPLER: &str = "OTEL_TRACES_SAMPLER";
-pub(crate) const SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
-pub(crate) const BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
-pub(crate) const BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
-pub(crate) const BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
-pub(crate) const BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
-pub(crate) const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
-pub(crate) const LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
+pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+pub const SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+pub const SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+pub const BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
+pub const BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+pub const BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+pub const BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+pub const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+pub const LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
 /// The per-signal logs variables these examples do not read (log records
 /// go with the traces' settings), each with the variable to set instead.
-pub(crate) const LOGS_UNSUPPORTED: [(&str, &str); 7] = [
+pub const LOGS_UNSUPPORTED: [(&str, &str); 7] = [
     ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", HEADERS),
     ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", TIMEOUT),
     ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", COMPRESSION),
@@ -67,11 +67,11 @@ pub(crate) const LOGS_UNSUPPORTED: [(&str, &str); 7] = [
     ),
     ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", CLIENT_KEY),
 ];
-pub(crate) const BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
+pub const BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 
 /// Every variable the examples read, in the order `--help` lists them. A
 /// `..._TRACES_...` variable beats its general twin; a flag beats both.
-pub(crate) const VARIABLES: &[Variable] = &[
+pub const VARIABLES: &[Variable] = &[
     var(
         TRACES_ENDPOINT,
         "full URL of the traces endpoint, used as is (--endpoint beats it)",
@@ -197,17 +197,17 @@ pub fn help() -> String {
 
 /// Reads variables through a lookup function (the process environment, or a
 /// map in tests); an empty or blank value is unset.
-pub(crate) struct Env<'a> {
+pub struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<OsString>,
 }
 
 impl<'a> Env<'a> {
-    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<OsString>) -> Self {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<OsString>) -> Self {
         Env { lookup }
     }
 
     /// The value of `name`, `None` when unset or blank.
-    pub(crate) fn get(&self, name: &str) -> anyhow::Result<Option<String>> {
+    pub fn get(&self, name: &str) -> anyhow::Result<Option<String>> {
         match (self.lookup)(name) {
             None => Ok(None),
             Some(value) => match value.into_string() {
@@ -219,10 +219,7 @@ impl<'a> Env<'a> {
     }
 
     /// The first of `names` that is set, with the name it came from.
-    pub(crate) fn first(
-        &self,
-        names: &[&'static str],
-    ) -> anyhow::Result<Option<(&'static str, String)>> {
+    pub fn first(&self, names: &[&'static str]) -> anyhow::Result<Option<(&'static str, String)>> {
         for &name in names {
             if let Some(value) = self.get(name)? {
                 return Ok(Some((name, value)));
@@ -232,7 +229,7 @@ impl<'a> Env<'a> {
     }
 
     /// Milliseconds within `range`.
-    pub(crate) fn millis(
+    pub fn millis(
         &self,
         name: &'static str,
         range: std::ops::RangeInclusive<u64>,
@@ -244,7 +241,7 @@ impl<'a> Env<'a> {
     }
 
     /// A positive integer.
-    pub(crate) fn positive(&self, name: &'static str) -> anyhow::Result<Option<usize>> {
+    pub fn positive(&self, name: &'static str) -> anyhow::Result<Option<usize>> {
         let Some(value) = self.get(name)? else {
             return Ok(None);
         };
@@ -259,7 +256,7 @@ impl<'a> Env<'a> {
 
     /// The first of `names` that is set, read as the path of a file: the
     /// name it came from, the path and the file's contents.
-    pub(crate) fn first_file(
+    pub fn first_file(
         &self,
         names: &[&'static str],
     ) -> anyhow::Result<Option<(&'static str, PathBuf, Vec<u8>)>> {
@@ -278,7 +275,7 @@ impl<'a> Env<'a> {
 }
 
 /// `value` as milliseconds within `range`; `source` names the flag or variable.
-pub(crate) fn millis(
+pub fn millis(
     source: &str,
     value: &str,
     range: std::ops::RangeInclusive<u64>,
@@ -295,7 +292,7 @@ pub(crate) fn millis(
 }
 
 /// A value as a message shows it: one safe line, at most 80 characters.
-pub(crate) fn shown(value: &str) -> String {
+pub fn shown(value: &str) -> String {
     crate::text::one_line(value, 80)
 }
 
@@ -304,7 +301,7 @@ pub(crate) fn shown(value: &str) -> String {
 /// properties): keys are trimmed, values trimmed and percent-decoded. The
 /// values may be secrets, so a message names the entry by position and key,
 /// never by its value.
-pub(crate) fn key_value_list(name: &str, value: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub fn key_value_list(name: &str, value: &str) -> anyhow::Result<Vec<(String, String)>> {
     let form = "the accepted form is key1=value1,key2=value2 with values percent-encoded";
     let entries: Vec<&str> = value.split(',').collect();
     let count = entries.len();
@@ -335,7 +332,7 @@ pub(crate) fn key_value_list(name: &str, value: &str) -> anyhow::Result<Vec<(Str
 
 /// `%XX` escapes decoded (nothing else: `+` stays `+`); `None` for a bad
 /// escape or bytes that are not UTF-8.
-pub(crate) fn percent_decode(value: &str) -> Option<String> {
+pub fn percent_decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -409,7 +406,7 @@ mod tests {
 
     #[test]
     fn readme_table_is_this_table() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../README.md");
         let block = readme
             .split("<!-- variables -->\n")
             .nth(1)

@@ -10,12 +10,12 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Endpoint, ExporterConfig, Protocol, Signal, env};
-use crate::text::one_line;
+use otlp_config::text::one_line;
+use otlp_config::{Endpoint, ExporterConfig, Protocol, Signal, env};
 
 /// One failed export attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Failure {
+pub(crate) enum Failure {
     /// The collector answered with a non-success HTTP status.
     Status {
         code: u16,
@@ -37,7 +37,7 @@ pub(super) enum Failure {
 
 impl Failure {
     /// A few words for the retry note: `503 Service Unavailable`.
-    pub(super) fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match self {
             Failure::Status { code, .. } => status_text(*code),
             Failure::NotOtlp { code, .. } => format!("{} (not OTLP)", status_text(*code)),
@@ -51,7 +51,7 @@ impl Failure {
 
     /// The collector answered that it has no such endpoint: HTTP 404, or
     /// gRPC UNIMPLEMENTED (a backend without this signal's service).
-    pub(super) fn is_not_here(&self) -> bool {
+    pub(crate) fn is_not_here(&self) -> bool {
         matches!(
             self,
             Failure::Status { code: 404, .. }
@@ -65,7 +65,7 @@ impl Failure {
     /// Reads the exporter's error text: the gRPC one says `... export failed
     /// with gRPC code: Unavailable: transport error: ...`; any other text is
     /// a transport failure.
-    pub(super) fn from_exporter_error(text: &str) -> Failure {
+    pub(crate) fn from_exporter_error(text: &str) -> Failure {
         let Some((_, rest)) = text.split_once("gRPC code: ") else {
             return Failure::Transport {
                 detail: one_line(text, 400),
@@ -127,19 +127,19 @@ impl Failure {
 /// What the diagnosis of one signal's exports needs to know: where that
 /// signal goes, and the settings of the configuration that shape it.
 #[derive(Debug, Clone)]
-pub(super) struct Target {
-    pub(super) signal: Signal,
+pub(crate) struct Target {
+    pub(crate) signal: Signal,
     /// This signal's own endpoint (probed, named in every message).
-    pub(super) endpoint: Endpoint,
-    pub(super) protocol: Protocol,
-    pub(super) has_token: bool,
-    pub(super) export_timeout: Duration,
-    pub(super) max_export_batch_size: usize,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) protocol: Protocol,
+    pub(crate) has_token: bool,
+    pub(crate) export_timeout: Duration,
+    pub(crate) max_export_batch_size: usize,
 }
 
 impl Target {
     /// The target of `signal`'s exports to `endpoint`, with `config`'s settings.
-    pub(super) fn new(config: &ExporterConfig, signal: Signal, endpoint: &Endpoint) -> Target {
+    pub(crate) fn new(config: &ExporterConfig, signal: Signal, endpoint: &Endpoint) -> Target {
         Target {
             signal,
             endpoint: endpoint.clone(),
@@ -153,7 +153,7 @@ impl Target {
 
 /// The cause of a failed export, from all its attempts (the last one is the
 /// failure that ended it).
-pub(super) fn explain(target: &Target, attempts: &[Failure]) -> String {
+pub(crate) fn explain(target: &Target, attempts: &[Failure]) -> String {
     let Some(last) = attempts.last() else {
         return "the export failed without an error".to_owned();
     };
@@ -521,7 +521,7 @@ fn http1_answer(addr: SocketAddr, authority: &str) -> Option<bool> {
 }
 
 /// `503 Service Unavailable`.
-pub(super) fn status_text(code: u16) -> String {
+pub(crate) fn status_text(code: u16) -> String {
     let reason = http::StatusCode::from_u16(code)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -530,7 +530,7 @@ pub(super) fn status_text(code: u16) -> String {
 }
 
 /// The gRPC name of a code, as the specification writes it.
-pub(super) fn code_name(code: tonic::Code) -> &'static str {
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
         Ok => "OK",

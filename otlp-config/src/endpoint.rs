@@ -12,7 +12,7 @@ use super::Secret;
 /// A checked `http://` or `https://` URL without credentials. `Display`
 /// shows it; when the URL had credentials, they show as `[redacted]@`.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     url: Url,
     /// `user:password` from the URL, sent as `Authorization: Basic`.
     credentials: Option<Secret>,
@@ -23,7 +23,7 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// Checks `value`; `source` names the flag or variable it came from.
-    pub(crate) fn parse(value: &str, source: &str) -> anyhow::Result<Endpoint> {
+    pub fn parse(value: &str, source: &str) -> anyhow::Result<Endpoint> {
         let value = value.trim();
         let lower = value.to_ascii_lowercase();
         // Shown in messages; a password in it is masked.
@@ -89,12 +89,12 @@ impl Endpoint {
     }
 
     /// `http` or `https`.
-    pub(crate) fn is_https(&self) -> bool {
+    pub fn is_https(&self) -> bool {
         self.url.scheme() == "https"
     }
 
     /// The host as written (an IPv6 literal without brackets).
-    pub(crate) fn host(&self) -> String {
+    pub fn host(&self) -> String {
         match self.url.host() {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             Some(host) => host.to_string(),
@@ -103,12 +103,12 @@ impl Endpoint {
     }
 
     /// The port, or the scheme's default one.
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.url.port_or_known_default().unwrap_or(80)
     }
 
     /// `host:port` as it is shown in messages (`[::1]:4318` for IPv6).
-    pub(crate) fn authority(&self) -> String {
+    pub fn authority(&self) -> String {
         match self.url.host() {
             Some(url::Host::Ipv6(ip)) => format!("[{ip}]:{}", self.port()),
             _ => format!("{}:{}", self.host(), self.port()),
@@ -116,12 +116,12 @@ impl Endpoint {
     }
 
     /// The URL path, `/` at least.
-    pub(crate) fn path(&self) -> &str {
+    pub fn path(&self) -> &str {
         self.url.path()
     }
 
     /// This endpoint with another path, taken whole.
-    pub(crate) fn with_path(&self, path: &str) -> Endpoint {
+    pub fn with_path(&self, path: &str) -> Endpoint {
         let mut endpoint = self.clone();
         endpoint.url.set_path(path);
         endpoint.joined = None;
@@ -129,7 +129,7 @@ impl Endpoint {
     }
 
     /// This endpoint with `path` appended to its own path (`/prefix` + `/v1/traces`).
-    pub(crate) fn join(&self, path: &str) -> Endpoint {
+    pub fn join(&self, path: &str) -> Endpoint {
         let base = self.url.path().trim_end_matches('/');
         let mut endpoint = self.with_path(&format!("{base}{path}"));
         endpoint.joined = Some(path.to_owned());
@@ -137,13 +137,13 @@ impl Endpoint {
     }
 
     /// The path [`Endpoint::join`] appended, if this URL was made so.
-    pub(crate) fn joined(&self) -> Option<&str> {
+    pub fn joined(&self) -> Option<&str> {
         self.joined.as_deref()
     }
 
     /// This URL without `suffix` at the end of its path (a trailing `/`
     /// aside): the base URL that `suffix` was, or would be, appended to.
-    pub(crate) fn without_suffix(&self, suffix: &str) -> Option<Endpoint> {
+    pub fn without_suffix(&self, suffix: &str) -> Option<Endpoint> {
         let path = self.url.path();
         let trimmed = if path.len() > 1 {
             path.trim_end_matches('/')
@@ -156,7 +156,7 @@ impl Endpoint {
 
     /// Where an answer's `Location` points, read against this URL (it may
     /// be relative); `None` unless it is an `http://` or `https://` URL.
-    pub(crate) fn redirected(&self, location: &str) -> Option<Endpoint> {
+    pub fn redirected(&self, location: &str) -> Option<Endpoint> {
         let to = self.url.join(location).ok()?;
         let mut to = Endpoint::parse(to.as_str(), "Location").ok()?;
         // Credentials of ours are never in it, so none are shown.
@@ -166,7 +166,7 @@ impl Endpoint {
 
     /// The URL to hand to the exporter: no credentials, and for a bare origin
     /// no trailing `/`.
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         let url = self.url.as_str();
         if self.url.path() == "/" {
             url.trim_end_matches('/')
@@ -176,7 +176,7 @@ impl Endpoint {
     }
 
     /// `user:password` from the URL, if it had any.
-    pub(crate) fn credentials(&self) -> Option<&Secret> {
+    pub fn credentials(&self) -> Option<&Secret> {
         self.credentials.as_ref()
     }
 }
@@ -206,7 +206,7 @@ fn decode(part: &str) -> String {
 /// `scheme://[redacted]@host…` for any text holding a URL with credentials;
 /// other text unchanged. Used for messages and the command line that the
 /// resource carries.
-pub(crate) fn mask_userinfo(text: &str) -> String {
+pub fn mask_userinfo(text: &str) -> String {
     match text.find("://").map(|i| i + 3) {
         Some(scheme_end) => format!(
             "{}{}",

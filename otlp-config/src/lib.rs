@@ -8,6 +8,7 @@
 
 mod endpoint;
 pub mod env;
+pub mod text;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -17,26 +18,26 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use opentelemetry_sdk::trace::Sampler;
 
-pub(crate) use endpoint::{Endpoint, mask_userinfo};
+pub use endpoint::{Endpoint, mask_userinfo};
 use env::Env;
 
 /// Default collector base URL of the OTLP/HTTP exporter.
-pub(crate) const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
+pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 /// Default collector base URL of the OTLP/gRPC exporter.
-pub(crate) const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// Default URL path of the OTLP/HTTP exporter.
-pub(crate) const DEFAULT_TRACES_PATH: &str = "/v1/traces";
+pub const DEFAULT_TRACES_PATH: &str = "/v1/traces";
 /// Default URL path of the OTLP/HTTP log exporter.
-pub(crate) const DEFAULT_LOGS_PATH: &str = "/v1/logs";
+pub const DEFAULT_LOGS_PATH: &str = "/v1/logs";
 
 /// Options every example takes, whichever exporter it uses.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct ExporterArgs {
+pub struct ExporterArgs {
     /// Collector base URL, with `http://` or `https://`
     /// [env: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), OTEL_EXPORTER_OTLP_ENDPOINT]
     /// [default: http://localhost:4318 for OTLP/HTTP, http://localhost:4317 for OTLP/gRPC]
     #[arg(long, value_name = "URL", verbatim_doc_comment)]
-    pub(crate) endpoint: Option<String>,
+    pub endpoint: Option<String>,
 
     /// Token sent as `authentication` header (HTTP) or metadata (gRPC); never printed
     #[arg(
@@ -45,11 +46,11 @@ pub(crate) struct ExporterArgs {
         hide_env_values = true,
         value_name = "TOKEN"
     )]
-    pub(crate) token: Option<Secret>,
+    pub token: Option<Secret>,
 
     /// Service name of this process's spans (resource `service.name`) [default: the example's own]
     #[arg(long, env = "OTEL_SERVICE_NAME", value_name = "NAME")]
-    pub(crate) service_name: Option<String>,
+    pub service_name: Option<String>,
 
     /// How long one export may take before it is given up, in milliseconds;
     /// shutdown waits this long plus half a second at most
@@ -60,36 +61,36 @@ pub(crate) struct ExporterArgs {
         verbatim_doc_comment,
         value_parser = clap::value_parser!(u64).range(1..=600_000)
     )]
-    pub(crate) export_timeout: Option<u64>,
+    pub export_timeout: Option<u64>,
 }
 
 /// Options of the examples that export over OTLP/HTTP.
 #[derive(Debug, Clone, Args)]
 pub struct HttpExporterArgs {
     #[command(flatten)]
-    pub(crate) common: ExporterArgs,
+    pub common: ExporterArgs,
 
     /// URL path the spans are posted to, appended to the endpoint
     /// (vendors use their own, e.g. /adapt_xxx/api/otlp/traces) [default: /v1/traces]
     #[arg(long, value_name = "PATH", verbatim_doc_comment)]
-    pub(crate) path: Option<String>,
+    pub path: Option<String>,
 
     /// URL path the log records are posted to, appended to the endpoint
     /// [env: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (used as is)] [default: /v1/logs]
     #[arg(long, value_name = "PATH", verbatim_doc_comment)]
-    pub(crate) logs_path: Option<String>,
+    pub logs_path: Option<String>,
 }
 
 /// Options of the examples that export over OTLP/gRPC.
 #[derive(Debug, Clone, Args)]
 pub struct GrpcExporterArgs {
     #[command(flatten)]
-    pub(crate) common: ExporterArgs,
+    pub common: ExporterArgs,
 }
 
 /// Wire protocol of the OTLP exporter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
+pub enum Protocol {
     /// OTLP over HTTP, protobuf bodies.
     Http,
     /// OTLP over gRPC.
@@ -107,11 +108,11 @@ impl fmt::Display for Protocol {
 
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
+pub struct Secret(String);
 
 impl Secret {
     /// The secret itself, for the one place that sends it.
-    pub(crate) fn expose(&self) -> &str {
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -170,52 +171,52 @@ pub fn check_collector_url(value: &str, source: &str) -> anyhow::Result<String> 
 /// defaults, and checked: nothing in it is left for the exporter to guess.
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {
-    pub(crate) protocol: Protocol,
+    pub protocol: Protocol,
     /// Full URL for OTLP/HTTP (base + path); the collector's base URL for gRPC.
-    pub(crate) endpoint: Endpoint,
+    pub endpoint: Endpoint,
     /// Where the log records go (the same form), with every other setting
     /// of the traces; `None` when `OTEL_LOGS_EXPORTER=none`.
-    pub(crate) logs_endpoint: Option<Endpoint>,
+    pub logs_endpoint: Option<Endpoint>,
     /// Headers (HTTP) or metadata (gRPC) sent with every export: those of
     /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, then the token as
     /// `authentication`, then the URL's credentials as `authorization`;
     /// every value is marked sensitive.
-    pub(crate) headers: http::HeaderMap,
-    pub(crate) service_name: String,
+    pub headers: http::HeaderMap,
+    pub service_name: String,
     /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
-    pub(crate) resource_attributes: Vec<(String, String)>,
-    pub(crate) gzip: bool,
-    pub(crate) export_timeout: Duration,
-    pub(crate) tls: TlsFiles,
-    pub(crate) sampler: Sampler,
-    pub(crate) batch: BatchSettings,
+    pub resource_attributes: Vec<(String, String)>,
+    pub gzip: bool,
+    pub export_timeout: Duration,
+    pub tls: TlsFiles,
+    pub sampler: Sampler,
+    pub batch: BatchSettings,
     /// Settings that are valid but have no effect here, said once at start.
-    pub(crate) notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 impl ExporterConfig {
     /// How long shutdown may wait for the last export before giving up.
-    pub(crate) fn shutdown_timeout(&self) -> Duration {
+    pub fn shutdown_timeout(&self) -> Duration {
         self.export_timeout + Duration::from_millis(500)
     }
 
     /// Whether a token is sent (from `--token`, `TRACE_TOKEN` or the headers).
-    pub(crate) fn has_token(&self) -> bool {
+    pub fn has_token(&self) -> bool {
         self.headers.contains_key(TOKEN_HEADER)
     }
 }
 
 /// The header (HTTP) or metadata key (gRPC) that carries the token, as in
 /// GoFrame's `otlpgrpc.Init`.
-pub(crate) const TOKEN_HEADER: &str = "authentication";
+pub const TOKEN_HEADER: &str = "authentication";
 
 /// A PEM file named by a variable, read and checked at start.
 #[derive(Clone)]
-pub(crate) struct PemFile {
+pub struct PemFile {
     /// The variable that named it.
-    pub(crate) source: &'static str,
-    pub(crate) path: std::path::PathBuf,
-    pub(crate) pem: Vec<u8>,
+    pub source: &'static str,
+    pub path: std::path::PathBuf,
+    pub pem: Vec<u8>,
 }
 
 impl fmt::Debug for PemFile {
@@ -227,11 +228,11 @@ impl fmt::Debug for PemFile {
 
 /// TLS material beside the system's root certificates.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TlsFiles {
+pub struct TlsFiles {
     /// Extra trusted CA certificates.
-    pub(crate) ca: Option<PemFile>,
+    pub ca: Option<PemFile>,
     /// Client certificate and key, for mutual TLS.
-    pub(crate) identity: Option<(PemFile, PemFile)>,
+    pub identity: Option<(PemFile, PemFile)>,
 }
 
 /// The batch span processor's settings: each is taken from its `OTEL_BSP_*`
@@ -257,6 +258,25 @@ impl BatchSettings {
         max_queue_size: 2048,
         max_export_batch_size: 512,
     };
+
+    /// The span processor's settings, every one given (the SDK's builder
+    /// starts from the `OTEL_BSP_*` variables; all of them are replaced).
+    pub fn for_spans(&self) -> opentelemetry_sdk::trace::BatchConfig {
+        opentelemetry_sdk::trace::BatchConfigBuilder::default()
+            .with_scheduled_delay(self.schedule_delay)
+            .with_max_queue_size(self.max_queue_size)
+            .with_max_export_batch_size(self.max_export_batch_size)
+            .build()
+    }
+
+    /// The log processor's settings: the same as the spans'.
+    pub fn for_logs(&self) -> opentelemetry_sdk::logs::BatchConfig {
+        opentelemetry_sdk::logs::BatchConfigBuilder::default()
+            .with_scheduled_delay(self.schedule_delay)
+            .with_max_queue_size(self.max_queue_size)
+            .with_max_export_batch_size(self.max_export_batch_size)
+            .build()
+    }
 }
 
 impl HttpExporterArgs {
@@ -448,14 +468,14 @@ fn resolve_endpoint(
 
 /// The signals these examples export, each with its own URL settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Signal {
+pub enum Signal {
     Traces,
     Logs,
 }
 
 impl Signal {
     /// The OTLP/HTTP path appended to a base URL.
-    pub(crate) fn default_path(self) -> &'static str {
+    pub fn default_path(self) -> &'static str {
         match self {
             Signal::Traces => DEFAULT_TRACES_PATH,
             Signal::Logs => DEFAULT_LOGS_PATH,
@@ -463,7 +483,7 @@ impl Signal {
     }
 
     /// The flag that replaces that path (OTLP/HTTP).
-    pub(crate) fn path_flag(self) -> &'static str {
+    pub fn path_flag(self) -> &'static str {
         match self {
             Signal::Traces => "--path",
             Signal::Logs => "--logs-path",
@@ -471,7 +491,7 @@ impl Signal {
     }
 
     /// The variable that gives this signal's whole URL, used as is.
-    pub(crate) fn variable(self) -> &'static str {
+    pub fn variable(self) -> &'static str {
         match self {
             Signal::Traces => env::TRACES_ENDPOINT,
             Signal::Logs => env::LOGS_ENDPOINT,

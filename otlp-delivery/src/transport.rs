@@ -8,10 +8,10 @@ use std::sync::Arc;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
 
-use super::diagnose::Failure;
-use super::report::Recorder;
-use crate::config::{Endpoint, ExporterConfig};
-use crate::text::one_line;
+use crate::diagnose::Failure;
+use crate::report::Recorder;
+use otlp_config::text::one_line;
+use otlp_config::{Endpoint, ExporterConfig};
 
 /// The blocking reqwest client the exporter would build, plus: no
 /// redirects (a POST must not turn into a GET), the extra CA and client
@@ -20,7 +20,7 @@ use crate::text::one_line;
 ///
 /// Must not run on an async runtime's thread (reqwest's blocking client
 /// owns a runtime of its own): `init` builds it on a plain thread.
-pub(super) fn blocking_client(
+pub(crate) fn blocking_client(
     config: &ExporterConfig,
 ) -> anyhow::Result<reqwest::blocking::Client> {
     let mut builder = reqwest::blocking::Client::builder()
@@ -55,21 +55,21 @@ pub(super) fn blocking_client(
 /// A [`blocking_client`] with our headers on every request and a record of
 /// each attempt, for one exporter.
 #[derive(Debug)]
-pub(super) struct ObservedHttpClient {
+pub struct ObservedHttpClient {
     client: reqwest::blocking::Client,
     headers: http::HeaderMap,
     recorder: Recorder,
 }
 
 impl ObservedHttpClient {
-    pub(super) fn new(
+    pub(crate) fn new(
         client: reqwest::blocking::Client,
-        config: &ExporterConfig,
+        headers: http::HeaderMap,
         recorder: Recorder,
     ) -> Self {
         ObservedHttpClient {
             client,
-            headers: config.headers.clone(),
+            headers,
             recorder,
         }
     }
@@ -229,7 +229,7 @@ fn response_message(response: &Response<Bytes>) -> String {
 }
 
 /// An error and its sources, `a: b: c`, as one line.
-pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -246,17 +246,15 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// The gRPC interceptor: our metadata replaces whatever the exporter took
 /// from the environment, and each call is one attempt (the exporter calls it
 /// again on every retry).
-pub(super) fn interceptor(
-    config: &ExporterConfig,
+pub(crate) fn interceptor(
+    headers: &http::HeaderMap,
     recorder: Recorder,
 ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
 + Clone
 + Send
 + Sync
 + 'static {
-    let metadata = Arc::new(tonic::metadata::MetadataMap::from_headers(
-        config.headers.clone(),
-    ));
+    let metadata = Arc::new(tonic::metadata::MetadataMap::from_headers(headers.clone()));
     move |mut request: tonic::Request<()>| {
         for entry in metadata.iter() {
             if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
@@ -271,7 +269,7 @@ pub(super) fn interceptor(
 /// The gRPC channel to `endpoint`: one HTTP/2 connection, opened at the
 /// first export, that the span and the log exporter share when they go to
 /// the same collector. Needs a tokio runtime.
-pub(super) fn grpc_channel(
+pub(crate) fn grpc_channel(
     config: &ExporterConfig,
     endpoint: &Endpoint,
 ) -> anyhow::Result<tonic::transport::Channel> {

@@ -1,8 +1,8 @@
 //! The delivery report: what became of this process's spans and log
 //! records. Counts come from two wrappers around each of the SDK's chains
 //! (ended spans or emitted records, and what the exporter acknowledged),
-//! attempts and their failures from the transport ([`super::transport`]),
-//! and the cause of a failure from [`super::diagnose`].
+//! attempts and their failures from the transport ([`crate::transport`]),
+//! and the cause of a failure from [`crate::diagnose`].
 
 use std::fmt;
 use std::process::ExitCode;
@@ -15,8 +15,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanExporter, SpanProcessor};
 
-use super::diagnose::{self, Failure, Target};
-use crate::config::{Protocol, env};
+use crate::diagnose::{self, Failure, Target};
+use otlp_config::{Protocol, env};
 
 #[derive(Debug, Clone, Default)]
 struct Stats {
@@ -44,7 +44,7 @@ struct Stats {
 
 /// A handle the transport records attempts through.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Recorder(Arc<Mutex<Stats>>);
+pub(crate) struct Recorder(Arc<Mutex<Stats>>);
 
 impl Recorder {
     fn stats(&self) -> MutexGuard<'_, Stats> {
@@ -52,17 +52,17 @@ impl Recorder {
     }
 
     /// One attempt started (the first or a retry).
-    pub(super) fn attempt(&self) {
+    pub(crate) fn attempt(&self) {
         self.stats().attempts += 1;
     }
 
     /// The collector took the export but rejected `count` of its items.
-    pub(super) fn rejected(&self, count: i64, message: String) {
+    pub(crate) fn rejected(&self, count: i64, message: String) {
         self.stats().rejected = Some((count, message));
     }
 
     /// An attempt failed this way.
-    pub(super) fn failed_attempt(&self, failure: Failure) {
+    pub(crate) fn failed_attempt(&self, failure: Failure) {
         self.stats().failures.push(failure);
     }
 }
@@ -70,7 +70,7 @@ impl Recorder {
 /// Passes batches to the real exporter and counts what it acknowledged; on
 /// a failure, works out the cause (on the batch processor's thread).
 #[derive(Debug)]
-pub(super) struct CountingExporter<E> {
+pub struct CountingExporter<E> {
     inner: E,
     recorder: Recorder,
     target: Target,
@@ -78,7 +78,7 @@ pub(super) struct CountingExporter<E> {
 
 impl<E> CountingExporter<E> {
     /// `target` is the signal's own: failures are diagnosed at its endpoint.
-    pub(super) fn new(inner: E, target: Target, recorder: Recorder) -> Self {
+    pub(crate) fn new(inner: E, target: Target, recorder: Recorder) -> Self {
         CountingExporter {
             inner,
             recorder,
@@ -192,7 +192,7 @@ impl<E: LogExporter> LogExporter for CountingExporter<E> {
 
 /// Counts ended spans; the batch processor after it does the real work.
 #[derive(Debug)]
-pub(super) struct EndedSpans(pub(super) Recorder);
+pub struct EndedSpans(pub(crate) Recorder);
 
 impl SpanProcessor for EndedSpans {
     fn on_start(&self, _span: &mut SdkSpan, _cx: &opentelemetry::Context) {}
@@ -213,7 +213,7 @@ impl SpanProcessor for EndedSpans {
 /// Counts emitted log records; the batch processor after it does the real
 /// work.
 #[derive(Debug)]
-pub(super) struct EmittedLogs(pub(super) Recorder);
+pub struct EmittedLogs(pub(crate) Recorder);
 
 impl LogProcessor for EmittedLogs {
     fn emit(&self, _record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
@@ -271,7 +271,7 @@ pub struct LogsDelivery {
 }
 
 impl LogsDelivery {
-    pub(super) fn new(url: String, recorder: &Recorder, outcome: OTelSdkResult) -> Self {
+    pub(crate) fn new(url: String, recorder: &Recorder, outcome: OTelSdkResult) -> Self {
         let stats = recorder.stats().clone();
         let undelivered = stats.ended.saturating_sub(stats.exported);
         let problem = stats.problem.or_else(|| shutdown_problem(outcome));
@@ -328,7 +328,7 @@ fn records(n: usize) -> String {
 }
 
 impl DeliveryReport {
-    pub(super) fn new(
+    pub(crate) fn new(
         url: String,
         recorder: &Recorder,
         outcome: OTelSdkResult,

@@ -5,7 +5,7 @@
 /// lines) and bidirectional overrides (they reorder what is shown) become
 /// spaces, runs of whitespace one space, and the text is cut to `max`
 /// characters, the last one `…` if something was cut.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
+pub fn one_line(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut count = 0;
     let mut space = false;
