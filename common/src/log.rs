@@ -20,6 +20,7 @@ use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use otlp_delivery::{GrpcAnswers, Watch};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, FilterExt as _, LevelFilter, Targets};
 use tracing_subscriber::fmt::FmtContext;
@@ -45,10 +46,12 @@ const EXPORT_STACK: [&str; 8] = [
 
 /// The `tracing` subscriber of an example: stderr lines, OpenTelemetry
 /// spans for `tracing` spans (on `tracer_provider`), and, when `logs` is
-/// given, OTLP log records. Fails on a malformed `RUST_LOG`.
+/// given, OTLP log records; and the layer that gives the delivery report
+/// the gRPC exporters' answers. Fails on a malformed `RUST_LOG`.
 pub(crate) fn subscriber(
     tracer_provider: &SdkTracerProvider,
-    logs: Option<&SdkLoggerProvider>,
+    spans_watch: &Watch,
+    logs: Option<&(SdkLoggerProvider, Watch)>,
 ) -> anyhow::Result<impl Subscriber + Send + Sync + 'static> {
     let rust_log = rust_log()?;
     let stderr = tracing_subscriber::fmt::layer()
@@ -61,14 +64,20 @@ pub(crate) fn subscriber(
         .with_tracer(tracer_provider.tracer("tracing"))
         .with_tracked_inactivity(false)
         .with_filter(not_export_stack());
+    // The gRPC server's own words, from the gRPC exporter's log.
+    let grpc_answers = GrpcAnswers::new(spans_watch, logs.map(|(_, watch)| watch));
     let records = match logs {
-        Some(provider) => Some(
+        Some((provider, _)) => Some(
             OpenTelemetryTracingBridge::new(provider)
                 .with_filter(not_export_stack().and(env_filter(&rust_log)?)),
         ),
         None => None,
     };
-    Ok(Registry::default().with(stderr).with(spans).with(records))
+    Ok(Registry::default()
+        .with(stderr)
+        .with(spans)
+        .with(records)
+        .with(grpc_answers.filtered()))
 }
 
 /// The value of `RUST_LOG`, empty when unset; one that is not UTF-8 is an
@@ -85,11 +94,17 @@ fn rust_log() -> anyhow::Result<String> {
 
 /// The filter `RUST_LOG`'s `directives` describe, `info` when there are
 /// none. Each layer needs a filter of its own, so this is built per layer.
+/// The SDK's own log (its failed exports, said better by the delivery
+/// report) is off unless the directives name `opentelemetry`.
 fn env_filter(directives: &str) -> anyhow::Result<EnvFilter> {
-    EnvFilter::builder()
+    let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
         .parse(directives)
-        .context("invalid RUST_LOG: write directives like `info`, `debug` or `examples_http=debug,h2=warn`")
+        .context("invalid RUST_LOG: write directives like `info`, `debug` or `examples_http=debug,h2=warn`")?;
+    Ok(match directives.contains("opentelemetry") {
+        true => filter,
+        false => filter.add_directive("opentelemetry=off".parse().context("the SDK log filter")?),
+    })
 }
 
 /// Every level, except from the export stack.

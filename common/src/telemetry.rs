@@ -80,13 +80,12 @@ pub fn init(config: &ExporterConfig) -> anyhow::Result<Telemetry> {
         .map(|endpoint| logs_chain(config, endpoint, &wire, resource))
         .transpose()?;
     // `tracing` events -> stderr and the logs, `tracing` spans -> the spans.
-    let subscriber = crate::log::subscriber(&provider, logs.as_ref().map(|(logs, _)| logs))?;
+    let subscriber = crate::log::subscriber(&provider, &spans, logs.as_ref())?;
     tracing::subscriber::set_global_default(subscriber)
         .context("a tracing subscriber is already installed: call telemetry::init once")?;
-    config
-        .notes
-        .iter()
-        .for_each(|note| eprintln!("note: {note}"));
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     Ok(Telemetry::new(config, provider, spans, logs))
 }
 

@@ -40,7 +40,59 @@ async fn unauthenticated_points_at_the_token() {
     .await;
     assert_delivery_failure(
         &out,
-        "the collector answered gRPC UNAUTHENTICATED: check the token (--token or TRACE_TOKEN",
+        "the collector answered gRPC UNAUTHENTICATED (\"bad token\"): check the token (--token \
+         or TRACE_TOKEN",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_message_is_sanitized_and_the_token_masked() {
+    let server = GrpcStatusServer::start(vec![GrpcReply::status(
+        tonic::Code::PermissionDenied,
+        "token tok-secret-1 \x1b[31mrevoked\nforged line",
+    )])
+    .await
+    .unwrap();
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint(), "--token", "tok-secret-1"],
+        &[],
+    )
+    .await;
+    assert_delivery_failure(
+        &out,
+        "the collector answered gRPC PERMISSION_DENIED (\"token [redacted] [31mrevoked forged \
+         line\"): check the token",
+    );
+    assert!(!out.stderr.contains("tok-secret-1"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_success_is_reported_with_the_counts_and_message() {
+    let server = GrpcStatusServer::start(vec![GrpcReply::partial_success(
+        3,
+        "3 spans older than 2h (token tok-secret-1)",
+    )])
+    .await
+    .unwrap();
+    let out = run(
+        BIN,
+        &["--endpoint", &server.endpoint(), "--token", "tok-secret-1"],
+        &[("OTEL_LOGS_EXPORTER", "none")],
+    )
+    .await;
+    let line = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        line.starts_with("error: could not deliver 3 spans to "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(
+            ": the collector took the export but rejected 3 of its 9 spans (\"3 spans older \
+             than 2h (token [redacted])\")"
+        ),
+        "{line}"
     );
 }
 
@@ -51,20 +103,24 @@ async fn each_status_the_collector_sends_is_named_as_its_answer() {
     for (code, cause) in [
         (
             tonic::Code::ResourceExhausted,
-            "the collector answered gRPC RESOURCE_EXHAUSTED: rejected (quota or size); if it is \
-             the size, lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE (now 512)",
+            "the collector answered gRPC RESOURCE_EXHAUSTED (\"rate limited: 100 spans/s \
+             quota\"): rejected (quota or size); if it is the size, lower \
+             OTEL_BSP_MAX_EXPORT_BATCH_SIZE (now 512)",
         ),
         (
             tonic::Code::Unavailable,
-            "the collector answered gRPC UNAVAILABLE: it is overloaded or not ready; try again later",
+            "the collector answered gRPC UNAVAILABLE (\"rate limited: 100 spans/s quota\"): it \
+             is overloaded or not ready; try again later",
         ),
         (
             tonic::Code::Internal,
-            "the collector answered gRPC INTERNAL: see the collector's log for why",
+            "the collector answered gRPC INTERNAL (\"rate limited: 100 spans/s quota\"): see the \
+             collector's log for why",
         ),
         (
             tonic::Code::PermissionDenied,
-            "the collector answered gRPC PERMISSION_DENIED: it wants a token",
+            "the collector answered gRPC PERMISSION_DENIED (\"rate limited: 100 spans/s \
+             quota\"): it wants a token",
         ),
     ] {
         let server = GrpcStatusServer::start(vec![GrpcReply::status(

@@ -27,6 +27,9 @@ pub(crate) enum Failure {
         code: tonic::Code,
         /// The transport error behind it, if the status was made locally.
         detail: String,
+        /// The server's own message, when a server sent the status
+        /// (sanitized, and every header value we send masked).
+        message: String,
     },
     /// A success status whose answer is not OTLP (a web page, a proxy's
     /// reply): `what` says what came instead, e.g. `text/html`.
@@ -80,6 +83,7 @@ impl Failure {
         Failure::Grpc {
             code,
             detail: one_line(detail, 400),
+            message: String::new(),
         }
     }
 
@@ -88,7 +92,7 @@ impl Failure {
             Failure::Transport { timed_out, detail } => {
                 *timed_out || detail.to_ascii_lowercase().contains("timed out")
             }
-            Failure::Grpc { code, detail } => {
+            Failure::Grpc { code, detail, .. } => {
                 matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
                     || detail.to_ascii_lowercase().contains("timeout")
             }
@@ -188,21 +192,26 @@ pub(crate) fn explain(target: &Target, attempts: &[Failure]) -> String {
         // The exporter gives a cause only to the statuses it made itself
         // from a transport error: one without came in an answer, of a gRPC
         // server, or of an HTTP/2 one that tonic mapped its HTTP status from.
-        Failure::Grpc { code, detail } if detail.is_empty() => {
+        Failure::Grpc {
+            code,
+            detail,
+            message,
+        } if detail.is_empty() => {
             if !target.endpoint.is_https() && otlp_http_answers(target) {
                 speaks_http1(target, true)
             } else {
-                grpc_answer(target, *code)
+                grpc_answer(target, *code, message)
             }
         }
         _ => tls_cause(target, last.detail()).unwrap_or_else(|| network_cause(target, attempts)),
     }
 }
 
-/// A gRPC status the collector sent, with what to do about it.
-fn grpc_answer(target: &Target, code: tonic::Code) -> String {
+/// A gRPC status the collector sent, with its message and what to do about
+/// it.
+fn grpc_answer(target: &Target, code: tonic::Code, message: &str) -> String {
     use tonic::Code::*;
-    let answered = format!("the collector answered gRPC {}", code_name(code));
+    let answered = answered(&format!("gRPC {}", code_name(code)), message, 1);
     match code {
         Unauthenticated | PermissionDenied => format!("{answered}: {}", token_hint(target)),
         ResourceExhausted => format!(
@@ -395,7 +404,7 @@ fn network_cause(target: &Target, attempts: &[Failure]) -> String {
                  the collector's {}, and the collector's log",
                 otlp_port(target.protocol)
             ),
-            (Failure::Grpc { code, detail }, None) => {
+            (Failure::Grpc { code, detail, .. }, None) => {
                 format!("the gRPC call failed ({}): {detail}", code_name(*code))
             }
             (other, None) => other.detail().to_owned(),
@@ -566,7 +575,8 @@ mod tests {
             failure,
             Failure::Grpc {
                 code: tonic::Code::Unavailable,
-                detail: "transport error: tcp connect error".into()
+                detail: "transport error: tcp connect error".into(),
+                message: String::new(),
             }
         );
         assert_eq!(
@@ -575,7 +585,8 @@ mod tests {
             ),
             Failure::Grpc {
                 code: tonic::Code::Unauthenticated,
-                detail: String::new()
+                detail: String::new(),
+                message: String::new(),
             }
         );
     }
@@ -619,6 +630,7 @@ mod tests {
             &[Failure::Grpc {
                 code: tonic::Code::Unavailable,
                 detail: "tcp connect error".into(),
+                message: String::new(),
             }],
         );
         assert!(
@@ -659,6 +671,7 @@ mod tests {
         let grpc = Failure::Grpc {
             code: tonic::Code::PermissionDenied,
             detail: String::new(),
+            message: String::new(),
         };
         assert!(
             explain(&t, &[grpc])

@@ -9,6 +9,9 @@
 //! - around the exporter: [`Watch::exporter`] counts what the collector
 //!   acknowledged, and works out why not at the signal's own endpoint
 //!   (the diagnosis probes the address when the error alone cannot tell);
+//! - in the process's `tracing` subscriber: [`GrpcAnswers`] takes the gRPC
+//!   server's message and an OTLP partial success from the gRPC exporter's
+//!   own log, the only place it puts them;
 //! - before the batch processor: [`Watch::ended_spans`] and
 //!   [`Watch::emitted_logs`] count everything handed to the chain, so that
 //!   what the processor drops shows up too.
@@ -18,6 +21,7 @@
 
 mod diagnose;
 mod report;
+mod sdk_events;
 mod transport;
 
 use anyhow::bail;
@@ -27,6 +31,7 @@ use otlp_config::{Endpoint, ExporterConfig, Protocol, Signal};
 use diagnose::Target;
 use report::Recorder;
 pub use report::{CountingExporter, DeliveryReport, EmittedLogs, EndedSpans, LogsDelivery};
+pub use sdk_events::GrpcAnswers;
 pub use transport::ObservedHttpClient;
 
 /// How the exporters reach the collector: over OTLP/HTTP one blocking

@@ -32,6 +32,9 @@ struct Stats {
     /// What the collector rejected of the export under way (an OTLP
     /// partial success), with its message.
     rejected: Option<(i64, String)>,
+    /// The gRPC server's message on the export under way, as the SDK
+    /// reported it ([`crate::sdk_events`]).
+    grpc_message: Option<String>,
     /// Retries of exports that then succeeded, and why they were retried.
     retries: usize,
     retried_because: Vec<String>,
@@ -59,6 +62,11 @@ impl Recorder {
     /// The collector took the export but rejected `count` of its items.
     pub(crate) fn rejected(&self, count: i64, message: String) {
         self.stats().rejected = Some((count, message));
+    }
+
+    /// The gRPC server answered the export under way with this message.
+    pub(crate) fn grpc_message(&self, message: String) {
+        self.stats().grpc_message = Some(message);
     }
 
     /// An attempt failed this way.
@@ -102,6 +110,7 @@ impl<E> CountingExporter<E> {
             stats.attempts = 0;
             stats.failures.clear();
             stats.rejected = None;
+            stats.grpc_message = None;
         }
         let result = export.await;
         let mut stats = self.recorder.stats();
@@ -143,7 +152,13 @@ impl<E> CountingExporter<E> {
                 // The HTTP client saw the final attempt itself; for gRPC the
                 // exporter's error is all there is.
                 if self.target.protocol == Protocol::Grpc || attempts.is_empty() {
-                    attempts.push(Failure::from_exporter_error(&error.to_string()));
+                    let mut failure = Failure::from_exporter_error(&error.to_string());
+                    if let (Failure::Grpc { message, .. }, Some(said)) =
+                        (&mut failure, stats.grpc_message.take())
+                    {
+                        *message = said;
+                    }
+                    attempts.push(failure);
                 }
                 stats.not_accepted = attempts.last().is_some_and(Failure::is_not_here);
                 drop(stats);

@@ -129,18 +129,22 @@ impl HttpClient for ObservedHttpClient {
 }
 
 impl ObservedHttpClient {
-    /// `text` with every header value we send (the token among them)
-    /// replaced, should the server echo one.
-    fn mask(&self, mut text: String) -> String {
-        for value in self.headers.values() {
-            if let Ok(value) = value.to_str()
-                && value.len() >= 4
-            {
-                text = text.replace(value, "[redacted]");
-            }
-        }
-        text
+    fn mask(&self, text: String) -> String {
+        mask(&self.headers, text)
     }
+}
+
+/// `text` with every header value we send (the token among them)
+/// replaced, should the server echo one.
+pub(crate) fn mask(headers: &http::HeaderMap, mut text: String) -> String {
+    for value in headers.values() {
+        if let Ok(value) = value.to_str()
+            && value.len() >= 4
+        {
+            text = text.replace(value, "[redacted]");
+        }
+    }
+    text
 }
 
 /// Reads a success answer as OTLP: `Ok` with the partial success (spans or

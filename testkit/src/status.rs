@@ -333,6 +333,7 @@ pub struct GrpcReply(GrpcAnswer);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum GrpcAnswer {
     Ok,
+    Partial(i64, String),
     Status(tonic::Code, String),
     Hang,
 }
@@ -341,6 +342,12 @@ impl GrpcReply {
     /// An accepted export: an empty `ExportTraceServiceResponse`.
     pub fn ok() -> GrpcReply {
         GrpcReply(GrpcAnswer::Ok)
+    }
+
+    /// An OTLP partial success: the export is taken, `rejected` of its
+    /// spans are not, for the reason `message`.
+    pub fn partial_success(rejected: i64, message: impl Into<String>) -> GrpcReply {
+        GrpcReply(GrpcAnswer::Partial(rejected, message.into()))
     }
 
     /// A failed call, e.g. `GrpcReply::status(Code::Unavailable, "try later")`.
@@ -469,6 +476,16 @@ impl TraceService for ScriptedTraceService {
         });
         match &pick(&self.script, index).0 {
             GrpcAnswer::Ok => Ok(tonic::Response::new(ExportTraceServiceResponse::default())),
+            GrpcAnswer::Partial(rejected, message) => {
+                Ok(tonic::Response::new(ExportTraceServiceResponse {
+                    partial_success: Some(
+                        opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess {
+                            rejected_spans: *rejected,
+                            error_message: message.clone(),
+                        },
+                    ),
+                }))
+            }
             GrpcAnswer::Status(code, message) => Err(tonic::Status::new(*code, message.clone())),
             GrpcAnswer::Hang => {
                 hang(self.stopped.clone()).await;
