@@ -67,6 +67,16 @@ async fn main() {
     )])
     .await
     .unwrap();
+    let unavailable = GrpcStatusServer::start(vec![GrpcReply::status(
+        tonic::Code::Unavailable,
+        "draining: restart in progress",
+    )])
+    .await
+    .unwrap();
+    let grpc_partial =
+        GrpcStatusServer::start(vec![GrpcReply::partial_success(3, "3 spans older than 2h")])
+            .await
+            .unwrap();
     let tls_https = tls.http_endpoint();
     let tls_plain = tls_https.replace("https://", "http://");
     let plain_https = plain.http_endpoint().replace("http://", "https://");
@@ -107,6 +117,11 @@ async fn main() {
         (
             "gRPC: RESOURCE_EXHAUSTED with a message",
             exhausted.endpoint(),
+        ),
+        ("gRPC: UNAVAILABLE with a message", unavailable.endpoint()),
+        (
+            "gRPC: partial success (3 of 9 rejected)",
+            grpc_partial.endpoint(),
         ),
         ("gRPC: connection reset", reset.endpoint()),
         ("gRPC: a web server (HTTP/1.1)", html.endpoint()),
