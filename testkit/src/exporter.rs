@@ -219,6 +219,24 @@ pub fn assert_delivery_failure(out: &Finished, cause: &str) {
     );
 }
 
+/// An OTLP partial success for the in-process examples' 9 spans, 3 of them
+/// rejected for `reason` (as the report shows it: sanitized, the token
+/// masked): exit status 1 and a report that counts the 3 as undelivered.
+pub fn assert_partial_success(out: &Finished, reason: &str) {
+    let line = report(out);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        line.starts_with("error: could not deliver 3 spans to "),
+        "{line}"
+    );
+    let cause =
+        format!(": the collector took the export but rejected 3 of its 9 spans (\"{reason}\")");
+    assert!(
+        line.ends_with(&cause),
+        "expected `{cause}` at the end of:\n{line}"
+    );
+}
+
 /// A collector that is down or silent at `url`: the results still printed,
 /// the one report every example gives ([`process::delivery_failure`]) for
 /// the 9 spans, naming `cause`, and a bounded run.
