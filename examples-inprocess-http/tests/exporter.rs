@@ -275,7 +275,8 @@ async fn grpc_port_is_named_as_a_protocol_mismatch() {
     let out = run(BIN, &["--endpoint", &collector.grpc_endpoint()], &[]).await;
     assert_delivery_failure(
         &out,
-        "speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318",
+        "speaks HTTP/2 only, as an OTLP/gRPC port does; the HTTP exporter needs an OTLP/HTTP \
+         endpoint, usually port 4318",
     );
 }
 
@@ -461,7 +462,8 @@ async fn each_signal_is_diagnosed_at_its_own_endpoint() {
         .unwrap_or_else(|| panic!("no warning about the log records:\n{}", out.stderr));
     assert!(
         warning.starts_with(&format!(
-            "warning: could not deliver 2 log records to {logs}: {logs_authority} speaks OTLP/gRPC"
+            "warning: could not deliver 2 log records to {logs}: {logs_authority} speaks HTTP/2 \
+             only, as an OTLP/gRPC port does"
         )),
         "{warning}"
     );

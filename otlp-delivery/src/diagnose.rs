@@ -393,7 +393,8 @@ fn network_cause(target: &Target, attempts: &[Failure]) -> String {
             format!("{authority} speaks TLS, but the endpoint is http://: write https://")
         }
         (false, false, Protocol::Http) if speaks_h2(addr) => format!(
-            "{authority} speaks OTLP/gRPC; the HTTP exporter needs an OTLP/HTTP endpoint, usually port 4318"
+            "{authority} speaks HTTP/2 only, as an OTLP/gRPC port does; the HTTP exporter needs an \
+             OTLP/HTTP endpoint, usually port 4318"
         ),
         (false, false, Protocol::Grpc) if let Some(otlp) = http1_answer(addr, &authority) => {
             speaks_http1(target, otlp)
