@@ -174,7 +174,7 @@ pub const VARIABLES: &[Variable] = &[
         LOGS_ENDPOINT,
         "full URL of the logs endpoint, used as is (--endpoint beats it); \
          other ..._LOGS_... variables are refused",
-        "as above; by default the traces' collector, /v1/logs for OTLP/HTTP",
+        "the same form as the traces endpoint; by default the traces' collector, /v1/logs for OTLP/HTTP",
     ),
 ];
 
