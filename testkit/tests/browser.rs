@@ -221,6 +221,12 @@ impl Browser {
     /// true there, then a little longer so that the page's 100 ms canary
     /// has run a few times.
     fn open(&mut self, url: &str, ready: &str) -> Tab {
+        self.open_on(url, ready, (1400, 900, 1.0))
+    }
+
+    /// [`Browser::open`] on a screen of `width` x `height` CSS pixels at
+    /// `scale` device pixels each (a zoom of 150% is 1.5).
+    fn open_on(&mut self, url: &str, ready: &str, (width, height, scale): (u32, u32, f64)) -> Tab {
         let target = self.call(None, "Target.createTarget", json!({"url": "about:blank"}));
         let target_id = target["targetId"].as_str().expect("a target id").to_owned();
         let attached = self.call(
@@ -238,7 +244,7 @@ impl Browser {
         self.call(
             Some(&tab),
             "Emulation.setDeviceMetricsOverride",
-            json!({"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": false}),
         );
         self.call(Some(&tab), "Page.navigate", json!({"url": url}));
         let started = Instant::now();
@@ -454,7 +460,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         .await
         .expect("the second run's 9 spans");
     // One trace across two processes: examples-http's client and server.
-    let http = http_trace(&collector).await;
+    let (http, failed) = http_traces(&collector).await;
     // A hand-made variant of the example's trace: one GetUser, and a span
     // the real one does not have, to compare with.
     let variant_id = [0xc0; 16];
@@ -513,12 +519,12 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     let api: Value = collector_json(&collector, "/api/dependencies").await;
     assert_eq!(
         api["dependencies"],
-        json!([{"parent": "otlp-http-client", "child": "otlp-http-server", "calls": 1}]),
-        "the example's client calls its server once"
+        json!([{"parent": "otlp-http-client", "child": "otlp-http-server", "calls": 2}]),
+        "the example's client calls its server twice (/hello and /error)"
     );
     assert_eq!(
         edges,
-        [["otlp-http-client", "otlp-http-server", "1 call"]],
+        [["otlp-http-client", "otlp-http-server", "2 calls"]],
         "one edge, as the API says"
     );
     let nodes = browser.evaluate(
@@ -715,6 +721,18 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         "main's log records in its details"
     );
     assert_eq!(texts_of(&dom, "log-severity"), ["INFO", "INFO"]);
+    // On every screen, every name whole: the in-process trace, the HTTP
+    // one and the failing call, each with a span's details open.
+    let span_of = |trace: &collector::Trace, name: &str| trace.spans_named(name)[0].span_id.clone();
+    check_waterfall_layout(
+        &mut browser,
+        &base,
+        &[
+            ("inprocess", &real, &get_user_100),
+            ("http", &http, &span_of(&http, "HelloHandler")),
+            ("error", &failed, &span_of(&failed, "GET /error")),
+        ],
+    );
     let tab = browser.open(&waterfall, TRACE_READY);
     let shot = browser.screenshot_tab(&tab, "critical-path.png");
     eprintln!("screenshot of the critical path: {}", shot.display());
@@ -1087,9 +1105,10 @@ async fn the_waterfall_shows_what_each_database_cache_and_grpc_span_did() {
     collector.shutdown().await;
 }
 
-/// One trace across examples-http's client and server (4 spans, two
-/// services), as the examples' own tests run them.
-async fn http_trace(collector: &Collector) -> collector::Trace {
+/// Two traces across examples-http's client and server, as the examples'
+/// own tests run them: `/hello` (4 spans, two services) and the failing
+/// `/error` (3 spans: `StartRequests`, `GET`, `GET /error`).
+async fn http_traces(collector: &Collector) -> (collector::Trace, collector::Trace) {
     let binary = |bin| {
         process::workspace_binary("examples-http", bin)
             .unwrap_or_else(|e| panic!("examples-http's {bin}: {e:#}"))
@@ -1103,14 +1122,17 @@ async fn http_trace(collector: &Collector) -> collector::Trace {
     )
     .await
     .expect("starting examples-http's server");
-    let mut command = process::example_command(&client.to_string_lossy());
-    command.args([
-        "--url",
-        &server.url("/hello"),
-        "--endpoint",
-        &collector.http_endpoint(),
-    ]);
-    let out = process::run(&mut command, Duration::from_secs(60))
+    let run = |path: &'static str| {
+        let mut command = process::example_command(&client.to_string_lossy());
+        command.args([
+            "--url",
+            &server.url(path),
+            "--endpoint",
+            &collector.http_endpoint(),
+        ]);
+        command
+    };
+    let out = process::run(&mut run("/hello"), Duration::from_secs(60))
         .await
         .expect("running the client");
     assert!(out.status.success(), "{}", out.stderr);
@@ -1121,11 +1143,130 @@ async fn http_trace(collector: &Collector) -> collector::Trace {
     if let Err(problems) = expect::http_request(&trace, "otlp-http-client", "otlp-http-server") {
         panic!("the HTTP trace differs from the documented one: {problems:#?}");
     }
+    // The failing route: the client exits 1, as it should.
+    let out = process::run(&mut run("/error"), Duration::from_secs(60))
+        .await
+        .expect("running the client on /error");
+    assert!(!out.status.success(), "{}", out.stderr);
+    let failed = collector
+        .wait_for_trace(
+            |t| {
+                t.services().len() == 2
+                    && t.spans.len() == 3
+                    && t.spans_named("GET /error").len() == 1
+            },
+            WAIT,
+        )
+        .await
+        .expect("the failing call's 3 spans");
+    if let Err(problems) = expect::http_error(&failed, "otlp-http-client", "otlp-http-server") {
+        panic!("the error trace differs from the documented one: {problems:#?}");
+    }
     server
         .stop(Duration::from_secs(30))
         .await
         .expect("stopping the server");
-    trace
+    (trace, failed)
+}
+
+/// The screens the waterfall must read on: a laptop, a projector (1024x768
+/// at 150% zoom) and a large screen at 200%: CSS width and height, and the
+/// device scale factor (the screenshot is width x scale pixels wide).
+const SCREENS: [(&str, u32, u32, f64); 3] = [
+    ("1400x900", 1400, 900, 1.0),
+    ("1024x768-150pc", 683, 512, 1.5),
+    ("1920x1080-200pc", 960, 540, 2.0),
+];
+
+/// In the page: what is wrong with the waterfall as drawn (names cut or
+/// out of sight, axis labels on top of each other, the critical path over
+/// a duration label, marks narrower than 6 px), and the names drawn.
+const LAYOUT_PROBLEMS: &str = r#"(() => {
+  const problems = [];
+  const viewport = document.documentElement.clientWidth;
+  const names = Array.from(document.querySelectorAll('#waterfall .span-name'));
+  for (const name of names) {
+    const text = name.textContent;
+    const r = name.getBoundingClientRect();
+    const cell = name.parentElement;
+    const box = cell.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) problems.push(text + ': no width');
+    if (name.scrollWidth > name.clientWidth) problems.push(text + ': cut within itself');
+    if (cell.scrollWidth > cell.clientWidth) problems.push(text + ': its name cell overflows (' + cell.scrollWidth + ' > ' + cell.clientWidth + ')');
+    if (r.left < box.left - 0.5 || r.right > box.right + 0.5) problems.push(text + ': outside its name cell');
+    if (r.left < 0 || r.right > viewport + 0.5) problems.push(text + ': outside the viewport (' + r.left + '..' + r.right + ' of ' + viewport + ')');
+  }
+  const labels = Array.from(document.querySelectorAll('#waterfall .tick-label'))
+    .map((l) => [l.textContent, l.getBoundingClientRect()])
+    .sort((a, b) => a[1].left - b[1].left);
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i][1].left < labels[i - 1][1].right) problems.push('axis labels overlap: ' + labels[i - 1][0] + ' and ' + labels[i][0]);
+  }
+  for (const [text, r] of labels) if (r.left < 0 || r.right > viewport + 0.5) problems.push('axis label outside the viewport: ' + text);
+  if (labels.length < 2) problems.push('fewer than 2 axis labels');
+  for (const row of document.querySelectorAll('#waterfall .wf-row')) {
+    const label = row.querySelector('.bar-label');
+    for (const crit of row.querySelectorAll('.crit')) {
+      const a = crit.getBoundingClientRect(), b = label && label.getBoundingClientRect();
+      if (b && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) problems.push('the critical path crosses the label ' + label.textContent);
+    }
+  }
+  for (const mark of document.querySelectorAll('#waterfall .log-mark, #waterfall .event-mark')) {
+    const r = mark.getBoundingClientRect();
+    if (r.width < 6) problems.push('a mark ' + r.width + ' px wide: ' + mark.title);
+  }
+  return JSON.stringify({ names: names.map((n) => n.textContent), problems });
+})()"#;
+
+/// Opens each trace in each of [`SCREENS`] (with the details of the span
+/// `select` open) and checks that every span name is whole and in view,
+/// that the axis labels do not overlap and that marks are wide enough;
+/// keeps a screenshot of each.
+fn check_waterfall_layout(
+    browser: &mut Browser,
+    base: &str,
+    traces: &[(&str, &collector::Trace, &str)],
+) {
+    let mut failures = Vec::new();
+    for &(screen_name, width, height, scale) in &SCREENS {
+        for &(label, trace, select) in traces {
+            let url = format!("{base}#trace={}&span={select}", trace.trace_id);
+            let tab = browser.open_on(&url, TRACE_READY, (width, height, scale));
+            let found = browser.evaluate(&tab, LAYOUT_PROBLEMS);
+            let found: Value =
+                serde_json::from_str(found.as_str().expect("a JSON string")).expect("the layout");
+            let mut drawn: Vec<String> = found["names"]
+                .as_array()
+                .expect("names")
+                .iter()
+                .map(|n| n.as_str().unwrap_or_default().to_owned())
+                .collect();
+            drawn.sort();
+            let mut expected: Vec<String> = trace.spans.iter().map(|s| s.name.clone()).collect();
+            expected.sort();
+            let screen = format!("{label} at {screen_name} ({width}x{height} CSS px)");
+            if drawn != expected {
+                failures.push(format!(
+                    "{screen}: names drawn {drawn:?}, expected {expected:?}"
+                ));
+            }
+            for problem in found["problems"].as_array().expect("problems") {
+                failures.push(format!(
+                    "{screen}: {}",
+                    problem.as_str().unwrap_or_default()
+                ));
+            }
+            let name = format!("waterfall-{label}-{screen_name}.png");
+            let shot = browser.screenshot_tab(&tab, &name);
+            eprintln!("screenshot of the {screen}: {}", shot.display());
+            browser.close(tab);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the waterfall hides or garbles what it shows:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Back to the previous page of `tab` (the search), and its list shown.
