@@ -1019,6 +1019,202 @@ async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
     collector.shutdown().await;
 }
 
+/// The page for a presenter: dark mode from the system and a switch that
+/// is remembered, large text that keeps every name whole, the keys (j/k,
+/// left/right, Enter, Esc, `/`, `?`), a favicon, a 24-hour clock, one
+/// spelling of transports, names as written and one sign style in the
+/// compare view, and eight service colours that differ and are never red.
+/// Hand-made traces over OTLP/HTTP (protobuf): no example binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_suits_a_presenter() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
+    let base = collector.ui_url().expect("the web view is on");
+    // main -> (GetUser -> GetInfo, GetDetail), Other; then a slower run.
+    let tree = |trace: &[u8; 16], slow: u64| {
+        vec![
+            timed(trace, 1, None, "StartRequests", 0, 10 + slow),
+            timed(trace, 2, Some(1), "GetUser", 1, 8 + slow),
+            timed(trace, 3, Some(2), "GetInfo", 2, 4),
+            timed(trace, 4, Some(2), "GetDetail", 4, 7 + slow),
+            timed(trace, 5, Some(1), "Other", 8 + slow, 9 + slow),
+        ]
+    };
+    let (a, b) = ([0xa1; 16], [0xa2; 16]);
+    send(collector.http_addr(), "presenter", tree(&a, 3)).await;
+    send(collector.http_addr(), "presenter", tree(&b, 0)).await;
+    collector.wait_for_spans(10, WAIT).await.expect("10 spans");
+    let mut browser = Browser::launch(&chromium);
+
+    // The icon is there: no 404 on any load.
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let ui = collector.ui_addr().expect("the web view");
+        let icon = testkit::http::get(ui, path, &[]).await;
+        assert_eq!(icon.status, 200, "{path}");
+        assert!(icon.text().starts_with("<svg"), "{path}: {}", icon.text());
+    }
+
+    let trace = format!("{base}#trace={}", hex(&a));
+    let tab = browser.open(&trace, TRACE_READY);
+    let rows = "document.querySelectorAll('#waterfall .wf-row[data-span-id]').length";
+    let key = |browser: &mut Browser, tab: &Tab, key: &str| {
+        browser.evaluate(
+            tab,
+            &format!("document.dispatchEvent(new KeyboardEvent('keydown', {{key: {key:?}, bubbles: true}})); true"),
+        );
+    };
+    // j twice: the cursor on the second span; Enter: its details.
+    key(&mut browser, &tab, "j");
+    key(&mut browser, &tab, "j");
+    key(&mut browser, &tab, "Enter");
+    browser.wait_until(
+        &tab,
+        "!document.getElementById('details').hidden && document.querySelector('#details .span-title').textContent === 'GetUser'",
+    );
+    // One spelling of transports, as OTEL_EXPORTER_OTLP_PROTOCOL has it.
+    let via = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#details tr')).find(r => r.cells[0].textContent === 'Received via').cells[1].textContent",
+    );
+    assert!(
+        via.as_str()
+            .is_some_and(|v| v.starts_with("http/protobuf ")),
+        "{via}"
+    );
+    // k: back to the first; left: its subtree collapses; right: open again.
+    key(&mut browser, &tab, "k");
+    key(&mut browser, &tab, "ArrowLeft");
+    browser.wait_until(&tab, &format!("{rows} === 1"));
+    key(&mut browser, &tab, "ArrowRight");
+    browser.wait_until(&tab, &format!("{rows} === 5"));
+    // Esc closes the details; ? shows the keys and Esc hides them.
+    key(&mut browser, &tab, "Escape");
+    browser.wait_until(
+        &tab,
+        "document.getElementById('details').hidden && !location.hash.includes('span=')",
+    );
+    key(&mut browser, &tab, "?");
+    browser.wait_until(&tab, "!document.getElementById('keys').hidden");
+    let shot = browser.screenshot_tab(&tab, "keys.png");
+    eprintln!("screenshot of the keys: {}", shot.display());
+    key(&mut browser, &tab, "Escape");
+    browser.wait_until(&tab, "document.getElementById('keys').hidden");
+    // `/` goes to the find box; Enter there moves to the span found.
+    key(&mut browser, &tab, "/");
+    browser.wait_until(&tab, "document.activeElement.id === 'find'");
+    browser.evaluate(
+        &tab,
+        "const f = document.getElementById('find'); f.value = 'detail';          f.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); true",
+    );
+    browser.wait_until(
+        &tab,
+        "document.querySelector('.wf-row.cursor .span-name').textContent === 'GetDetail'",
+    );
+    // One clock: 24-hour.
+    let status = browser.evaluate(&tab, "document.getElementById('status').textContent");
+    let clock = status.as_str().unwrap_or_default();
+    assert!(
+        clock.starts_with("updated ")
+            && clock.len() == "updated 14:05:09".len()
+            && !clock.contains('M'),
+        "{clock}"
+    );
+    // Eight services, eight colours, none of them red.
+    let colours = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from({length: 8}, (_, i) => { const d = document.createElement('span');          d.style.color = serviceColour('service-' + i); document.body.append(d);          const c = getComputedStyle(d).color; d.remove(); return c; }))",
+    );
+    let colours: Vec<String> =
+        serde_json::from_str(colours.as_str().expect("JSON")).expect("colours");
+    let distinct: std::collections::BTreeSet<&String> = colours.iter().collect();
+    assert_eq!(distinct.len(), 8, "{colours:?}");
+    for colour in &colours {
+        let rgb: Vec<f64> = colour
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .map(|c| c.trim().parse().expect("a colour component"))
+            .collect();
+        assert!(
+            !(rgb[0] > 1.3 * rgb[1] && rgb[0] > 1.3 * rgb[2]),
+            "a service is red: {colour}"
+        );
+    }
+
+    // Dark mode when the system is dark; the switch wins, and is remembered.
+    let background = "getComputedStyle(document.documentElement).backgroundColor";
+    browser.call(
+        Some(&tab),
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(13, 17, 23)");
+    let shot = browser.screenshot_tab(&tab, "dark.png");
+    eprintln!("screenshot of dark mode: {}", shot.display());
+    // system -> dark -> light
+    browser.evaluate(
+        &tab,
+        "document.getElementById('theme').click(); document.getElementById('theme').click(); true",
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(255, 255, 255)");
+    // Large text: the layout keeps, every name whole.
+    browser.evaluate(&tab, "document.getElementById('size').click(); true");
+    assert_eq!(
+        browser.evaluate(&tab, "getComputedStyle(document.documentElement).fontSize"),
+        "18px"
+    );
+    browser.close(tab);
+    // Remembered in a new tab, on a projector (1024x768 at 150%) whose
+    // system is dark: light and large, and every name whole.
+    let (_, width, height, scale) = SCREENS[1];
+    let tab = browser.open_on(&trace, TRACE_READY, (width, height, scale));
+    browser.call(
+        Some(&tab),
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(255, 255, 255)");
+    assert_eq!(
+        browser.evaluate(&tab, "getComputedStyle(document.documentElement).fontSize"),
+        "18px"
+    );
+    let found = browser.evaluate(&tab, LAYOUT_PROBLEMS);
+    let found: Value = serde_json::from_str(found.as_str().expect("JSON")).expect("the layout");
+    assert_eq!(found["problems"], json!([]), "large text on a projector");
+    assert_eq!(found["names"].as_array().map(Vec::len), Some(5));
+    let shot = browser.screenshot_tab(&tab, "large-text-1024x768-150pc.png");
+    eprintln!("screenshot of large text: {}", shot.display());
+    browser.close(tab);
+
+    // Compare: names as written, one sign style (a true minus, both places).
+    let compare = format!("{base}#compare={},{}", hex(&a), hex(&b));
+    let tab = browser.open(&compare, "document.body.dataset.ready === 'compare'");
+    let head = browser.evaluate(
+        &tab,
+        "const h = document.getElementById('cmp-a'); h.innerText",
+    );
+    assert!(
+        head.as_str()
+            .is_some_and(|h| h.starts_with("A: StartRequests")),
+        "{head}"
+    );
+    let diffs = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#compare-rows tr')).map(r => r.cells[3].textContent))",
+    );
+    let diffs: Vec<String> = serde_json::from_str(diffs.as_str().expect("JSON")).expect("diffs");
+    // B's StartRequests took 10 ms, A's 13 ms.
+    assert_eq!(diffs[0], "\u{2212}3.00 ms (\u{2212}23%)", "{diffs:?}");
+    assert!(diffs.iter().all(|d| !d.contains('-')), "{diffs:?}");
+    browser.close(tab);
+    drop(browser);
+    collector.shutdown().await;
+}
+
 /// A database span shows its statement (placeholders, never values) beside
 /// its name, a cache lookup whether it hit, and a refused gRPC call its
 /// status: on the real trace of examples-grpc-with-db's client and server.
