@@ -5,13 +5,14 @@
 //! |---|---|
 //! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
 //! | `POST /api/traces` | a file of traces or log records (see [`crate::file_format`]: one OTLP/JSON export request, or JSON Lines of `TracesData`/`LogsData`; `Content-Encoding: gzip` or gzip bytes), up to [`crate::CollectorConfig::max_upload_bytes`] (256 MiB) before and after gzip; answers `{"trace_ids": [...], "spans": N, "log_records": N}` |
-//! | `GET /api/traces/{id}` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); 404 if unknown |
+//! | `GET /api/traces/{id}?offset=N&limit=N` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); `offset` and `limit` (optional) ask for a page of the spans, `span_count` says how many there are; gzip-compressed when the client accepts it; 404 if unknown |
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
 //! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
 //! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond); a client that takes nothing for a minute loses its stream |
 //! | `GET /api/logs?service=S&severity=WARN&q=TEXT&limit=N` | the last log records of no trace that match, newest last; `severity` is a minimum (a name or a number 1-24), `q` a substring of the body in any case; a bad or unknown parameter is a 400 |
 //! | `GET /api/services` | the service names of all stored traces |
+//! | `GET /favicon.svg`, `GET /favicon.ico` | the page's icon (SVG) |
 //!
 //! Every error answer is JSON, `{"error": "..."}`, saying what was wrong
 //! and what to do; a 405 carries `Allow`.
@@ -31,7 +32,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Query, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
@@ -105,6 +106,8 @@ pub(crate) fn router(
     };
     let routes = Router::new()
         .route("/", get(page))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route(
             "/api/traces",
             get(list_traces)
@@ -212,6 +215,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 async fn page() -> Html<&'static str> {
     Html(PAGE)
+}
+
+/// The page's icon: three bars of a waterfall (an SVG, also for browsers
+/// that ask for `/favicon.ico` on their own).
+const FAVICON: &str = concat!(
+    r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">"#,
+    r##"<rect x="1" y="2" width="9" height="3" rx="1" fill="#2563eb"/>"##,
+    r##"<rect x="4" y="7" width="7" height="3" rx="1" fill="#0d9488"/>"##,
+    r##"<rect x="7" y="12" width="8" height="3" rx="1" fill="#c9a100"/>"##,
+    "</svg>"
+);
+
+async fn favicon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON)
 }
 
 #[derive(Debug, Serialize)]
@@ -584,7 +601,12 @@ struct TraceDetail<'a> {
     complete: bool,
     /// Spans not kept: the trace reached the per-trace limit.
     dropped_spans: u64,
-    /// Depth first, children by start time: the order of the waterfall.
+    /// Spans of the trace, all of them (`spans` may be a page of them).
+    span_count: usize,
+    /// The place of `spans[0]` in the waterfall (0 unless a page was asked).
+    offset: usize,
+    /// Depth first, children by start time: the order of the waterfall;
+    /// all of them, or the page asked for (`offset`, `limit`).
     spans: Vec<WaterfallSpan<'a>>,
     /// Log records of the trace, all of them (each span lists its own).
     log_records: usize,
@@ -595,12 +617,97 @@ struct TraceDetail<'a> {
     logs: Vec<TraceLog<'a>>,
 }
 
-async fn one_trace(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
-    let store = ui.store.clone();
-    heavy(&ui, move || trace_detail(&store, &id)).await
+/// Which spans of a trace one answer carries: `offset` and `limit` count
+/// rows of the waterfall (tree order), so that a page can draw the first
+/// rows of a big trace before the rest has come.
+#[derive(Debug, Default, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpanPage {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
 }
 
-fn trace_detail(store: &Store, id: &str) -> Response {
+async fn one_trace(
+    State(ui): State<Ui>,
+    Path(id): Path<String>,
+    page: Result<Query<SpanPage>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let page = match page {
+        Ok(Query(page)) => page,
+        Err(e) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}: the parameters are offset and limit (numbers of spans)",
+                    e.body_text()
+                ),
+            );
+        }
+    };
+    let gzip = accepts_gzip(&headers);
+    let store = ui.store.clone();
+    heavy(&ui, move || trace_detail(&store, &id, page, gzip)).await
+}
+
+/// Answers smaller than this go uncompressed: gzip would save nothing.
+const GZIP_FROM: usize = 1024;
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, or `*`, with a
+/// quality above 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// `value` as JSON, gzip-compressed (fast level: the answer is made while
+/// the page waits) when the client takes it and it is worth it.
+fn json_answer<T: Serialize>(value: &T, gzip: bool) -> Response {
+    let json = match serde_json::to_vec(value) {
+        Ok(json) => json,
+        Err(e) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if !gzip || json.len() < GZIP_FROM {
+        return ([content_type, vary], json).into_response();
+    }
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(json.len() / 8),
+        flate2::Compression::fast(),
+    );
+    match std::io::Write::write_all(&mut encoder, &json).and_then(|()| encoder.finish()) {
+        Ok(compressed) => (
+            [
+                content_type,
+                vary,
+                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            ],
+            compressed,
+        )
+            .into_response(),
+        Err(_) => ([content_type, vary], json).into_response(),
+    }
+}
+
+fn trace_detail(store: &Store, id: &str, page: SpanPage, gzip: bool) -> Response {
     let Some(trace) = store.trace(id) else {
         return api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}"));
     };
@@ -613,9 +720,12 @@ fn trace_detail(store: &Store, id: &str) -> Response {
             section.end_unix_nano.saturating_sub(start),
         ]);
     }
-    let spans = trace
-        .tree()
+    let tree = trace.tree();
+    let span_count = tree.len();
+    let spans = tree
         .into_iter()
+        .skip(page.offset)
+        .take(page.limit.unwrap_or(usize::MAX))
         .map(|row| WaterfallSpan {
             span: row.span,
             depth: row.depth,
@@ -643,19 +753,21 @@ fn trace_detail(store: &Store, id: &str) -> Response {
             scope_name: &l.scope_name,
         })
         .collect();
-    Json(TraceDetail {
+    let detail = TraceDetail {
         trace_id: &trace.trace_id,
         start_unix_nano: start,
         duration_nanos: end.saturating_sub(start),
         services: trace.services(),
         complete: trace.is_complete(),
         dropped_spans: trace.dropped_spans,
+        span_count,
+        offset: page.offset,
         spans,
         log_records: trace.logs.len(),
         dropped_log_records: trace.dropped_logs,
         logs,
-    })
-    .into_response()
+    };
+    json_answer(&detail, gzip)
 }
 
 /// Records listed by `/api/logs` when no limit is given.

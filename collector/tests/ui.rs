@@ -154,6 +154,89 @@ async fn one_trace_has_every_span_in_tree_order_with_offsets() {
     collector.shutdown().await;
 }
 
+/// A page of a trace's spans (`offset`, `limit`: what the web view fetches
+/// first for a big trace), `span_count` for all of them; a bad page
+/// parameter is a 400; the answer is gzip-compressed for a client that
+/// takes gzip, and plain for one that does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_comes_in_pages_and_gzip_when_the_client_takes_it() {
+    let (collector, ui) = start().await;
+    let id = [7; 16];
+    let mut spans = vec![timed(&id, 1, None, "root", 0, 100)];
+    for n in 2..=40u8 {
+        let mut child = timed(&id, n, Some(1), &format!("child-{n}"), u64::from(n), 90);
+        child
+            .attributes
+            .push(string_attr("padding", &"x".repeat(100)));
+        spans.push(child);
+    }
+    send(collector.http_addr(), "paged", spans).await;
+    collector.wait_for_spans(40, WAIT).await.expect("40 spans");
+    let path = format!("/api/traces/{}", "07".repeat(16));
+
+    let names = |json: &Value| -> Vec<String> {
+        json["spans"]
+            .as_array()
+            .expect("spans")
+            .iter()
+            .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (status, all, plain) = get_json(ui, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["span_count"], 40);
+    assert_eq!(all["offset"], 0);
+    assert_eq!(names(&all).len(), 40);
+    assert_eq!(plain.header("content-encoding"), None, "not asked for gzip");
+    let (status, page, _) = get_json(ui, &format!("{path}?offset=2&limit=3")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["span_count"], 40);
+    assert_eq!(page["offset"], 2);
+    assert_eq!(names(&page), names(&all)[2..5]);
+    let (status, rest, _) = get_json(ui, &format!("{path}?offset=38")).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&rest), names(&all)[38..]);
+    let (status, error, _) = get_json(ui, &format!("{path}?offset=-1")).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("offset and limit")),
+        "{error}"
+    );
+
+    let gzipped = get(ui, &path, &[("Accept-Encoding", "gzip, deflate, br")]).await;
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert!(
+        gzipped.body.len() < plain.body.len() / 3,
+        "{} of {} bytes",
+        gzipped.body.len(),
+        plain.body.len()
+    );
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped.body[..]),
+        &mut unzipped,
+    )
+    .expect("gzip");
+    assert_eq!(unzipped, plain.body, "the same answer, compressed");
+    let refused = get(ui, &path, &[("Accept-Encoding", "gzip;q=0, identity")]).await;
+    assert_eq!(refused.header("content-encoding"), None);
+
+    // The page's icon: no 404 on a page load.
+    for icon in ["/favicon.ico", "/favicon.svg"] {
+        let answer = get(ui, icon, &[]).await;
+        assert_eq!(answer.status, 200, "{icon}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some("image/svg+xml"),
+            "{icon}"
+        );
+    }
+    collector.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_ids_and_paths_are_json_404s() {
     let (collector, ui) = start().await;

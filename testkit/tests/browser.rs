@@ -221,6 +221,12 @@ impl Browser {
     /// true there, then a little longer so that the page's 100 ms canary
     /// has run a few times.
     fn open(&mut self, url: &str, ready: &str) -> Tab {
+        self.open_on(url, ready, (1400, 900, 1.0))
+    }
+
+    /// [`Browser::open`] on a screen of `width` x `height` CSS pixels at
+    /// `scale` device pixels each (a zoom of 150% is 1.5).
+    fn open_on(&mut self, url: &str, ready: &str, (width, height, scale): (u32, u32, f64)) -> Tab {
         let target = self.call(None, "Target.createTarget", json!({"url": "about:blank"}));
         let target_id = target["targetId"].as_str().expect("a target id").to_owned();
         let attached = self.call(
@@ -238,7 +244,7 @@ impl Browser {
         self.call(
             Some(&tab),
             "Emulation.setDeviceMetricsOverride",
-            json!({"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": false}),
         );
         self.call(Some(&tab), "Page.navigate", json!({"url": url}));
         let started = Instant::now();
@@ -454,7 +460,7 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         .await
         .expect("the second run's 9 spans");
     // One trace across two processes: examples-http's client and server.
-    let http = http_trace(&collector).await;
+    let (http, failed) = http_traces(&collector).await;
     // A hand-made variant of the example's trace: one GetUser, and a span
     // the real one does not have, to compare with.
     let variant_id = [0xc0; 16];
@@ -513,12 +519,12 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
     let api: Value = collector_json(&collector, "/api/dependencies").await;
     assert_eq!(
         api["dependencies"],
-        json!([{"parent": "otlp-http-client", "child": "otlp-http-server", "calls": 1}]),
-        "the example's client calls its server once"
+        json!([{"parent": "otlp-http-client", "child": "otlp-http-server", "calls": 2}]),
+        "the example's client calls its server twice (/hello and /error)"
     );
     assert_eq!(
         edges,
-        [["otlp-http-client", "otlp-http-server", "1 call"]],
+        [["otlp-http-client", "otlp-http-server", "2 calls"]],
         "one edge, as the API says"
     );
     let nodes = browser.evaluate(
@@ -715,6 +721,18 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         "main's log records in its details"
     );
     assert_eq!(texts_of(&dom, "log-severity"), ["INFO", "INFO"]);
+    // On every screen, every name whole: the in-process trace, the HTTP
+    // one and the failing call, each with a span's details open.
+    let span_of = |trace: &collector::Trace, name: &str| trace.spans_named(name)[0].span_id.clone();
+    check_waterfall_layout(
+        &mut browser,
+        &base,
+        &[
+            ("inprocess", &real, &get_user_100),
+            ("http", &http, &span_of(&http, "HelloHandler")),
+            ("error", &failed, &span_of(&failed, "GET /error")),
+        ],
+    );
     let tab = browser.open(&waterfall, TRACE_READY);
     let shot = browser.screenshot_tab(&tab, "critical-path.png");
     eprintln!("screenshot of the critical path: {}", shot.display());
@@ -1001,6 +1019,202 @@ async fn the_logs_view_lists_trace_less_records_and_filters_narrow_them() {
     collector.shutdown().await;
 }
 
+/// The page for a presenter: dark mode from the system and a switch that
+/// is remembered, large text that keeps every name whole, the keys (j/k,
+/// left/right, Enter, Esc, `/`, `?`), a favicon, a 24-hour clock, one
+/// spelling of transports, names as written and one sign style in the
+/// compare view, and eight service colours that differ and are never red.
+/// Hand-made traces over OTLP/HTTP (protobuf): no example binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_suits_a_presenter() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
+    let base = collector.ui_url().expect("the web view is on");
+    // main -> (GetUser -> GetInfo, GetDetail), Other; then a slower run.
+    let tree = |trace: &[u8; 16], slow: u64| {
+        vec![
+            timed(trace, 1, None, "StartRequests", 0, 10 + slow),
+            timed(trace, 2, Some(1), "GetUser", 1, 8 + slow),
+            timed(trace, 3, Some(2), "GetInfo", 2, 4),
+            timed(trace, 4, Some(2), "GetDetail", 4, 7 + slow),
+            timed(trace, 5, Some(1), "Other", 8 + slow, 9 + slow),
+        ]
+    };
+    let (a, b) = ([0xa1; 16], [0xa2; 16]);
+    send(collector.http_addr(), "presenter", tree(&a, 3)).await;
+    send(collector.http_addr(), "presenter", tree(&b, 0)).await;
+    collector.wait_for_spans(10, WAIT).await.expect("10 spans");
+    let mut browser = Browser::launch(&chromium);
+
+    // The icon is there: no 404 on any load.
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let ui = collector.ui_addr().expect("the web view");
+        let icon = testkit::http::get(ui, path, &[]).await;
+        assert_eq!(icon.status, 200, "{path}");
+        assert!(icon.text().starts_with("<svg"), "{path}: {}", icon.text());
+    }
+
+    let trace = format!("{base}#trace={}", hex(&a));
+    let tab = browser.open(&trace, TRACE_READY);
+    let rows = "document.querySelectorAll('#waterfall .wf-row[data-span-id]').length";
+    let key = |browser: &mut Browser, tab: &Tab, key: &str| {
+        browser.evaluate(
+            tab,
+            &format!("document.dispatchEvent(new KeyboardEvent('keydown', {{key: {key:?}, bubbles: true}})); true"),
+        );
+    };
+    // j twice: the cursor on the second span; Enter: its details.
+    key(&mut browser, &tab, "j");
+    key(&mut browser, &tab, "j");
+    key(&mut browser, &tab, "Enter");
+    browser.wait_until(
+        &tab,
+        "!document.getElementById('details').hidden && document.querySelector('#details .span-title').textContent === 'GetUser'",
+    );
+    // One spelling of transports, as OTEL_EXPORTER_OTLP_PROTOCOL has it.
+    let via = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#details tr')).find(r => r.cells[0].textContent === 'Received via').cells[1].textContent",
+    );
+    assert!(
+        via.as_str()
+            .is_some_and(|v| v.starts_with("http/protobuf ")),
+        "{via}"
+    );
+    // k: back to the first; left: its subtree collapses; right: open again.
+    key(&mut browser, &tab, "k");
+    key(&mut browser, &tab, "ArrowLeft");
+    browser.wait_until(&tab, &format!("{rows} === 1"));
+    key(&mut browser, &tab, "ArrowRight");
+    browser.wait_until(&tab, &format!("{rows} === 5"));
+    // Esc closes the details; ? shows the keys and Esc hides them.
+    key(&mut browser, &tab, "Escape");
+    browser.wait_until(
+        &tab,
+        "document.getElementById('details').hidden && !location.hash.includes('span=')",
+    );
+    key(&mut browser, &tab, "?");
+    browser.wait_until(&tab, "!document.getElementById('keys').hidden");
+    let shot = browser.screenshot_tab(&tab, "keys.png");
+    eprintln!("screenshot of the keys: {}", shot.display());
+    key(&mut browser, &tab, "Escape");
+    browser.wait_until(&tab, "document.getElementById('keys').hidden");
+    // `/` goes to the find box; Enter there moves to the span found.
+    key(&mut browser, &tab, "/");
+    browser.wait_until(&tab, "document.activeElement.id === 'find'");
+    browser.evaluate(
+        &tab,
+        "const f = document.getElementById('find'); f.value = 'detail';          f.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); true",
+    );
+    browser.wait_until(
+        &tab,
+        "document.querySelector('.wf-row.cursor .span-name').textContent === 'GetDetail'",
+    );
+    // One clock: 24-hour.
+    let status = browser.evaluate(&tab, "document.getElementById('status').textContent");
+    let clock = status.as_str().unwrap_or_default();
+    assert!(
+        clock.starts_with("updated ")
+            && clock.len() == "updated 14:05:09".len()
+            && !clock.contains('M'),
+        "{clock}"
+    );
+    // Eight services, eight colours, none of them red.
+    let colours = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from({length: 8}, (_, i) => { const d = document.createElement('span');          d.style.color = serviceColour('service-' + i); document.body.append(d);          const c = getComputedStyle(d).color; d.remove(); return c; }))",
+    );
+    let colours: Vec<String> =
+        serde_json::from_str(colours.as_str().expect("JSON")).expect("colours");
+    let distinct: std::collections::BTreeSet<&String> = colours.iter().collect();
+    assert_eq!(distinct.len(), 8, "{colours:?}");
+    for colour in &colours {
+        let rgb: Vec<f64> = colour
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .map(|c| c.trim().parse().expect("a colour component"))
+            .collect();
+        assert!(
+            !(rgb[0] > 1.3 * rgb[1] && rgb[0] > 1.3 * rgb[2]),
+            "a service is red: {colour}"
+        );
+    }
+
+    // Dark mode when the system is dark; the switch wins, and is remembered.
+    let background = "getComputedStyle(document.documentElement).backgroundColor";
+    browser.call(
+        Some(&tab),
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(13, 17, 23)");
+    let shot = browser.screenshot_tab(&tab, "dark.png");
+    eprintln!("screenshot of dark mode: {}", shot.display());
+    // system -> dark -> light
+    browser.evaluate(
+        &tab,
+        "document.getElementById('theme').click(); document.getElementById('theme').click(); true",
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(255, 255, 255)");
+    // Large text: the layout keeps, every name whole.
+    browser.evaluate(&tab, "document.getElementById('size').click(); true");
+    assert_eq!(
+        browser.evaluate(&tab, "getComputedStyle(document.documentElement).fontSize"),
+        "18px"
+    );
+    browser.close(tab);
+    // Remembered in a new tab, on a projector (1024x768 at 150%) whose
+    // system is dark: light and large, and every name whole.
+    let (_, width, height, scale) = SCREENS[1];
+    let tab = browser.open_on(&trace, TRACE_READY, (width, height, scale));
+    browser.call(
+        Some(&tab),
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_eq!(browser.evaluate(&tab, background), "rgb(255, 255, 255)");
+    assert_eq!(
+        browser.evaluate(&tab, "getComputedStyle(document.documentElement).fontSize"),
+        "18px"
+    );
+    let found = browser.evaluate(&tab, LAYOUT_PROBLEMS);
+    let found: Value = serde_json::from_str(found.as_str().expect("JSON")).expect("the layout");
+    assert_eq!(found["problems"], json!([]), "large text on a projector");
+    assert_eq!(found["names"].as_array().map(Vec::len), Some(5));
+    let shot = browser.screenshot_tab(&tab, "large-text-1024x768-150pc.png");
+    eprintln!("screenshot of large text: {}", shot.display());
+    browser.close(tab);
+
+    // Compare: names as written, one sign style (a true minus, both places).
+    let compare = format!("{base}#compare={},{}", hex(&a), hex(&b));
+    let tab = browser.open(&compare, "document.body.dataset.ready === 'compare'");
+    let head = browser.evaluate(
+        &tab,
+        "const h = document.getElementById('cmp-a'); h.innerText",
+    );
+    assert!(
+        head.as_str()
+            .is_some_and(|h| h.starts_with("A: StartRequests")),
+        "{head}"
+    );
+    let diffs = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#compare-rows tr')).map(r => r.cells[3].textContent))",
+    );
+    let diffs: Vec<String> = serde_json::from_str(diffs.as_str().expect("JSON")).expect("diffs");
+    // B's StartRequests took 10 ms, A's 13 ms.
+    assert_eq!(diffs[0], "\u{2212}3.00 ms (\u{2212}23%)", "{diffs:?}");
+    assert!(diffs.iter().all(|d| !d.contains('-')), "{diffs:?}");
+    browser.close(tab);
+    drop(browser);
+    collector.shutdown().await;
+}
+
 /// A database span shows its statement (placeholders, never values) beside
 /// its name, a cache lookup whether it hit, and a refused gRPC call its
 /// status: on the real trace of examples-grpc-with-db's client and server.
@@ -1087,9 +1301,10 @@ async fn the_waterfall_shows_what_each_database_cache_and_grpc_span_did() {
     collector.shutdown().await;
 }
 
-/// One trace across examples-http's client and server (4 spans, two
-/// services), as the examples' own tests run them.
-async fn http_trace(collector: &Collector) -> collector::Trace {
+/// Two traces across examples-http's client and server, as the examples'
+/// own tests run them: `/hello` (4 spans, two services) and the failing
+/// `/error` (3 spans: `StartRequests`, `GET`, `GET /error`).
+async fn http_traces(collector: &Collector) -> (collector::Trace, collector::Trace) {
     let binary = |bin| {
         process::workspace_binary("examples-http", bin)
             .unwrap_or_else(|e| panic!("examples-http's {bin}: {e:#}"))
@@ -1103,14 +1318,17 @@ async fn http_trace(collector: &Collector) -> collector::Trace {
     )
     .await
     .expect("starting examples-http's server");
-    let mut command = process::example_command(&client.to_string_lossy());
-    command.args([
-        "--url",
-        &server.url("/hello"),
-        "--endpoint",
-        &collector.http_endpoint(),
-    ]);
-    let out = process::run(&mut command, Duration::from_secs(60))
+    let run = |path: &'static str| {
+        let mut command = process::example_command(&client.to_string_lossy());
+        command.args([
+            "--url",
+            &server.url(path),
+            "--endpoint",
+            &collector.http_endpoint(),
+        ]);
+        command
+    };
+    let out = process::run(&mut run("/hello"), Duration::from_secs(60))
         .await
         .expect("running the client");
     assert!(out.status.success(), "{}", out.stderr);
@@ -1121,11 +1339,130 @@ async fn http_trace(collector: &Collector) -> collector::Trace {
     if let Err(problems) = expect::http_request(&trace, "otlp-http-client", "otlp-http-server") {
         panic!("the HTTP trace differs from the documented one: {problems:#?}");
     }
+    // The failing route: the client exits 1, as it should.
+    let out = process::run(&mut run("/error"), Duration::from_secs(60))
+        .await
+        .expect("running the client on /error");
+    assert!(!out.status.success(), "{}", out.stderr);
+    let failed = collector
+        .wait_for_trace(
+            |t| {
+                t.services().len() == 2
+                    && t.spans.len() == 3
+                    && t.spans_named("GET /error").len() == 1
+            },
+            WAIT,
+        )
+        .await
+        .expect("the failing call's 3 spans");
+    if let Err(problems) = expect::http_error(&failed, "otlp-http-client", "otlp-http-server") {
+        panic!("the error trace differs from the documented one: {problems:#?}");
+    }
     server
         .stop(Duration::from_secs(30))
         .await
         .expect("stopping the server");
-    trace
+    (trace, failed)
+}
+
+/// The screens the waterfall must read on: a laptop, a projector (1024x768
+/// at 150% zoom) and a large screen at 200%: CSS width and height, and the
+/// device scale factor (the screenshot is width x scale pixels wide).
+const SCREENS: [(&str, u32, u32, f64); 3] = [
+    ("1400x900", 1400, 900, 1.0),
+    ("1024x768-150pc", 683, 512, 1.5),
+    ("1920x1080-200pc", 960, 540, 2.0),
+];
+
+/// In the page: what is wrong with the waterfall as drawn (names cut or
+/// out of sight, axis labels on top of each other, the critical path over
+/// a duration label, marks narrower than 6 px), and the names drawn.
+const LAYOUT_PROBLEMS: &str = r#"(() => {
+  const problems = [];
+  const viewport = document.documentElement.clientWidth;
+  const names = Array.from(document.querySelectorAll('#waterfall .span-name'));
+  for (const name of names) {
+    const text = name.textContent;
+    const r = name.getBoundingClientRect();
+    const cell = name.parentElement;
+    const box = cell.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) problems.push(text + ': no width');
+    if (name.scrollWidth > name.clientWidth) problems.push(text + ': cut within itself');
+    if (cell.scrollWidth > cell.clientWidth) problems.push(text + ': its name cell overflows (' + cell.scrollWidth + ' > ' + cell.clientWidth + ')');
+    if (r.left < box.left - 0.5 || r.right > box.right + 0.5) problems.push(text + ': outside its name cell');
+    if (r.left < 0 || r.right > viewport + 0.5) problems.push(text + ': outside the viewport (' + r.left + '..' + r.right + ' of ' + viewport + ')');
+  }
+  const labels = Array.from(document.querySelectorAll('#waterfall .tick-label'))
+    .map((l) => [l.textContent, l.getBoundingClientRect()])
+    .sort((a, b) => a[1].left - b[1].left);
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i][1].left < labels[i - 1][1].right) problems.push('axis labels overlap: ' + labels[i - 1][0] + ' and ' + labels[i][0]);
+  }
+  for (const [text, r] of labels) if (r.left < 0 || r.right > viewport + 0.5) problems.push('axis label outside the viewport: ' + text);
+  if (labels.length < 2) problems.push('fewer than 2 axis labels');
+  for (const row of document.querySelectorAll('#waterfall .wf-row')) {
+    const label = row.querySelector('.bar-label');
+    for (const crit of row.querySelectorAll('.crit')) {
+      const a = crit.getBoundingClientRect(), b = label && label.getBoundingClientRect();
+      if (b && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) problems.push('the critical path crosses the label ' + label.textContent);
+    }
+  }
+  for (const mark of document.querySelectorAll('#waterfall .log-mark, #waterfall .event-mark')) {
+    const r = mark.getBoundingClientRect();
+    if (r.width < 6) problems.push('a mark ' + r.width + ' px wide: ' + mark.title);
+  }
+  return JSON.stringify({ names: names.map((n) => n.textContent), problems });
+})()"#;
+
+/// Opens each trace in each of [`SCREENS`] (with the details of the span
+/// `select` open) and checks that every span name is whole and in view,
+/// that the axis labels do not overlap and that marks are wide enough;
+/// keeps a screenshot of each.
+fn check_waterfall_layout(
+    browser: &mut Browser,
+    base: &str,
+    traces: &[(&str, &collector::Trace, &str)],
+) {
+    let mut failures = Vec::new();
+    for &(screen_name, width, height, scale) in &SCREENS {
+        for &(label, trace, select) in traces {
+            let url = format!("{base}#trace={}&span={select}", trace.trace_id);
+            let tab = browser.open_on(&url, TRACE_READY, (width, height, scale));
+            let found = browser.evaluate(&tab, LAYOUT_PROBLEMS);
+            let found: Value =
+                serde_json::from_str(found.as_str().expect("a JSON string")).expect("the layout");
+            let mut drawn: Vec<String> = found["names"]
+                .as_array()
+                .expect("names")
+                .iter()
+                .map(|n| n.as_str().unwrap_or_default().to_owned())
+                .collect();
+            drawn.sort();
+            let mut expected: Vec<String> = trace.spans.iter().map(|s| s.name.clone()).collect();
+            expected.sort();
+            let screen = format!("{label} at {screen_name} ({width}x{height} CSS px)");
+            if drawn != expected {
+                failures.push(format!(
+                    "{screen}: names drawn {drawn:?}, expected {expected:?}"
+                ));
+            }
+            for problem in found["problems"].as_array().expect("problems") {
+                failures.push(format!(
+                    "{screen}: {}",
+                    problem.as_str().unwrap_or_default()
+                ));
+            }
+            let name = format!("waterfall-{label}-{screen_name}.png");
+            let shot = browser.screenshot_tab(&tab, &name);
+            eprintln!("screenshot of the {screen}: {}", shot.display());
+            browser.close(tab);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the waterfall hides or garbles what it shows:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Back to the previous page of `tab` (the search), and its list shown.
