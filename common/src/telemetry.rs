@@ -213,6 +213,9 @@ impl Telemetry {
     fn flush(&mut self) -> (OTelSdkResult, Option<(Watch, OTelSdkResult)>) {
         let timeout = self.shutdown_timeout;
         let (logs, provider) = (self.logs.take(), self.provider.take());
+        // What fails now is the final report's to say, not a warning's.
+        self.spans.closing();
+        logs.iter().for_each(|(_, watch)| watch.closing());
         std::thread::scope(|scope| {
             let logs = logs.map(|(provider, watch)| {
                 (

@@ -3,8 +3,9 @@
 //! TLS) and scripted gRPC status servers.
 
 use testkit::exporter::{
-    Protocol, assert_delivery_failure, assert_mutual_tls, assert_partial_success,
-    assert_tls_faults_named, assert_token_flag_replaces_header, collector, report, run,
+    Protocol, assert_delivery_failure, assert_expired_certificate_advice, assert_lost_logs_counted,
+    assert_mutual_tls, assert_partial_success, assert_tls_faults_named,
+    assert_token_flag_replaces_header, collector, report, run,
 };
 use testkit::process;
 use testkit::status::{GrpcReply, GrpcStatusServer, HttpStatusServer, Reply};
@@ -188,4 +189,15 @@ async fn tls_with_the_ca_variable_and_faults_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mutual_tls_with_the_client_certificate_variables() {
     assert_mutual_tls(BIN, Protocol::Grpc, "OTEL_EXPORTER_OTLP_TRACES_").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_log_records_are_counted_beside_the_spans() {
+    // One channel, one URL: named once.
+    assert_lost_logs_counted(BIN, "9 spans and 2 log records to BASE").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_certificate_says_to_renew_it_or_check_the_clock() {
+    assert_expired_certificate_advice(BIN, Protocol::Grpc).await;
 }

@@ -150,6 +150,8 @@ async fn main() {
         }
     }
 
+    streak_rows().await;
+
     println!();
     println!("| refusals (503) | requests at (ms after the first) | report | wall time |");
     println!("|---|---|---|---|");
@@ -170,4 +172,43 @@ async fn main() {
             elapsed.as_secs_f64()
         );
     }
+}
+
+/// A running server (`examples-http`'s, when it is built beside this one)
+/// with nothing listening at its endpoint: how long after its first request
+/// the streak's first warning comes, with the example's own batch delay.
+async fn streak_rows() {
+    println!();
+    let Ok(server) = process::workspace_binary("examples-http", "server") else {
+        println!("(no streak row: build examples-http's server in this profile beside {BIN})");
+        return;
+    };
+    let closed = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
+    let server = process::example_server(&server.to_string_lossy(), &closed, &[])
+        .await
+        .unwrap();
+    let asked = std::time::Instant::now();
+    let answer = testkit::http::get(server.addr(), "/hello", &[]).await;
+    assert_eq!(answer.status, 200);
+    let warning = loop {
+        let stderr = server.stderr();
+        if let Some(line) = stderr
+            .lines()
+            .find(|l| l.starts_with("warning: could not deliver"))
+        {
+            break Some(line.to_owned());
+        }
+        if asked.elapsed() > Duration::from_secs(15) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let elapsed = asked.elapsed();
+    println!("| running server, nothing listens | first warning after its first request | line |");
+    println!("|---|---|---|");
+    match warning {
+        Some(line) => println!("| streak | {:.2} s | `{line}` |", elapsed.as_secs_f64()),
+        None => println!("| streak | none within 15 s | |"),
+    }
+    let _ = server.stop(Duration::from_secs(30)).await;
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use collector::TlsConfig;
 use testkit::exporter::{
-    LIMIT, Protocol, assert_delivery_failure, assert_mutual_tls, assert_partial_success,
-    assert_tls_faults_named, assert_token_flag_replaces_header, collector, report, run,
+    LIMIT, Protocol, assert_delivery_failure, assert_expired_certificate_advice,
+    assert_lost_logs_counted, assert_mutual_tls, assert_partial_success, assert_tls_faults_named,
+    assert_token_flag_replaces_header, collector, report, run,
 };
 use testkit::process;
 use testkit::status::{HttpStatusServer, Reply};
@@ -481,4 +482,49 @@ async fn assert_one_trace_at(collector: &collector::Collector) -> Vec<String> {
         .collect();
     paths.dedup();
     paths
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_log_records_are_counted_beside_the_spans() {
+    assert_lost_logs_counted(
+        BIN,
+        "9 spans to BASE/v1/traces and 2 log records to BASE/v1/logs",
+    )
+    .await;
+    // Records lost for another reason than the spans: each with its cause.
+    let closed = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
+    let busy = HttpStatusServer::start(vec![Reply::status(503).body("busy")])
+        .await
+        .unwrap();
+    let logs = format!("{}/v1/logs", busy.endpoint());
+    let out = run(
+        BIN,
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &closed),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &logs),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let line = report(&out);
+    assert!(
+        line.starts_with(&format!(
+            "error: could not deliver 9 spans to {closed}/v1/traces: connection refused, \
+             nothing is listening on "
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "; and 2 log records to {logs}: the collector answered 503 Service Unavailable \
+             (\"busy\")"
+        )),
+        "{line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_certificate_says_to_renew_it_or_check_the_clock() {
+    assert_expired_certificate_advice(BIN, Protocol::Http).await;
 }

@@ -316,7 +316,17 @@ fn tls_cause(target: &Target, detail: &str) -> Option<String> {
             target.endpoint.host()
         )
     } else if lower.contains("invalidpeercertificate") && lower.contains("expired") {
-        format!("the TLS certificate of {authority} has expired")
+        format!(
+            "the TLS certificate of {authority} has expired: renew the collector's certificate, \
+             or check this machine's clock (now: {})",
+            utc_now()
+        )
+    } else if lower.contains("certificatenotvalidyet") || lower.contains("notvalidyetcontext") {
+        format!(
+            "the TLS certificate of {authority} is not valid yet: check this machine's clock \
+             (now: {})",
+            utc_now()
+        )
     } else if lower.contains("certificaterequired") {
         format!(
             "{authority} asks for a client certificate: set {} and {}",
@@ -329,6 +339,32 @@ fn tls_cause(target: &Target, detail: &str) -> Option<String> {
         return None;
     };
     Some(cause)
+}
+
+/// This machine's time, `2025-06-01 12:34:56 UTC`: a certificate's dates
+/// are checked against it.
+fn utc_now() -> String {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    utc(unix)
+}
+
+/// `YYYY-MM-DD hh:mm:ss UTC` of Unix seconds (Howard Hinnant's
+/// civil_from_days).
+fn utc(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (hh, mm, ss) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} UTC")
 }
 
 fn plain_behind_https(target: &Target) -> String {
@@ -720,6 +756,38 @@ mod tests {
             redirect(base.with_path("/t"), Signal::Traces, "/t2")
                 .ends_with("set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to that URL (it is used as is)")
         );
+    }
+
+    #[test]
+    fn certificate_dates_say_what_to_do() {
+        let t = target("https://c:1", Protocol::Http);
+        let cause = |detail: &str| tls_cause(&t, detail).unwrap();
+        let expired = cause(
+            "invalid peer certificate: certificate expired: verification time 1700000000 (UNIX), \
+             but certificate is not valid after 1609459200 (90540800 seconds ago)",
+        );
+        assert!(
+            expired.starts_with(
+                "the TLS certificate of c:1 has expired: renew the collector's certificate, or \
+                 check this machine's clock (now: 20"
+            ),
+            "{expired}"
+        );
+        assert!(expired.ends_with(" UTC)"), "{expired}");
+        let early = cause("InvalidCertificate(NotValidYetContext { time: 1, not_before: 2 })");
+        assert!(
+            early.starts_with(
+                "the TLS certificate of c:1 is not valid yet: check this machine's clock (now: 20"
+            ),
+            "{early}"
+        );
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_609_459_199), "2020-12-31 23:59:59 UTC");
+        assert_eq!(utc(1_709_210_096), "2024-02-29 12:34:56 UTC");
     }
 
     #[test]

@@ -16,7 +16,11 @@
 //!   [`Watch::emitted_logs`] count everything handed to the chain, so that
 //!   what the processor drops shows up too.
 //!
-//! At shutdown [`Watch::spans_report`] and [`Watch::logs_report`] make the
+//! While the process runs, the counting exporter tells a failure streak as
+//! it happens (a warning at its first failed export, a line at most every
+//! 10 s while it lasts, one when delivery recovers); [`Watch::closing`]
+//! leaves what fails in the final flush to the report. At shutdown
+//! [`Watch::spans_report`] and [`Watch::logs_report`] make the
 //! [`DeliveryReport`] an example prints as its last lines.
 
 mod diagnose;
@@ -144,6 +148,12 @@ impl Watch {
     /// A log processor that counts every emitted record.
     pub fn emitted_logs(&self) -> EmittedLogs {
         EmittedLogs(self.recorder.clone())
+    }
+
+    /// The process is about to flush for the last time: a failure from now
+    /// on is left to the final report (no warning line as it happens).
+    pub fn closing(&self) {
+        self.recorder.closing();
     }
 
     /// The report of the spans, once their provider has shut down with

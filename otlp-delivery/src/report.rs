@@ -2,12 +2,13 @@
 //! records. Counts come from two wrappers around each of the SDK's chains
 //! (ended spans or emitted records, and what the exporter acknowledged),
 //! attempts and their failures from the transport ([`crate::transport`]),
-//! and the cause of a failure from [`crate::diagnose`].
+//! and the cause of a failure from [`crate::diagnose`]. A failure streak
+//! of a running process is told as it happens ([`Streak`]).
 
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
@@ -43,6 +44,106 @@ struct Stats {
     /// The last failed export was answered "not here" (HTTP 404, gRPC
     /// UNIMPLEMENTED): a backend without this signal.
     not_accepted: bool,
+    /// The failed exports since the last delivered one.
+    streak: Streak,
+    /// The process is flushing at its end: its final report will say what
+    /// a warning would.
+    closing: bool,
+}
+
+/// How often, at most, a running process says that a failure streak goes
+/// on (per signal).
+pub(crate) const STREAK_LINE_EVERY: Duration = Duration::from_secs(10);
+
+/// A run of failed exports, told while it happens: a warning at its first
+/// failure, a line at most every [`STREAK_LINE_EVERY`] while it lasts, and
+/// one when delivery recovers. A streak that begins during the final flush
+/// is left to the final report.
+#[derive(Debug, Clone, Default)]
+struct Streak {
+    /// When its first failed export ended; `None` while exports succeed.
+    since: Option<Instant>,
+    /// Items of its failed exports.
+    lost: usize,
+    /// When a line about it was last printed; `None` if none was.
+    said: Option<Instant>,
+    /// The cause that line gave.
+    cause: String,
+}
+
+/// What a streak's lines name: `spans` or `log records`, and where to.
+struct Destination<'a> {
+    items: &'a str,
+    url: String,
+}
+
+impl Streak {
+    /// One more failed export, of `count` items, for `cause`: the line to
+    /// print now, if one is due.
+    fn failed(
+        &mut self,
+        count: usize,
+        cause: &str,
+        closing: bool,
+        to: &Destination<'_>,
+        now: Instant,
+    ) -> Option<String> {
+        let since = *self.since.get_or_insert(now);
+        self.lost += count;
+        let Destination { items, url } = to;
+        let line = match self.said {
+            None if closing => return None,
+            None => format!(
+                "warning: could not deliver {} to {url}: {cause} (still trying; a line will \
+                 say when delivery recovers)",
+                counted(self.lost, items)
+            ),
+            Some(said) if now.duration_since(said) < STREAK_LINE_EVERY => return None,
+            Some(_) => {
+                let mut line = format!(
+                    "warning: {items} to {url} still fail after {}: {} lost so far",
+                    seconds(now.duration_since(since)),
+                    counted(self.lost, items)
+                );
+                if cause != self.cause {
+                    line.push_str(&format!("; now: {cause}"));
+                }
+                line
+            }
+        };
+        self.said = Some(now);
+        cause.clone_into(&mut self.cause);
+        Some(line)
+    }
+
+    /// An export of `count` items was delivered: ends the streak; the line
+    /// to print if one was said about it.
+    fn delivered(&mut self, count: usize, to: &Destination<'_>, now: Instant) -> Option<String> {
+        let streak = std::mem::take(self);
+        let since = streak.since?;
+        streak.said?;
+        let Destination { items, url } = to;
+        Some(format!(
+            "note: delivery of {items} to {url} recovered after {}: {} delivered since; {} lost \
+             during the outage",
+            seconds(now.duration_since(since)),
+            counted(count, items),
+            streak.lost
+        ))
+    }
+}
+
+/// `12s`.
+fn seconds(elapsed: Duration) -> String {
+    format!("{}s", elapsed.as_secs_f64().round())
+}
+
+/// `1 span`, `3 spans`, `1 log record`, `2 log records`.
+fn counted(n: usize, items: &str) -> String {
+    match n {
+        1 => format!("1 {}", items.strip_suffix('s').unwrap_or(items)),
+        n => format!("{n} {items}"),
+    }
 }
 
 /// A handle the transport records attempts through.
@@ -72,6 +173,11 @@ impl Recorder {
     /// An attempt failed this way.
     pub(crate) fn failed_attempt(&self, failure: Failure) {
         self.stats().failures.push(failure);
+    }
+
+    /// The process is flushing at its end: no new streak is told.
+    pub(crate) fn closing(&self) {
+        self.stats().closing = true;
     }
 }
 
@@ -113,10 +219,23 @@ impl<E> CountingExporter<E> {
             stats.grpc_message = None;
         }
         let result = export.await;
+        let to = Destination {
+            items,
+            url: self.target.endpoint.to_string(),
+        };
         let mut stats = self.recorder.stats();
         stats.in_flight -= count;
-        match &result {
+        let said = match &result {
             Ok(()) => {
+                // The last failure's cause is history now; the report says so.
+                if let Some(since) = stats.streak.since
+                    && let Some(problem) = stats.problem.take()
+                {
+                    stats.problem = Some(format!(
+                        "{problem} (for {}; delivery has recovered since)",
+                        seconds(since.elapsed())
+                    ));
+                }
                 let rejected = match stats.rejected.take() {
                     Some((rejected, message)) => {
                         let rejected = usize::try_from(rejected).unwrap_or(count).min(count);
@@ -145,6 +264,7 @@ impl<E> CountingExporter<E> {
                         }
                     }
                 }
+                stats.streak.delivered(count, &to, Instant::now())
             }
             Err(error) => {
                 stats.failed += count;
@@ -163,8 +283,15 @@ impl<E> CountingExporter<E> {
                 stats.not_accepted = attempts.last().is_some_and(Failure::is_not_here);
                 drop(stats);
                 let problem = diagnose::explain(&self.target, &attempts);
-                self.recorder.stats().problem = Some(problem);
+                let mut stats = self.recorder.stats();
+                let closing = stats.closing;
+                let said = (stats.streak).failed(count, &problem, closing, &to, Instant::now());
+                stats.problem = Some(problem);
+                said
             }
+        };
+        if let Some(line) = said {
+            eprintln!("{line}");
         }
         result
     }
@@ -335,11 +462,7 @@ fn shutdown_problem(outcome: OTelSdkResult) -> Option<String> {
 
 /// `1 log record`, `2 log records`.
 fn records(n: usize) -> String {
-    if n == 1 {
-        "1 log record".to_owned()
-    } else {
-        format!("{n} log records")
-    }
+    counted(n, "log records")
 }
 
 impl DeliveryReport {
@@ -426,12 +549,32 @@ impl fmt::Display for DeliveryReport {
         }
         let spans = match self.undelivered {
             0 => "spans".to_owned(),
-            1 => "1 span".to_owned(),
-            n => format!("{n} spans"),
+            n => counted(n, "spans"),
         };
-        write!(f, "error: could not deliver {spans} to {}: ", self.url)?;
+        // Log records lost beside the spans are counted on the same line;
+        // those of a backend without logs have their note instead.
+        let logs = (self.logs.as_ref()).filter(|logs| logs.undelivered > 0 && !logs.not_accepted);
+        let url = &self.url;
+        match logs {
+            Some(logs) if logs.problem == self.problem && logs.url == *url => {
+                let records = records(logs.undelivered);
+                write!(
+                    f,
+                    "error: could not deliver {spans} and {records} to {url}: "
+                )?;
+            }
+            Some(logs) if logs.problem == self.problem => {
+                let records = records(logs.undelivered);
+                write!(
+                    f,
+                    "error: could not deliver {spans} to {url} and {records} to {}: ",
+                    logs.url
+                )?;
+            }
+            _ => write!(f, "error: could not deliver {spans} to {url}: ")?,
+        }
         match &self.problem {
-            Some(problem) => f.write_str(problem),
+            Some(problem) => f.write_str(problem)?,
             None => write!(
                 f,
                 "{} were dropped because the export queue was full ({} exported); raise {} (now {})",
@@ -439,7 +582,17 @@ impl fmt::Display for DeliveryReport {
                 self.exported,
                 env::BSP_MAX_QUEUE_SIZE,
                 self.queue_size
+            )?,
+        }
+        match logs {
+            Some(logs) if logs.problem != self.problem => write!(
+                f,
+                "; and {} to {}: {}",
+                records(logs.undelivered),
+                logs.url,
+                logs.problem.as_deref().unwrap_or("they were not delivered")
             ),
+            _ => Ok(()),
         }
     }
 }
@@ -575,6 +728,81 @@ mod tests {
         assert_eq!(
             failed.note().unwrap(),
             "warning: could not deliver 1 log record to http://c/v1/logs: the collector answered 500"
+        );
+    }
+
+    #[test]
+    fn a_streak_is_told_once_then_every_10s_then_its_end() {
+        let to = Destination {
+            items: "spans",
+            url: "http://c/v1/traces".into(),
+        };
+        let start = Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut streak = Streak::default();
+        assert_eq!(
+            streak.failed(4, "refused", false, &to, at(0)).unwrap(),
+            "warning: could not deliver 4 spans to http://c/v1/traces: refused (still trying; \
+             a line will say when delivery recovers)"
+        );
+        assert_eq!(streak.failed(3, "refused", false, &to, at(5)), None);
+        assert_eq!(
+            streak.failed(1, "refused", false, &to, at(11)).unwrap(),
+            "warning: spans to http://c/v1/traces still fail after 11s: 8 spans lost so far"
+        );
+        assert_eq!(
+            streak.failed(1, "503", false, &to, at(21)).unwrap(),
+            "warning: spans to http://c/v1/traces still fail after 21s: 9 spans lost so far; \
+             now: 503"
+        );
+        assert_eq!(
+            streak.delivered(2, &to, at(23)).unwrap(),
+            "note: delivery of spans to http://c/v1/traces recovered after 23s: 2 spans \
+             delivered since; 9 lost during the outage"
+        );
+        assert_eq!(streak.delivered(2, &to, at(24)), None);
+        // A streak of the final flush is the final report's alone.
+        assert_eq!(streak.failed(1, "refused", true, &to, at(30)), None);
+        assert_eq!(streak.delivered(1, &to, at(31)), None);
+    }
+
+    #[test]
+    fn lost_log_records_are_counted_beside_the_spans() {
+        let lost = |url: &str, problem: &str| {
+            logs(
+                url,
+                Stats {
+                    ended: 2,
+                    failed: 2,
+                    problem: Some(problem.into()),
+                    ..Stats::default()
+                },
+            )
+        };
+        let mut failed = report(Stats {
+            ended: 9,
+            failed: 9,
+            problem: Some("refused".into()),
+            ..Stats::default()
+        });
+        failed.logs = Some(lost("http://c/v1/logs", "refused"));
+        assert_eq!(
+            failed.to_string(),
+            "error: could not deliver 9 spans to http://c/v1/traces and 2 log records to \
+             http://c/v1/logs: refused"
+        );
+        failed.url = "http://c:4317".into();
+        failed.logs = Some(lost("http://c:4317", "refused"));
+        assert_eq!(
+            failed.to_string(),
+            "error: could not deliver 9 spans and 2 log records to http://c:4317: refused"
+        );
+        // Each with its own cause when they differ.
+        failed.logs = Some(lost("http://c:4317", "quota"));
+        assert_eq!(
+            failed.to_string(),
+            "error: could not deliver 9 spans to http://c:4317: refused; and 2 log records to \
+             http://c:4317: quota"
         );
     }
 

@@ -206,8 +206,10 @@ pub fn assert_token_hidden(out: &Finished, collector: &Collector, token: &str) {
 pub fn assert_delivery_failure(out: &Finished, cause: &str) {
     let line = report(out);
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    // `9 spans to URL`, or `9 spans and 2 log records to URL` (gRPC: one URL).
     assert!(
-        line.starts_with("error: could not deliver 9 spans to "),
+        line.starts_with("error: could not deliver 9 spans to ")
+            || line.starts_with("error: could not deliver 9 spans and "),
         "{line}"
     );
     assert!(line.contains(cause), "expected `{cause}` in:\n{line}");
@@ -330,6 +332,53 @@ pub async fn assert_tls_faults_named(binary: &str, protocol: Protocol) -> (Pki, 
         "does not speak TLS, but the endpoint is https://: write http://",
     );
     (pki, tls)
+}
+
+/// A collector serving an expired certificate (signed by the CA given):
+/// the report names it and says what to do, with this machine's time.
+pub async fn assert_expired_certificate_advice(binary: &str, protocol: Protocol) {
+    let pki = Pki::generate().unwrap();
+    let expired = collector(Some(TlsConfig::new(pki.expired_cert(), pki.expired_key()))).await;
+    let out = run(
+        binary,
+        &["--endpoint", &protocol.endpoint(&expired)],
+        &[(
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            pki.ca_cert().to_str().unwrap(),
+        )],
+    )
+    .await;
+    assert_delivery_failure(
+        &out,
+        "has expired: renew the collector's certificate, or check this machine's clock (now: 20",
+    );
+    assert!(report(&out).ends_with(" UTC)"), "{}", out.stderr);
+}
+
+/// Nothing listens at the endpoint: the one report counts the 9 spans and
+/// the 2 log records, with their one cause, and no warning comes before it
+/// (a short run's failures are its final report's to tell). `lost` is how
+/// the line names them with `BASE` for the endpoint, e.g. `9 spans and 2
+/// log records to BASE` (one URL over gRPC).
+pub async fn assert_lost_logs_counted(binary: &str, lost: &str) {
+    let base = format!("http://127.0.0.1:{}", process::closed_port().unwrap());
+    let out = run(binary, &["--endpoint", &base], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let lost = lost.replace("BASE", &base);
+    assert!(
+        report(&out).starts_with(&format!(
+            "error: could not deliver {lost}: connection refused, nothing is listening on "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("could not deliver").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
 }
 
 /// A collector that asks for a client certificate is reached with the

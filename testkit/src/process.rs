@@ -251,7 +251,11 @@ pub fn delivery_failure(out: &Finished, url: &str) -> Result<String, String> {
         return Err(format!("expected one `error:` line:\n{}", out.stderr));
     };
     let prefix = "error: could not deliver ";
-    if !line.starts_with(prefix) || !line.contains(&format!(" to {url}: ")) {
+    // `... to URL: cause`, or `... to URL and 2 log records to ...: cause`.
+    let names_url = [": ", " and "]
+        .iter()
+        .any(|after| line.contains(&format!(" to {url}{after}")));
+    if !line.starts_with(prefix) || !names_url {
         return Err(format!("the line does not name {url}: {line}"));
     }
     // "Start a collector" is advice for exactly one cause: nothing listens.
