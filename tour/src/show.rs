@@ -12,7 +12,7 @@ use testkit::process::Finished;
 
 use crate::run::Outcome;
 
-/// Columns when `COLUMNS` does not say.
+/// Columns when neither the terminal nor `COLUMNS` says.
 const DEFAULT_COLUMNS: usize = 100;
 /// Narrower than this, nothing is readable anyway.
 const MIN_COLUMNS: usize = 40;
@@ -29,15 +29,11 @@ pub(crate) struct Screen {
 }
 
 impl Screen {
-    /// `COLUMNS` columns when it is set and a number, else 100.
+    /// As wide as the terminal says it is; else `COLUMNS` columns when it
+    /// is set and a number; else 100.
     pub(crate) fn new() -> Screen {
-        let cols = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|&c| c > 0)
-            .unwrap_or(DEFAULT_COLUMNS);
         Screen {
-            cols: cols.max(MIN_COLUMNS),
+            cols: text::terminal_columns(DEFAULT_COLUMNS).max(MIN_COLUMNS),
         }
     }
 

@@ -275,6 +275,80 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     }
 }
 
+/// The tour in a terminal 80 columns wide, `COLUMNS` unset as a shell
+/// leaves it: it asks the terminal, every line fits, and every span and
+/// service name in the waterfalls is whole (attributes go under the span).
+#[test]
+fn in_an_80_column_terminal_every_line_fits_and_names_are_whole() {
+    let built = examples_built();
+    let mut args = vec!["--ephemeral-ports"];
+    if built {
+        args.push("--no-build");
+    }
+    let child = testkit::process::in_terminal(Path::new(TOUR), &args, 80)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tour starts in a terminal (util-linux's `script`)");
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let limit = Duration::from_secs(if built { 60 } else { 600 });
+    let out = match finished.recv_timeout(limit) {
+        Ok(out) => out.expect("the terminal's output"),
+        Err(_) => {
+            let _ = signal(pid, Signal::KILL);
+            panic!("the tour still ran after {limit:?}; killed");
+        }
+    };
+    let terminal = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(out.status.success(), "{}\n{terminal}", out.status);
+    // From the tour's first line on (a build before it is cargo's).
+    let from = terminal
+        .find("collector (inside the tour")
+        .unwrap_or_else(|| panic!("no collector line:\n{terminal}"));
+    let lines: Vec<&str> = terminal[from..].lines().collect();
+    assert!(
+        lines.contains(&"11 examples run, 11 traces, 76 spans: all as expected"),
+        "{terminal}"
+    );
+    for line in &lines {
+        let width = text::width(line);
+        assert!(width <= 80, "{width} columns: {line}\n{terminal}");
+    }
+    // A waterfall row: `   name  service  │bar│ ...`; its name and service
+    // come before the bar, whole.
+    let rows: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("   ") && l.matches('│').count() == 2)
+        .collect();
+    assert!(rows.len() > 76, "{terminal}");
+    for row in &rows {
+        let before_bar = &row[..row.find('│').expect("a bar")];
+        assert!(!before_bar.contains('…'), "a name cut: {row}\n{terminal}");
+    }
+    for name in [
+        "GetScores",
+        "HelloHandler",
+        "GET /error",
+        "POST /user/insert",
+        "user.User/Delete",
+        "SELECT user",
+        "gproc sub",
+        "otlp-http-client-with-db",
+        "otlp-http-server-with-db",
+    ] {
+        assert!(
+            rows.iter().any(|row| row.contains(&format!(" {name}  "))),
+            "`{name}` is not whole on any row:\n{terminal}"
+        );
+    }
+}
+
 #[test]
 fn serve_draws_new_traces_until_ctrl_c() {
     // Without the examples built, the tour builds them first (or waits for
