@@ -36,8 +36,8 @@ pub(crate) struct Example {
     pub(crate) succeeds: bool,
     /// A check of its stdout: every problem found.
     pub(crate) stdout: fn(&str) -> Result<(), Vec<String>>,
-    /// Its trace is the first new one with at least `spans` spans whose
-    /// root span belongs to `root_service`.
+    /// Its trace is the first new one of its run (the tour marks each run)
+    /// with at least `spans` spans; its root span belongs to `root_service`.
     pub(crate) root_service: &'static str,
     pub(crate) spans: usize,
     /// ... and, once its processes have flushed, at least `logs` log
@@ -527,7 +527,7 @@ impl Endpoints {
 }
 
 impl Example {
-    /// How to run it alone, in terminals of its own: the collector, the
+    /// How to run it alone after the tour, in terminals of its own: the collector, the
     /// server if it calls it, then the example with the flags that differ
     /// from its defaults (its tokens and paths: the ones the tour used).
     pub(crate) fn alone(&self) -> Vec<(Vec<String>, Option<&'static str>)> {
@@ -546,7 +546,11 @@ impl Example {
             package: "collector",
             bin: None,
         };
-        let mut commands = vec![(collector.cargo_run(&[]), Some("in another terminal"))];
+        // While the tour runs, its own collector holds the ports.
+        let mut commands = vec![(
+            collector.cargo_run(&[]),
+            Some("in another terminal, once the tour has ended"),
+        )];
         if let Some(server) = self.server {
             commands.push((server.program.cargo_run(&[]), Some("in another terminal")));
         }

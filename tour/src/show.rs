@@ -73,6 +73,23 @@ impl Screen {
         }
     }
 
+    /// `items` after `first`, comma-separated, on as many lines as they
+    /// take (the later ones under the first item).
+    pub(crate) fn words(&self, first: &str, items: &[&str]) {
+        let rest = " ".repeat(text::width(first));
+        let words: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let comma = if i + 1 < items.len() { "," } else { "" };
+                format!("{item}{comma}")
+            })
+            .collect();
+        for line in wrap(&words, self.cols, first, &rest, "") {
+            self.line(&line);
+        }
+    }
+
     /// A command as a user types it, after `first` (`$ ` or a label):
     /// words on as many lines as it takes, each but the last ending in ` \`
     /// so that it still pastes into a shell; then `note` as a comment.
@@ -154,13 +171,26 @@ impl Screen {
         true
     }
 
-    /// Problems, one `✗` each, indented under it when they take lines.
+    /// Problems, one `✗` each, indented under it when they take lines;
+    /// wrapped, not cut: what differs is often at the end.
     pub(crate) fn problems(&self, problems: &[String]) {
         for problem in problems {
             for (i, line) in problem.lines().enumerate() {
                 let mark = if i == 0 { "✗" } else { " " };
-                self.line(&format!("{INDENT}{mark} {}", text::escape(line)));
+                self.said(&format!("{INDENT}{mark} "), &format!("{INDENT}  "), line);
             }
+        }
+    }
+
+    /// `line` (from outside: escaped) after `first`, wrapped at its spaces
+    /// under `rest`.
+    fn said(&self, first: &str, rest: &str, line: &str) {
+        let words: Vec<String> = text::escape(line)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        for line in wrap(&words, self.cols, first, rest, "") {
+            self.line(&line);
         }
     }
 
@@ -205,11 +235,19 @@ impl Screen {
                 counts(outcome)
             ));
             for problem in &outcome.problems {
-                self.line(&format!("{INDENT}    - {}", first_line(problem)));
+                self.said(
+                    &format!("{INDENT}    - "),
+                    &format!("{INDENT}      "),
+                    first_line(problem),
+                );
             }
         }
         for problem in other_problems {
-            self.line(&format!("{INDENT}✗ {}", first_line(problem)));
+            self.said(
+                &format!("{INDENT}✗ "),
+                &format!("{INDENT}  "),
+                first_line(problem),
+            );
         }
         let run = outcomes.iter().filter(|o| o.spans.is_some()).count();
         let spans: usize = outcomes.iter().filter_map(|o| o.spans).sum();
