@@ -563,6 +563,47 @@ impl Example {
 mod tests {
     use super::*;
 
+    /// The README's numbered list of steps: one item per example of the
+    /// table, in its order, each linking its package's README (an item
+    /// may name none when an earlier one did).
+    #[test]
+    fn the_readmes_list_every_step_in_order() {
+        for (readme, link) in [
+            (include_str!("../README.md"), "README.md"),
+            (include_str!("../README.zh.md"), "README.zh.md"),
+        ] {
+            // Each item with its continuation lines.
+            let mut items: Vec<String> = Vec::new();
+            for line in readme.lines() {
+                let numbered = line
+                    .split_once(". ")
+                    .is_some_and(|(n, _)| n.parse::<usize>().is_ok());
+                match items.last_mut() {
+                    _ if numbered => items.push(line.to_owned()),
+                    Some(item) if line.starts_with("   ") && !item.ends_with('.') => {
+                        item.push(' ');
+                        item.push_str(line.trim());
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(items.len(), EXAMPLES.len(), "{items:#?}");
+            for (i, (item, example)) in items.iter().zip(EXAMPLES).enumerate() {
+                assert!(item.starts_with(&format!("{}. ", i + 1)), "{item}");
+                let package = example.program.package;
+                let links = item.contains("](../");
+                let earlier = EXAMPLES[..i].iter().any(|e| e.program.package == package);
+                assert!(
+                    item.contains(&format!("[{package}](../{package}/{link})"))
+                        || (!links && earlier),
+                    "step {}, {}: the item should link {package}: {item}",
+                    i + 1,
+                    example.title
+                );
+            }
+        }
+    }
+
     #[test]
     fn commands_are_what_a_user_types() {
         let at = Endpoints {

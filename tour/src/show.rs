@@ -120,18 +120,32 @@ impl Screen {
         }
     }
 
-    /// A process's end (`status`, e.g. `exit status 0 after 0.1 s`), its
-    /// stdout as printed, and the lines of its stderr that tell the story:
-    /// errors and where the spans went.
+    /// A process's end (`status`, e.g. `exit status 0 after 12.50 ms`),
+    /// its stdout as printed, and the lines of its stderr that tell the
+    /// story (errors and where the spans went); its log lines are not
+    /// shown, only counted: the trace shows each under its span.
     pub(crate) fn process(&self, status: &str, out: &Finished) {
         self.line(&format!("{INDENT}{status}"));
         self.labelled("stdout", out.stdout.lines());
-        let told = out.stderr.lines().filter(|l| {
+        let tells = |l: &&str| {
             ["error:", "warning:", "note:", "exported "]
                 .iter()
                 .any(|start| l.starts_with(start))
-        });
-        self.wrapped("stderr", told);
+        };
+        let mut told: Vec<String> = out
+            .stderr
+            .lines()
+            .filter(tells)
+            .map(str::to_owned)
+            .collect();
+        let hidden = out.stderr.lines().filter(|l| !tells(l)).count();
+        if hidden > 0 {
+            told.push(format!(
+                "({hidden} log line{} not shown here: the trace below has each under its span)",
+                if hidden == 1 { "" } else { "s" }
+            ));
+        }
+        self.wrapped("stderr", told.iter().map(String::as_str));
     }
 
     /// Lines from outside under a label, as [`Self::labelled`], but each

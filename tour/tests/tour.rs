@@ -220,6 +220,12 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
 
+    // Its log lines are counted where its stderr is shown: the trace has them.
+    assert!(
+        stdout.contains("│ (2 log lines not shown here: the trace below has each under its span)"),
+        "{stdout}"
+    );
+
     // A delivery report longer than the screen is wrapped, not cut: where
     // the log records went is read to its end.
     assert!(lines.iter().any(|l| l.ends_with("/v1/logs")), "{stdout}");
