@@ -9,7 +9,8 @@
 # update, one install); a browser elsewhere can be named with
 # CHROMIUM=/path/to/chrome. What is there must run (REQUIRE_BROWSER_TEST=1,
 # REQUIRE_DB_TESTS=1); what is not cannot, and the last lines of the run say
-# so: a skipped test is never reported as passed.
+# so: a skipped test is never reported as passed. The run ends with its
+# verdict, `N passed, N failed`, then those NOT RUN lines.
 #
 #   scripts/test.sh            # extra arguments go to cargo test
 set -euo pipefail
@@ -50,9 +51,41 @@ if have_db; then
     db=yes
 fi
 
-# The NOT RUN lines come last even when a test fails.
-status=0
-cargo test --workspace --locked "$@" || status=$?
+# The verdict and the NOT RUN lines come last even when a test fails. The
+# harness's output (stdout) is also kept in a file, to count its
+# `test result:` lines; the exit status is cargo's.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+set +e
+cargo test --workspace --locked "$@" | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+
+# `test result: ok. 12 passed; 0 failed; 1 ignored; ...`, one per test
+# binary and doc-test run.
+read -r passed failed ignored binaries < <(awk '
+    /^test result: / {
+        binaries++
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed;?$/) passed += $i
+            if ($(i + 1) ~ /^failed;?$/) failed += $i
+            if ($(i + 1) ~ /^ignored;?$/) ignored += $i
+        }
+    }
+    END { print passed + 0, failed + 0, ignored + 0, binaries + 0 }
+' "$results")
+echo
+verdict="$passed passed, $failed failed"
+if [ "$ignored" -gt 0 ]; then
+    verdict="$verdict ($ignored ignored)"
+fi
+echo "$verdict"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    # A build error, or a test binary that crashed: cargo stopped there.
+    echo "cargo test exited with status $status after $binaries test runs: the error is above (cargo stops at the first failing test binary; --no-fail-fast runs the rest)"
+elif [ "$failed" -gt 0 ]; then
+    echo "the failures are above (search for FAILED); cargo stops at the first failing test binary: scripts/test.sh --no-fail-fast runs the rest"
+fi
 
 if [ "$browser" = no ] || [ "$db" = no ]; then
     echo >&2

@@ -239,24 +239,33 @@ async fn run(args: Args) -> ExitCode {
     if let Some(warning) = collector.tls_warning() {
         say!("warning: {warning}");
     }
-    say!("collector listening (Ctrl-C to stop)");
-    say!("  OTLP/gRPC  {}", collector.grpc_endpoint());
-    say!(
+    // Fitted to the terminal: a line too long goes on under itself.
+    let width = collector::text::terminal_columns(100);
+    macro_rules! header {
+        ($($arg:tt)*) => {
+            for line in wrap_header(&format!($($arg)*), width) {
+                say!("{line}");
+            }
+        };
+    }
+    header!("collector listening (Ctrl-C to stop)");
+    header!("  OTLP/gRPC  {}", collector.grpc_endpoint());
+    header!(
         "  OTLP/HTTP  {}  (POST; a path ending in /v1/logs carries logs, any other path traces, e.g. /v1/traces)",
         collector.http_endpoint()
     );
     if let Some(url) = collector.ui_url() {
-        say!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
+        header!("  web view   {url}  (traces, waterfalls, log records; JSON API under /api)");
     }
     let fd_limit = match open_files.soft {
         Some(limit) => format!("file descriptor limit {}", thousands(limit)),
         None => "no file descriptor limit".to_owned(),
     };
-    say!(
+    header!(
         "  connections up to {} ({fd_limit})",
         thousands(collector.max_connections() as u64)
     );
-    say!(
+    header!(
         "  memory     up to {} of traces and log records (--max-memory), the oldest dropped first",
         human_bytes(collector.memory().1)
     );
@@ -264,26 +273,26 @@ async fn run(args: Args) -> ExitCode {
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());
     if reachable_from_outside {
-        say!(
+        header!(
             "  other hosts: requests must name this machine by IP or a loopback name (else 403); allow a host name with --allow-host NAME"
         );
     }
-    say!("point an example at it with --endpoint, or:");
-    say!(
+    header!("point an example at it with --endpoint, or:");
+    header!(
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # gRPC exporters",
         collector.grpc_endpoint()
     );
-    say!(
+    header!(
         "  OTEL_EXPORTER_OTLP_ENDPOINT={}   # HTTP exporters",
         collector.http_endpoint()
     );
     if let Some(tls) = &tls {
-        say!(
+        header!(
             "  OTEL_EXPORTER_OTLP_CERTIFICATE=CA.pem   # the CA that signed {}",
             tls.cert.display()
         );
         if let Some(ca) = &tls.client_ca {
-            say!(
+            header!(
                 "  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=.. OTEL_EXPORTER_OTLP_CLIENT_KEY=..   # signed by {}",
                 ca.display()
             );
@@ -294,6 +303,34 @@ async fn run(args: Args) -> ExitCode {
     say!("collector: shutting down");
     collector.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// `line` in lines of at most `width` columns, broken at spaces; the lines
+/// after the first start under the value column (13 columns in). A word
+/// wider than a line stays whole.
+fn wrap_header(line: &str, width: usize) -> Vec<String> {
+    const UNDER: &str = "             ";
+    let width = width.max(40);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    // Words, and the spaces before each (two spaces part a value from its note).
+    for (i, word) in line.split(' ').enumerate() {
+        let candidate = if i == 0 {
+            word.to_owned()
+        } else {
+            format!("{current} {word}")
+        };
+        let started =
+            current.len() > UNDER.len() || (lines.is_empty() && !current.trim().is_empty());
+        if !word.is_empty() && started && collector::text::width(&candidate) > width {
+            lines.push(current.trim_end().to_owned());
+            current = format!("{UNDER}{word}");
+        } else {
+            current = candidate;
+        }
+    }
+    lines.push(current);
+    lines
 }
 
 fn plural(n: usize) -> &'static str {
@@ -436,5 +473,24 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_line_wraps_under_its_value() {
+        let line = "  OTLP/HTTP  http://127.0.0.1:4318  (POST; a path ending in /v1/logs carries logs, any other path traces, e.g. /v1/traces)";
+        let lines = wrap_header(line, 80);
+        assert_eq!(
+            lines,
+            [
+                "  OTLP/HTTP  http://127.0.0.1:4318  (POST; a path ending in /v1/logs carries",
+                "             logs, any other path traces, e.g. /v1/traces)",
+            ]
+        );
+        assert_eq!(wrap_header(line, 200), [line]);
     }
 }

@@ -76,17 +76,7 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
 /// Columns a printed line may take: the terminal's (of stdout), else
 /// `COLUMNS`, else [`DEFAULT_COLUMNS`].
 pub(crate) fn columns() -> usize {
-    let terminal = terminal_size::terminal_size_of(std::io::stdout())
-        .map(|(terminal_size::Width(w), _)| usize::from(w));
-    let columns = terminal.or_else(|| {
-        std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-    });
-    columns
-        .filter(|&c| c > 0)
-        .unwrap_or(DEFAULT_COLUMNS)
-        .max(MIN_COLUMNS)
+    text::terminal_columns(DEFAULT_COLUMNS).max(MIN_COLUMNS)
 }
 
 /// Rendered text for stdout, and the traces and spans it prints.
@@ -419,11 +409,34 @@ fn header(trace: &Trace, width: usize) -> String {
             plural(usize::try_from(trace.dropped_logs).unwrap_or(usize::MAX)),
         );
     }
-    let room = width
-        .saturating_sub(text::width(&start) + text::width(&notes))
-        .max(MIN_SERVICES);
     let services: Vec<String> = trace.services().iter().map(|s| text::fit(s, 60)).collect();
-    text::fit(&format!("{start}{}{notes}", list(&services, room)), width)
+    let room = width.saturating_sub(text::width(&start) + text::width(&notes));
+    // Service names are never cut to keep the header on one line: when not
+    // even the first fits whole beside the rest, they get a line of their own.
+    let first_fits = services.first().is_none_or(|first| {
+        let more = if services.len() > 1 {
+            format!(", and {} more", services.len() - 1)
+        } else {
+            String::new()
+        };
+        text::width(first) + more.len() <= room
+    });
+    if first_fits {
+        return text::fit(&format!("{start}{}{notes}", list(&services, room)), width);
+    }
+    let first = format!(
+        "trace {}  {} span{}{notes}",
+        trace.trace_id,
+        trace.spans.len(),
+        plural(trace.spans.len()),
+    );
+    let label = "  services: ";
+    let room = width.saturating_sub(label.len()).max(MIN_SERVICES);
+    format!(
+        "{}\n{}",
+        text::fit(&first, width),
+        text::fit(&format!("{label}{}", list(&services, room)), width)
+    )
 }
 
 /// `a, b, c`, or as many as fit in `room` columns and `and N more`.
@@ -509,7 +522,7 @@ fn indent(depth: usize) -> usize {
 }
 
 /// One line per record (at most [`MAX_LOGS`], then how many more), each
-/// `indent` columns in: `· +0.012 ms INFO body`, the time from `start`.
+/// `indent` columns in: `· +12 µs INFO body`, the time from `start`.
 fn write_logs(
     out: &mut String,
     logs: &[&LogRecord],
@@ -520,10 +533,12 @@ fn write_logs(
 ) {
     for log in logs.iter().take(MAX_LOGS) {
         let mut line: String = std::iter::repeat_n(' ', indent).collect();
-        let offset = i128::from(log.time_unix_nano) - i128::from(start);
-        // Exact to the nanosecond up to 2^53 ns (104 days).
-        let ms = offset as f64 / 1e6;
-        let _ = write!(line, "· {ms:+.3} ms");
+        let (sign, offset) = if log.time_unix_nano >= start {
+            ('+', log.time_unix_nano - start)
+        } else {
+            ('-', start - log.time_unix_nano)
+        };
+        let _ = write!(line, "· {sign}{}", text::duration(offset));
         if !log.severity.is_empty() {
             let _ = write!(line, " {}", text::fit(&log.severity, 20));
         }
@@ -606,16 +621,16 @@ fn first_five<T>(items: &[T], name: impl Fn(&T) -> String) -> String {
 /// kind and transport first; the path, attributes and status after them
 /// get what room is left, so they are cut before the name is.
 fn span_line(span: &Span, depth: usize, width: usize) -> String {
-    let ms = span.duration().as_secs_f64() * 1000.0;
     let mut line: String = std::iter::repeat_n(' ', indent(depth)).collect();
     if depth > MAX_INDENT {
         let _ = write!(line, "[depth {depth}] ");
     }
     let _ = write!(
         line,
-        "{} [{}] {ms:.2} ms {}  via {}",
+        "{} [{}] {} {}  via {}",
         text::fit(&span.name, MAX_TEXT),
         text::fit(&span.service_name, 60),
+        text::duration_of(span.duration()),
         span.kind,
         span.transport,
     );
@@ -703,12 +718,12 @@ mod tests {
             [
                 "trace 0af7651916cd43dd8448eb211c80319c  2 spans  services: svc  4 log records",
                 "  main [svc] 1.50 ms internal  via http/protobuf /v1/traces",
-                "    · +0.500 ms WARN slow\\nstart",
+                "    · +500 µs WARN slow\\nstart",
                 "    GetUser [svc] 1.50 ms internal  via http/protobuf /v1/traces",
-                "      · +0.012 ms INFO GetUser(1): not found",
+                "      · +12 µs INFO GetUser(1): not found",
                 "  (log records of no span in this trace)",
-                "    · +2.000 ms no span  [svc]",
-                "    · +3.000 ms ERROR other span  [svc]",
+                "    · +2.00 ms no span  [svc]",
+                "    · +3.00 ms ERROR other span  [svc]",
             ]
         );
     }
@@ -806,6 +821,25 @@ mod tests {
             header.ends_with("  services: service-000, service-001, and 299 more  1 log record"),
             "{header}"
         );
+    }
+
+    #[test]
+    fn service_names_are_never_cut_to_keep_the_header_on_one_line() {
+        let mut s = span("a", None, "main", 1);
+        s.service_name = "otlp-http-client-with-db".into();
+        let mut t = trace(vec![s]);
+        t.logs = vec![log(Some("a"), 2, "INFO", "x")];
+        let text = render(&t, 80);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[..2],
+            [
+                "trace 0af7651916cd43dd8448eb211c80319c  1 span  1 log record",
+                "  services: otlp-http-client-with-db",
+            ],
+            "{text}"
+        );
+        assert!(!text.contains('…'), "{text}");
     }
 
     #[test]

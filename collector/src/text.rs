@@ -60,6 +60,42 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// Columns of the terminal: the size the terminal on stdout reports, else
+/// `COLUMNS` (which shells set but rarely export), else `default` (stdout
+/// is a file or a pipe).
+pub fn terminal_columns(default: usize) -> usize {
+    let terminal = terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(terminal_size::Width(w), _)| usize::from(w));
+    terminal
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+        })
+        .filter(|&c| c > 0)
+        .unwrap_or(default)
+}
+
+/// A duration for people, in the unit that reads best: `450 ns`, `38 µs`,
+/// `3.50 ms`, `2.01 s`. The tour and the collector print every duration
+/// this way.
+pub fn duration(nanos: u64) -> String {
+    if nanos < 1_000 {
+        format!("{nanos} ns")
+    } else if nanos < 1_000_000 {
+        format!("{} µs", nanos / 1_000)
+    } else if nanos < 1_000_000_000 {
+        format!("{:.2} ms", nanos as f64 / 1e6)
+    } else {
+        format!("{:.2} s", nanos as f64 / 1e9)
+    }
+}
+
+/// [`duration`] of a [`std::time::Duration`].
+pub fn duration_of(duration: std::time::Duration) -> String {
+    self::duration(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// Terminal columns `text` takes (after [`escape`], which only adds
 /// single-column characters).
 pub fn width(text: &str) -> usize {
@@ -145,6 +181,20 @@ fn char_width(c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_their_own_unit() {
+        assert_eq!(duration(0), "0 ns");
+        assert_eq!(duration(450), "450 ns");
+        assert_eq!(duration(38_400), "38 µs");
+        assert_eq!(duration(3_504_000), "3.50 ms");
+        assert_eq!(duration(999_000_000), "999.00 ms");
+        assert_eq!(duration(2_008_620_000), "2.01 s");
+        assert_eq!(
+            duration_of(std::time::Duration::from_millis(12)),
+            "12.00 ms"
+        );
+    }
 
     #[test]
     fn terminal_commands_and_line_breaks_are_escaped() {

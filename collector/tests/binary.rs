@@ -215,12 +215,17 @@ fn printed_lines_fit_the_columns() {
         }
         printed.push(line);
     }
-    assert_eq!(printed.len(), 42, "{printed:#?}");
-    assert!(printed[0].contains(" more"), "{}", printed[0]);
+    // The header, the services on a line of their own (not one fits
+    // beside the trace id whole), 41 spans.
+    assert_eq!(printed.len(), 43, "{printed:#?}");
+    assert_eq!(
+        printed[1], "  services: backend-service-00, backend-service-01, and 39 more",
+        "{printed:#?}"
+    );
     assert!(
-        printed[1].starts_with("  GetUserProfileGetUserProfile"),
+        printed[2].starts_with("  GetUserProfileGetUserProfile"),
         "{}",
-        printed[1]
+        printed[2]
     );
     // A span after the trace was printed: one late line.
     let late = span(&TRACE_ID, &[99; 8], Some(&SPAN_ID), &"Late".repeat(30));
@@ -231,5 +236,93 @@ fn printed_lines_fit_the_columns() {
     for line in &printed {
         let width = collector::text::width(line);
         assert!(width <= 80, "{width} columns: {line}");
+    }
+}
+
+/// In a terminal 80 columns wide, with `COLUMNS` unset as a shell leaves
+/// it: the startup banner and the printed tree fit the terminal, and no
+/// span or service name is cut (attributes are, after them).
+#[test]
+fn in_an_80_column_terminal_every_line_fits_and_names_are_whole() {
+    let mut command = testkit::process::in_terminal(
+        std::path::Path::new(BIN),
+        &["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"],
+        80,
+    );
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the collector in a terminal (util-linux's `script`)");
+    let terminal = lines(child.stdout.take().expect("piped stdout"));
+    let _running = Running(child);
+    let timeout = Duration::from_secs(30);
+    let mut printed = Vec::new();
+    let mut next = || {
+        let line = terminal
+            .recv_timeout(timeout)
+            .unwrap_or_else(|_| panic!("the terminal went quiet:\n{}", printed.join("\n")));
+        let line = line.trim_end_matches('\r').to_owned();
+        printed.push(line.clone());
+        line
+    };
+    let addr = loop {
+        let line = next();
+        if let Some(rest) = line.trim_start().strip_prefix("OTLP/HTTP  http://") {
+            let addr = rest.split_whitespace().next().unwrap_or_default();
+            break addr
+                .parse::<std::net::SocketAddr>()
+                .expect("the OTLP/HTTP address");
+        }
+    };
+    while !next().contains("# HTTP exporters") {}
+
+    let mut root = span(&TRACE_ID, &SPAN_ID, None, "StartRequests");
+    root.attributes
+        .push(string_attr("http.route", &"/segment".repeat(20)));
+    let mut child = span(&TRACE_ID, &[2; 8], Some(&SPAN_ID), "POST /user/insert");
+    child.attributes.push(string_attr(
+        "db.query.text",
+        "INSERT INTO user(name) VALUES(?) RETURNING uid, name, created_at",
+    ));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(send(addr, "otlp-http-client-with-db", vec![root]));
+    runtime.block_on(send(addr, "otlp-http-server-with-db", vec![child]));
+    let header = loop {
+        let line = next();
+        if line.starts_with("trace ") {
+            break line;
+        }
+    };
+    let tree = [next(), next(), next()];
+    assert!(
+        header.starts_with(&format!("trace {TRACE_ID_HEX}  2 spans")),
+        "{header}"
+    );
+    assert_eq!(
+        tree[0],
+        "  services: otlp-http-client-with-db, otlp-http-server-with-db"
+    );
+    assert!(
+        tree[1].starts_with("  StartRequests [otlp-http-client-with-db] 500.00 ms internal"),
+        "{}",
+        tree[1]
+    );
+    assert!(
+        tree[2].starts_with("    POST /user/insert [otlp-http-server-with-db] 500.00 ms"),
+        "{}",
+        tree[2]
+    );
+    for line in &printed {
+        let width = collector::text::width(line);
+        assert!(
+            width <= 80,
+            "{width} columns: {line}\n{}",
+            printed.join("\n")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The documented shape of each example's trace, checked by the tests and
 //! the tour. Each check returns every difference it found, in words.
 
-use collector::{LogRecord, Span, SpanKind, Trace};
+use collector::{LogRecord, Span, SpanKind, Trace, text};
 
 mod docs_tree_2;
 mod grpc_db;
@@ -45,7 +45,8 @@ pub fn inprocess(trace: &Trace, service: &str) -> Result<(), Vec<String>> {
     let names: Vec<&str> = users.iter().map(|s| s.name.as_str()).collect();
     if names != ["GetUser", "GetUser"] {
         problems.push(format!(
-            "`main` has children {names:?}, expected [\"GetUser\", \"GetUser\"]"
+            "`main` has children {}, expected GetUser, GetUser",
+            listed(&names)
         ));
     }
     for (user, id) in users.iter().zip([1, 100]) {
@@ -55,7 +56,8 @@ pub fn inprocess(trace: &Trace, service: &str) -> Result<(), Vec<String>> {
         part_names.sort_unstable();
         if part_names != ["GetDetail", "GetInfo", "GetScores"] {
             problems.push(format!(
-                "GetUser({id}) has children {part_names:?}, expected GetInfo, GetDetail, GetScores"
+                "GetUser({id}) has children {}, expected GetInfo, GetDetail, GetScores",
+                listed(&part_names)
             ));
         }
         for part in parts {
@@ -72,9 +74,9 @@ pub fn inprocess(trace: &Trace, service: &str) -> Result<(), Vec<String>> {
 fn check_user_id(span: &Span, id: i64, problems: &mut Vec<String>) {
     if span.attr_i64(USER_ID) != Some(id) {
         problems.push(format!(
-            "span {} has {USER_ID} {:?}, expected {id}",
+            "span {} has {USER_ID} {}, expected {id}",
             span.name,
-            span.attributes.get(USER_ID)
+            shown(span.attributes.get(USER_ID))
         ));
     }
 }
@@ -117,8 +119,10 @@ pub fn inprocess_logs(
     if trace.logs.len() != expected.len() {
         let bodies: Vec<&str> = trace.logs.iter().map(|l| l.body.as_str()).collect();
         problems.push(format!(
-            "expected {} log records, found {bodies:?}",
-            expected.len()
+            "expected {} log records, found {}: {}",
+            expected.len(),
+            bodies.len(),
+            listed(&bodies)
         ));
     }
     if problems.is_empty() {
@@ -151,12 +155,34 @@ pub fn inprocess_output(stdout: &str) -> Result<(), Vec<String>> {
         Ok(())
     } else {
         Err(vec![format!(
-            "stdout holds {values:?}, expected {{}} then user 100"
+            "stdout holds {}, expected {{}} then user 100",
+            listed(&values.iter().map(ToString::to_string).collect::<Vec<_>>())
         )])
     }
 }
 
 /// The span names of a chain, for messages.
+/// An attribute's value in plain words: `200`, `GET`, or `none`.
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None => "none".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Names in plain words: `a, b` or `none`.
+fn listed(names: &[impl AsRef<str>]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<&str>>()
+        .join(", ")
+}
+
 fn names(spans: &[&Span]) -> Vec<String> {
     spans
         .iter()
@@ -187,8 +213,8 @@ fn request_chain<'t>(
     let children = trace.children(root);
     let [client] = children.as_slice() else {
         problems.push(format!(
-            "StartRequests has children {:?}, expected one CLIENT span `GET`",
-            names(&children)
+            "StartRequests has children {}, expected one CLIENT span `GET`",
+            listed(&names(&children))
         ));
         return None;
     };
@@ -201,21 +227,22 @@ fn request_chain<'t>(
     check_service(client, client_service, problems);
     if client.attr_str("http.request.method") != Some("GET") {
         problems.push(format!(
-            "client span has http.request.method {:?}, expected GET",
-            client.attributes.get("http.request.method")
+            "client span has http.request.method {}, expected GET",
+            shown(client.attributes.get("http.request.method"))
         ));
     }
     match client.attr_str("url.full") {
         Some(url) if url.ends_with(route) => {}
         other => problems.push(format!(
-            "client span has url.full {other:?}, expected a URL ending in {route}"
+            "client span has url.full {}, expected a URL ending in {route}",
+            other.unwrap_or("none")
         )),
     }
     let children = trace.children(client);
     let [server] = children.as_slice() else {
         problems.push(format!(
-            "the client span has children {:?}, expected one SERVER span `GET {route}`",
-            names(&children)
+            "the client span has children {}, expected one SERVER span `GET {route}`",
+            listed(&names(&children))
         ));
         return None;
     };
@@ -230,8 +257,8 @@ fn request_chain<'t>(
     for (key, value) in [("http.route", route), ("url.path", route)] {
         if server.attr_str(key) != Some(value) {
             problems.push(format!(
-                "server span has {key} {:?}, expected {value}",
-                server.attributes.get(key)
+                "server span has {key} {}, expected {value}",
+                shown(server.attributes.get(key))
             ));
         }
     }
@@ -250,9 +277,9 @@ fn check_service(span: &Span, service: &str, problems: &mut Vec<String>) {
 fn check_status_code(span: &Span, code: i64, problems: &mut Vec<String>) {
     if span.attr_i64("http.response.status_code") != Some(code) {
         problems.push(format!(
-            "span {} has http.response.status_code {:?}, expected {code}",
+            "span {} has http.response.status_code {}, expected {code}",
             span.name,
-            span.attributes.get("http.response.status_code")
+            shown(span.attributes.get("http.response.status_code"))
         ));
     }
 }
@@ -285,8 +312,12 @@ fn record_on<'t>(
         || log.span_id.as_deref() != Some(span.span_id.as_str())
     {
         problems.push(format!(
-            "`{body}` is on span {:?} of trace {:?}, expected {} ({}) of {}",
-            log.span_id, log.trace_id, span.name, span.span_id, trace.trace_id
+            "`{body}` is on span {} of trace {}, expected {} ({}) of {}",
+            log.span_id.as_deref().unwrap_or("none"),
+            log.trace_id.as_deref().unwrap_or("none"),
+            span.name,
+            span.span_id,
+            trace.trace_id
         ));
         return None;
     }
@@ -344,8 +375,8 @@ pub fn http_request(
             check_service(handler, server_service, &mut problems)
         }
         _ => problems.push(format!(
-            "the server span has children {:?}, expected `HelloHandler`",
-            names(&children)
+            "the server span has children {}, expected `HelloHandler`",
+            listed(&names(&children))
         )),
     }
     for span in &trace.spans {
@@ -393,8 +424,8 @@ pub fn http_error(
     check_status_code(server, 500, &mut problems);
     if client.attr_str("error.type") != Some("500") {
         problems.push(format!(
-            "client span has error.type {:?}, expected \"500\"",
-            client.attributes.get("error.type")
+            "client span has error.type {}, expected 500",
+            shown(client.attributes.get("error.type"))
         ));
     }
     let recorded = server.events.iter().any(|event| {
@@ -407,8 +438,13 @@ pub fn http_error(
     });
     if !recorded {
         problems.push(format!(
-            "the server span has no `exception` event with a message: {:?}",
-            server.events
+            "the server span has no `exception` event with a message (its events: {})",
+            server
+                .events
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     done(problems)
@@ -419,7 +455,10 @@ pub fn http_output(stdout: &str, answer: &str) -> Result<(), Vec<String>> {
     if stdout.trim_end() == answer && stdout.lines().count() == 1 {
         Ok(())
     } else {
-        Err(vec![format!("stdout is {stdout:?}, expected {answer:?}")])
+        Err(vec![format!(
+            "stdout is `{}`, expected `{answer}`",
+            text::escape(stdout.trim_end())
+        )])
     }
 }
 
@@ -436,7 +475,9 @@ fn db_output(stdout: &str, prefixes: &[&str]) -> Result<(), Vec<String>> {
         Ok(())
     } else {
         Err(vec![format!(
-            "stdout is {stdout:?}, expected one line each starting {prefixes:?}"
+            "stdout is `{}`, expected one line each starting {}",
+            text::escape(stdout.trim_end()),
+            listed(prefixes)
         )])
     }
 }

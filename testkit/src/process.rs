@@ -2,8 +2,9 @@
 //! the collector: a runner with a hard time limit, a long-running server
 //! process whose port is read from its output, signals, another package's
 //! binary located, a child's output line by line and the collector's
-//! startup banner, a port nothing listens on, and a "black hole" that
-//! accepts connections and never answers.
+//! startup banner, a program in a pseudo-terminal of a given width, a port
+//! nothing listens on, and a "black hole" that accepts connections and
+//! never answers.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -482,6 +483,30 @@ pub fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Stri
         }
     });
     rx
+}
+
+/// `program args` in a pseudo-terminal `columns` wide with `COLUMNS` unset,
+/// as a user's terminal runs it (bash does not export `COLUMNS`): a
+/// synchronous command for util-linux's `script`, which makes the terminal
+/// (`stty` sets its size) and passes its exit status on. What the program
+/// writes to the terminal, stdout and stderr alike, is the command's stdout
+/// (lines end in CR LF); its stdin is the terminal's input.
+pub fn in_terminal(program: &Path, args: &[&str], columns: u16) -> std::process::Command {
+    let quoted: Vec<String> = std::iter::once(program.to_string_lossy().as_ref())
+        .chain(args.iter().copied())
+        .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+        .collect();
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "--quiet",
+            "--return",
+            "--command",
+            &format!("stty cols {columns} rows 50; exec {}", quoted.join(" ")),
+            "/dev/null",
+        ])
+        .env_remove("COLUMNS");
+    command
 }
 
 /// Flags that put each of the collector binary's listeners (OTLP/gRPC,

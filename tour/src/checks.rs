@@ -2,7 +2,7 @@
 //! `testkit::expect`: how the spans reached the collector (transport, URL
 //! path, token), and a client's output when its call is meant to fail.
 
-use collector::{Collector, GRPC_EXPORT_PATH, Trace, Transport};
+use collector::{Collector, GRPC_EXPORT_PATH, Trace, Transport, text};
 
 /// Every problem of every check, or `Ok` if there is none.
 pub(crate) fn all(
@@ -67,6 +67,9 @@ pub(crate) fn no_output(stdout: &str) -> Result<(), Vec<String>> {
     if stdout.is_empty() {
         Ok(())
     } else {
-        Err(vec![format!("stdout is {stdout:?}, expected nothing")])
+        Err(vec![format!(
+            "stdout is `{}`, expected nothing",
+            text::escape(stdout.trim_end())
+        )])
     }
 }

@@ -36,8 +36,8 @@ pub(crate) struct Example {
     pub(crate) succeeds: bool,
     /// A check of its stdout: every problem found.
     pub(crate) stdout: fn(&str) -> Result<(), Vec<String>>,
-    /// Its trace is the first new one with at least `spans` spans whose
-    /// root span belongs to `root_service`.
+    /// Its trace is the first new one of its run (the tour marks each run)
+    /// with at least `spans` spans; its root span belongs to `root_service`.
     pub(crate) root_service: &'static str,
     pub(crate) spans: usize,
     /// ... and, once its processes have flushed, at least `logs` log
@@ -527,7 +527,7 @@ impl Endpoints {
 }
 
 impl Example {
-    /// How to run it alone, in terminals of its own: the collector, the
+    /// How to run it alone after the tour, in terminals of its own: the collector, the
     /// server if it calls it, then the example with the flags that differ
     /// from its defaults (its tokens and paths: the ones the tour used).
     pub(crate) fn alone(&self) -> Vec<(Vec<String>, Option<&'static str>)> {
@@ -546,7 +546,11 @@ impl Example {
             package: "collector",
             bin: None,
         };
-        let mut commands = vec![(collector.cargo_run(&[]), Some("in another terminal"))];
+        // While the tour runs, its own collector holds the ports.
+        let mut commands = vec![(
+            collector.cargo_run(&[]),
+            Some("in another terminal, once the tour has ended"),
+        )];
         if let Some(server) = self.server {
             commands.push((server.program.cargo_run(&[]), Some("in another terminal")));
         }
@@ -558,6 +562,47 @@ impl Example {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's numbered list of steps: one item per example of the
+    /// table, in its order, each linking its package's README (an item
+    /// may name none when an earlier one did).
+    #[test]
+    fn the_readmes_list_every_step_in_order() {
+        for (readme, link) in [
+            (include_str!("../README.md"), "README.md"),
+            (include_str!("../README.zh.md"), "README.zh.md"),
+        ] {
+            // Each item with its continuation lines.
+            let mut items: Vec<String> = Vec::new();
+            for line in readme.lines() {
+                let numbered = line
+                    .split_once(". ")
+                    .is_some_and(|(n, _)| n.parse::<usize>().is_ok());
+                match items.last_mut() {
+                    _ if numbered => items.push(line.to_owned()),
+                    Some(item) if line.starts_with("   ") && !item.ends_with('.') => {
+                        item.push(' ');
+                        item.push_str(line.trim());
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(items.len(), EXAMPLES.len(), "{items:#?}");
+            for (i, (item, example)) in items.iter().zip(EXAMPLES).enumerate() {
+                assert!(item.starts_with(&format!("{}. ", i + 1)), "{item}");
+                let package = example.program.package;
+                let links = item.contains("](../");
+                let earlier = EXAMPLES[..i].iter().any(|e| e.program.package == package);
+                assert!(
+                    item.contains(&format!("[{package}](../{package}/{link})"))
+                        || (!links && earlier),
+                    "step {}, {}: the item should link {package}: {item}",
+                    i + 1,
+                    example.title
+                );
+            }
+        }
+    }
 
     #[test]
     fn commands_are_what_a_user_types() {

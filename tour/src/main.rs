@@ -24,7 +24,8 @@
 //!    if something differed, 2 on an error); with `--serve` the collector
 //!    keeps running first, drawing every trace that arrives.
 //!
-//! Every line fits the terminal (`COLUMNS`, else 100 columns).
+//! Every line fits the terminal (its width, else `COLUMNS`, else 100
+//! columns); span names are never cut, attributes are.
 //!
 //! Run with
 //!

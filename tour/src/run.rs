@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use collector::{Collector, CollectorConfig, Trace};
+use collector::{Collector, CollectorConfig, Trace, text};
 use testkit::process::{self, RunningServer};
 
 use crate::binaries::Binaries;
@@ -19,6 +19,10 @@ const PROCESS_LIMIT: Duration = Duration::from_secs(30);
 const TRACE_WAIT: Duration = Duration::from_secs(10);
 /// A waterfall is indented this much under its example.
 const INDENT: &str = "   ";
+/// The resource attribute the tour sets on each example it runs (through
+/// `OTEL_RESOURCE_ATTRIBUTES`): its trace is the one that carries it, and a
+/// trace without it (a run of your own during a pause) is another trace.
+pub(crate) const RUN_ATTRIBUTE: &str = "tour.run";
 
 /// The embedded collector, on the standard ports if they are free (and
 /// `ephemeral` is off), free ports otherwise.
@@ -76,6 +80,8 @@ pub(crate) struct Tour<'a> {
     other_problems: Vec<String>,
     /// Trace ids drawn already.
     drawn: HashSet<String>,
+    /// This tour's runs are `tour.run=<session>-<number>`.
+    session: String,
 }
 
 impl<'a> Tour<'a> {
@@ -102,6 +108,7 @@ impl<'a> Tour<'a> {
             outcomes: Vec::new(),
             other_problems: Vec::new(),
             drawn: HashSet::new(),
+            session: session(),
         }
     }
 
@@ -111,9 +118,7 @@ impl<'a> Tour<'a> {
         let screen = self.screen;
         screen.heading(&format!("{number}/{total} · {}", example.title));
         screen.paragraph(example.shows);
-        if self.step {
-            self.hints(example).await;
-        }
+        // Its server first, so that the hints can name where it listens.
         self.endpoints.server = match example.server {
             Some(server) => match self.server_url(server).await {
                 Some(url) => Some(url),
@@ -130,21 +135,28 @@ impl<'a> Tour<'a> {
             },
             None => None,
         };
+        if self.step {
+            self.hints(example).await;
+        }
+        self.draw_others();
+        let run = format!("{}-{number}", self.session);
         let mut problems = Vec::new();
         let args = (example.args)(&self.endpoints);
         screen.command("$ ", &example.program.cargo_run(&args), None);
         let binary = self.binaries.path(&example.program);
         let mut command = process::example_command(&binary.to_string_lossy());
-        command.args(
-            args.iter()
-                .flat_map(|(flag, value)| [*flag, value.as_str()]),
-        );
+        command
+            .args(
+                args.iter()
+                    .flat_map(|(flag, value)| [*flag, value.as_str()]),
+            )
+            .env("OTEL_RESOURCE_ATTRIBUTES", format!("{RUN_ATTRIBUTE}={run}"));
         match process::run(&mut command, PROCESS_LIMIT).await {
             Ok(out) => {
                 let status = format!(
-                    "exit status {} after {:.1} s",
+                    "exit status {} after {}",
                     exit_code(out.status),
-                    out.elapsed.as_secs_f64()
+                    text::duration_of(out.elapsed)
                 );
                 screen.process(&status, &out);
                 if out.status.success() != example.succeeds {
@@ -167,18 +179,26 @@ impl<'a> Tour<'a> {
         }
 
         let mut spans = None;
-        match self.trace_of(example).await {
+        match self.trace_of(example, &run).await {
             Some(trace) => {
                 screen.blank();
                 self.draw(&trace);
                 spans = Some(trace.spans.len());
+                let root = trace.root().map(|root| root.service_name.as_str());
+                if root != Some(example.root_service) {
+                    problems.push(format!(
+                        "its root span is of {}, expected {}",
+                        root.map_or("no span".into(), text::escape),
+                        example.root_service
+                    ));
+                }
                 if let Err(found) = (example.shape)(&trace, self.collector) {
                     problems.extend(found);
                 }
             }
             None => problems.push(format!(
-                "no new trace from {} reached the collector within {TRACE_WAIT:?}",
-                example.root_service
+                "no trace of this run ({RUN_ATTRIBUTE}={run}) reached the collector within {}",
+                text::duration_of(TRACE_WAIT)
             )),
         }
 
@@ -195,17 +215,51 @@ impl<'a> Tour<'a> {
         });
     }
 
-    /// `--step`: what to read and how to run it alone, then a pause until
-    /// Enter (none once stdin is closed).
+    /// `--step`: what to read, how to run it yourself now (against the
+    /// tour's collector and server, which hold the ports) and alone after
+    /// the tour, then a pause until Enter (none once stdin is closed).
     async fn hints(&mut self, example: &Example) {
         let screen = self.screen;
-        screen.line(&format!("   read:       {}", example.read.join(", ")));
+        screen.words("   read:       ", example.read);
+        let now = example.program.cargo_run(&(example.args)(&self.endpoints));
+        screen.command(
+            "   try it:     ",
+            &now,
+            Some("now, in another terminal: shown as another trace"),
+        );
         for (i, (words, note)) in example.alone().iter().enumerate() {
-            let label = if i == 0 { "run alone:" } else { "" };
+            let label = if i == 0 { "alone:" } else { "" };
             screen.command(&format!("   {label:<10}  "), words, *note);
         }
         if self.pause {
             self.pause = screen.press_enter().await;
+        }
+    }
+
+    /// Traces that are none of the tour's runs (yours, sent during a
+    /// pause, or another program's), each drawn once, as what they are.
+    /// (A trace of log records only, such as one the provider example did
+    /// not sample, has no resource to tell: it is not drawn.)
+    pub(crate) fn draw_others(&mut self) {
+        let ours = format!("{}-", self.session);
+        let others: Vec<Trace> = self
+            .collector
+            .traces()
+            .into_iter()
+            .filter(|trace| !self.drawn.contains(&trace.trace_id) && !trace.spans.is_empty())
+            .filter(|trace| {
+                !trace.spans.iter().any(|span| {
+                    span.resource
+                        .get(RUN_ATTRIBUTE)
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|run| run.starts_with(&ours))
+                })
+            })
+            .collect();
+        for trace in others {
+            self.screen
+                .heading("another trace arrived (not one of the tour's runs: yours?)");
+            self.draw(&trace);
         }
     }
 
@@ -217,15 +271,16 @@ impl<'a> Tour<'a> {
         self.drawn.insert(trace.trace_id.clone());
     }
 
-    /// The example's trace: the first new one from its root service with
-    /// enough spans; failing that, after the wait, any new one from it, so
-    /// that a trace of the wrong shape is still drawn.
-    async fn trace_of(&self, example: &Example) -> Option<Trace> {
+    /// The example's trace: the first new one of this `run` (a span of it
+    /// carries `tour.run=<run>`) with enough spans and log records; failing
+    /// that, after the wait, any new one of the run, so that a trace of the
+    /// wrong shape is still drawn.
+    async fn trace_of(&self, example: &Example, run: &str) -> Option<Trace> {
         let is_new = |trace: &Trace| {
             !self.drawn.contains(&trace.trace_id)
-                && trace
-                    .root()
-                    .is_some_and(|root| root.service_name == example.root_service)
+                && trace.spans.iter().any(|span| {
+                    span.resource.get(RUN_ATTRIBUTE).and_then(|v| v.as_str()) == Some(run)
+                })
         };
         let found = self
             .collector
@@ -270,10 +325,12 @@ impl<'a> Tour<'a> {
             &server.program.cargo_run(&args),
             Some("runs until the tour ends"),
         );
-        // Export every 100 ms instead of every 5 s, so that each trace is
-        // complete as soon as its client has ended.
-        screen
-            .line("   (with OTEL_BSP_SCHEDULE_DELAY=100: it exports every 100 ms, not every 5 s)");
+        // Export every 100 ms instead of every 500 ms (the examples'
+        // default), so that each trace is complete soon after its client
+        // has ended.
+        screen.line(
+            "   (with OTEL_BSP_SCHEDULE_DELAY=100: it exports every 100 ms, not every 500 ms)",
+        );
         let binary = self.binaries.path(&server.program);
         let mut command = process::example_command(&binary.to_string_lossy());
         command
@@ -316,9 +373,9 @@ impl<'a> Tour<'a> {
             match stopped {
                 Ok(out) => {
                     let status = format!(
-                        "exit status {}, {:.2} s after SIGTERM",
+                        "exit status {}, {} after SIGTERM",
                         exit_code(out.status),
-                        signalled.elapsed().as_secs_f64()
+                        text::duration_of(signalled.elapsed())
                     );
                     self.screen.process(&status, &out);
                     if !out.status.success() {
@@ -336,8 +393,10 @@ impl<'a> Tour<'a> {
         }
     }
 
-    /// The summary; `true` if everything held.
-    pub(crate) fn summary(&self) -> bool {
+    /// The summary, after the other traces that came; `true` if everything
+    /// held.
+    pub(crate) fn summary(&mut self) -> bool {
+        self.draw_others();
         self.screen.summary(&self.outcomes, &self.other_problems)
     }
 
@@ -345,6 +404,15 @@ impl<'a> Tour<'a> {
     pub(crate) fn has_drawn(&self, trace_id: &str) -> bool {
         self.drawn.contains(trace_id)
     }
+}
+
+/// What tells this tour's runs from another's: its process id and start
+/// time, in hex.
+fn session() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}{:08x}", std::process::id(), nanos & 0xffff_ffff)
 }
 
 /// An exit code, or `none` (killed by a signal).

@@ -12,7 +12,7 @@ use testkit::process::Finished;
 
 use crate::run::Outcome;
 
-/// Columns when `COLUMNS` does not say.
+/// Columns when neither the terminal nor `COLUMNS` says.
 const DEFAULT_COLUMNS: usize = 100;
 /// Narrower than this, nothing is readable anyway.
 const MIN_COLUMNS: usize = 40;
@@ -29,15 +29,11 @@ pub(crate) struct Screen {
 }
 
 impl Screen {
-    /// `COLUMNS` columns when it is set and a number, else 100.
+    /// As wide as the terminal says it is; else `COLUMNS` columns when it
+    /// is set and a number; else 100.
     pub(crate) fn new() -> Screen {
-        let cols = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|&c| c > 0)
-            .unwrap_or(DEFAULT_COLUMNS);
         Screen {
-            cols: cols.max(MIN_COLUMNS),
+            cols: text::terminal_columns(DEFAULT_COLUMNS).max(MIN_COLUMNS),
         }
     }
 
@@ -77,6 +73,23 @@ impl Screen {
         }
     }
 
+    /// `items` after `first`, comma-separated, on as many lines as they
+    /// take (the later ones under the first item).
+    pub(crate) fn words(&self, first: &str, items: &[&str]) {
+        let rest = " ".repeat(text::width(first));
+        let words: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let comma = if i + 1 < items.len() { "," } else { "" };
+                format!("{item}{comma}")
+            })
+            .collect();
+        for line in wrap(&words, self.cols, first, &rest, "") {
+            self.line(&line);
+        }
+    }
+
     /// A command as a user types it, after `first` (`$ ` or a label):
     /// words on as many lines as it takes, each but the last ending in ` \`
     /// so that it still pastes into a shell; then `note` as a comment.
@@ -107,18 +120,32 @@ impl Screen {
         }
     }
 
-    /// A process's end (`status`, e.g. `exit status 0 after 0.1 s`), its
-    /// stdout as printed, and the lines of its stderr that tell the story:
-    /// errors and where the spans went.
+    /// A process's end (`status`, e.g. `exit status 0 after 12.50 ms`),
+    /// its stdout as printed, and the lines of its stderr that tell the
+    /// story (errors and where the spans went); its log lines are not
+    /// shown, only counted: the trace shows each under its span.
     pub(crate) fn process(&self, status: &str, out: &Finished) {
         self.line(&format!("{INDENT}{status}"));
         self.labelled("stdout", out.stdout.lines());
-        let told = out.stderr.lines().filter(|l| {
+        let tells = |l: &&str| {
             ["error:", "warning:", "note:", "exported "]
                 .iter()
                 .any(|start| l.starts_with(start))
-        });
-        self.wrapped("stderr", told);
+        };
+        let mut told: Vec<String> = out
+            .stderr
+            .lines()
+            .filter(tells)
+            .map(str::to_owned)
+            .collect();
+        let hidden = out.stderr.lines().filter(|l| !tells(l)).count();
+        if hidden > 0 {
+            told.push(format!(
+                "({hidden} log line{} not shown here: the trace below has each under its span)",
+                if hidden == 1 { "" } else { "s" }
+            ));
+        }
+        self.wrapped("stderr", told.iter().map(String::as_str));
     }
 
     /// Lines from outside under a label, as [`Self::labelled`], but each
@@ -158,13 +185,26 @@ impl Screen {
         true
     }
 
-    /// Problems, one `✗` each, indented under it when they take lines.
+    /// Problems, one `✗` each, indented under it when they take lines;
+    /// wrapped, not cut: what differs is often at the end.
     pub(crate) fn problems(&self, problems: &[String]) {
         for problem in problems {
             for (i, line) in problem.lines().enumerate() {
                 let mark = if i == 0 { "✗" } else { " " };
-                self.line(&format!("{INDENT}{mark} {}", text::escape(line)));
+                self.said(&format!("{INDENT}{mark} "), &format!("{INDENT}  "), line);
             }
+        }
+    }
+
+    /// `line` (from outside: escaped) after `first`, wrapped at its spaces
+    /// under `rest`.
+    fn said(&self, first: &str, rest: &str, line: &str) {
+        let words: Vec<String> = text::escape(line)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        for line in wrap(&words, self.cols, first, rest, "") {
+            self.line(&line);
         }
     }
 
@@ -209,11 +249,19 @@ impl Screen {
                 counts(outcome)
             ));
             for problem in &outcome.problems {
-                self.line(&format!("{INDENT}    - {}", first_line(problem)));
+                self.said(
+                    &format!("{INDENT}    - "),
+                    &format!("{INDENT}      "),
+                    first_line(problem),
+                );
             }
         }
         for problem in other_problems {
-            self.line(&format!("{INDENT}✗ {}", first_line(problem)));
+            self.said(
+                &format!("{INDENT}✗ "),
+                &format!("{INDENT}  "),
+                first_line(problem),
+            );
         }
         let run = outcomes.iter().filter(|o| o.spans.is_some()).count();
         let spans: usize = outcomes.iter().filter_map(|o| o.spans).sum();

@@ -40,9 +40,12 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
     "db.query.text",
 ];
 
-/// Longest span name column (indentation included) and service column.
-const NAME_MAX: usize = 34;
-const SERVICE_MAX: usize = 20;
+/// Span names are whole (cut only when they would leave the service
+/// column fewer than this many columns beside the bars' minimum).
+const SERVICE_MIN: usize = 12;
+/// Notes beside the bars get at least this many columns; on a narrower
+/// screen they go on lines of their own, under the span's.
+const NOTES_MIN: usize = 24;
 /// Longest error message shown; the rest is in the collector.
 const MESSAGE_MAX: usize = 72;
 /// The bars give up columns for the attributes down to this width.
@@ -70,7 +73,7 @@ pub(crate) fn waterfall(trace: &Trace, width: usize, total: usize) -> String {
         plural(trace.spans.len()),
         services.len(),
         plural(services.len()),
-        millis(span_time),
+        text::duration(span_time),
     );
     let mut lines = vec![header];
     if !rows.is_empty() {
@@ -102,12 +105,12 @@ fn table(
     width: usize,
     total: usize,
 ) -> Vec<String> {
-    // On a narrow screen the name and service columns shrink first, so that
-    // the bars keep their minimum.
+    // Names whole: the name column is as wide as the widest name, and the
+    // attributes make room for it (they go under the span's line). Only a
+    // name that leaves no room for a short service column and the bars'
+    // minimum is cut.
     let min_bar = width.min(MIN_BAR);
-    let room = total.saturating_sub(FRAME + min_bar);
-    let name_max = NAME_MAX.min(room * 3 / 5).max(4);
-    let service_max = SERVICE_MAX.min(room.saturating_sub(name_max)).max(4);
+    let name_max = total.saturating_sub(FRAME + min_bar + SERVICE_MIN).max(4);
 
     let labels: Vec<String> = rows
         .iter()
@@ -142,6 +145,7 @@ fn table(
         .max()
         .unwrap_or(0)
         .max(4);
+    let service_max = total.saturating_sub(FRAME + min_bar + name_width).max(4);
     let service_names: Vec<String> = rows
         .iter()
         .map(|row| text::fit(&row.span.service_name, service_max))
@@ -187,7 +191,16 @@ fn table(
     }
     .min(room)
     .max(1);
-    let notes_room = room.saturating_sub(bar_width + 2);
+    // Beside the bars (and the duration's columns, for a log record's body),
+    // or, on a screen too narrow for that, none: everything goes under.
+    let mut notes_room = room.saturating_sub(bar_width + 2);
+    if notes_room < NOTES_MIN {
+        notes_room = 0;
+    }
+    let body_room = if notes_room == 0 { 0 } else { notes_room + 10 };
+    // Under a span's line, from the service column to the screen's edge.
+    let under_room = total.saturating_sub(name_width + 2);
+    let under = |notes: &str| format!("{}  {notes}", text::cell("", name_width));
     let axis = Axis {
         start,
         total: span_time,
@@ -195,7 +208,7 @@ fn table(
     };
 
     // The axis: "0" over the bars' left edge, the total over the right one.
-    let (zero, full) = ("0", millis(span_time));
+    let (zero, full) = ("0", text::duration(span_time));
     let gap = (bar_width + 2)
         .saturating_sub(zero.len() + text::width(&full))
         .max(1);
@@ -224,24 +237,35 @@ fn table(
             text::cell(label, name_width),
             text::cell(service, service_width),
             bar(span, &axis),
-            millis(span.duration().as_nanos() as u64),
+            text::duration_of(span.duration()),
         );
-        let mut groups = group(notes, notes_room).into_iter();
+        // Each note whole beside the bars if it fits there, else under.
+        let (beside, below): (Vec<String>, Vec<String>) = notes
+            .iter()
+            .cloned()
+            .partition(|note| text::width(note) <= notes_room);
+        let mut groups = group(&beside, notes_room).into_iter();
         match groups.next() {
             Some(notes) => lines.push(format!("{line}  {notes}")),
             None => lines.push(line),
         }
         lines.extend(groups.map(|notes| format!("{more}  {notes}")));
+        lines.extend(group(&below, under_room).iter().map(|n| under(n)));
         for log in logs.get(span.span_id.as_str()).into_iter().flatten() {
             let label = log_label(row, log);
             let line = format!(
-                "{}  {}  │{}│  {}",
+                "{}  {}  │{}│",
                 text::cell(&label, name_width),
                 text::cell("", service_width),
                 mark(log.time_unix_nano, &axis),
-                text::fit(&text::escape(&log.body), notes_room + 10),
             );
-            lines.push(line);
+            let body = text::escape(&log.body);
+            if text::width(&body) <= body_room {
+                lines.push(format!("{line}  {body}"));
+            } else {
+                lines.push(line);
+                lines.push(under(&text::fit(&body, under_room)));
+            }
         }
     }
     lines
@@ -393,18 +417,6 @@ fn notes(span: &Span, note: Option<&str>) -> Vec<String> {
     parts
 }
 
-/// A duration for people: `3.50 ms`, `38 µs` or `450 ns` (the in-process
-/// calls take microseconds).
-fn millis(nanos: u64) -> String {
-    if nanos < 1_000 {
-        format!("{nanos} ns")
-    } else if nanos < 1_000_000 {
-        format!("{} µs", nanos / 1_000)
-    } else {
-        format!("{:.2} ms", nanos as f64 / 1e6)
-    }
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -453,6 +465,7 @@ mod tests {
     fn bars(text: &str) -> Vec<String> {
         text.lines()
             .skip(2)
+            .filter(|line| line.contains('│'))
             .map(|line| {
                 let from = line.find('│').expect("a bar") + '│'.len_utf8();
                 let to = line.rfind('│').expect("a bar");
@@ -578,14 +591,6 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_in_their_own_unit() {
-        assert_eq!(millis(0), "0 ns");
-        assert_eq!(millis(450), "450 ns");
-        assert_eq!(millis(38_400), "38 µs");
-        assert_eq!(millis(3_504_000), "3.50 ms");
-    }
-
-    #[test]
     fn a_short_span_still_shows_and_rounds_outwards() {
         // 0..1000 ms trace, a span of 1 ms in the middle: one column.
         let text = waterfall(
@@ -678,7 +683,7 @@ mod tests {
     }
 
     #[test]
-    fn long_names_are_cut_and_errors_name_their_cause() {
+    fn long_names_are_whole_unless_wider_than_the_screen_and_errors_name_their_cause() {
         let mut failed = span("m", None, &"x".repeat(100), 0, 1);
         failed.status_code = StatusCode::Error;
         failed.events.push(collector::Event {
@@ -686,19 +691,29 @@ mod tests {
             time_unix_nano: 0,
             attributes: [("exception.message".to_owned(), serde_json::json!("boom"))].into(),
         });
-        let text = waterfall(&trace(vec![failed]), 4, WIDE);
+        let text = waterfall(&trace(vec![failed.clone()]), 4, WIDE);
         let line = text.lines().nth(2).unwrap();
         assert!(
-            line.starts_with(&format!("{}…  svc", "x".repeat(NAME_MAX - 1))),
+            line.starts_with(&format!("{}  svc", "x".repeat(100))),
             "{text}"
         );
         assert!(line.ends_with("✗ error · exception: boom"), "{text}");
+        // A name wider than the screen leaves a service column and the bars.
+        let text = waterfall(&trace(vec![failed]), 4, 80);
+        let line = text.lines().nth(2).unwrap();
+        let name_max = 80 - FRAME - 4 - SERVICE_MIN;
+        assert!(
+            line.starts_with(&format!("{}…  svc", "x".repeat(name_max - 1))),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| text::width(l) <= 80), "{text}");
     }
 
     /// The display column of each span line's bar.
     fn bar_columns(text: &str) -> Vec<usize> {
         text.lines()
             .skip(2)
+            .filter(|line| line.contains('│'))
             .map(|line| text::width(&line[..line.find('│').expect("a bar")]))
             .collect()
     }
@@ -765,14 +780,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("✗ error: the stock"), "{text}");
-        // A note that does not fit beside another goes on a line of its
-        // own, whole, under the bar's frame.
-        let own = text
+        // A note that fits beside the bars is there, whole; one that does
+        // not goes under the span's line, from the service column, cut at
+        // the screen's edge.
+        assert!(
+            text.lines().any(|l| l.starts_with("  GET /error  ")
+                && l.ends_with("  http.response.status_code=500")),
+            "{text}"
+        );
+        let service_column = text::width("  GET /error  ");
+        let under = text
             .lines()
-            .find(|l| l.ends_with("  http.response.status_code=500"))
-            .unwrap_or_else(|| panic!("no whole status code line:\n{text}"));
-        assert!(own.trim_start().starts_with('│'), "{text}");
-        assert!(text.contains('…'), "{text}");
+            .find(|l| l.trim_start().starts_with("✗ error: the stock"))
+            .unwrap_or_else(|| panic!("no error line under the span:\n{text}"));
+        assert_eq!(
+            under.len() - under.trim_start().len(),
+            service_column,
+            "{text}"
+        );
+        assert!(under.ends_with('…'), "{text}");
 
         // Where everything fits, the bars keep the width asked for.
         let short = waterfall(&trace(vec![span("m", None, "main", 0, 10)]), 40, 100);

@@ -220,6 +220,12 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         assert!(stdout.contains(shown), "`{shown}` missing:\n{stdout}");
     }
 
+    // Its log lines are counted where its stderr is shown: the trace has them.
+    assert!(
+        stdout.contains("│ (2 log lines not shown here: the trace below has each under its span)"),
+        "{stdout}"
+    );
+
     // A delivery report longer than the screen is wrapped, not cut: where
     // the log records went is read to its end.
     assert!(lines.iter().any(|l| l.ends_with("/v1/logs")), "{stdout}");
@@ -228,8 +234,19 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("   exit status 0, ") && l.ends_with(" s after SIGTERM")),
+            .any(|l| l.starts_with("   exit status 0, ") && l.ends_with(" after SIGTERM")),
         "{stdout}"
+    );
+    // Times in their own unit (ms under a second), never `after 0.0 s`.
+    let runs: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("   exit status ") && l.contains(" after "))
+        .collect();
+    assert_eq!(runs.len(), 11 + 3, "{stdout}");
+    assert!(
+        runs.iter()
+            .all(|l| !l.contains(" 0.0") && !l.contains(" 0.00 s")),
+        "{runs:#?}"
     );
     // A plain run ends saying how to keep the collector.
     assert!(
@@ -246,8 +263,13 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         1,
         "{stdout}"
     );
+    assert_eq!(stdout.matches("   try it:").count(), 11, "{stdout}");
+    // While the tour runs, its collector holds the ports: try each example
+    // against it (and the tour's server); the collector of your own after.
     for hint in [
-        "run alone:  cargo run -p collector   # in another terminal",
+        "   try it:     cargo run -p examples-inprocess-http -- --endpoint http://127.0.0.1:",
+        "   try it:     cargo run -p examples-http --bin client -- --url http://127.0.0.1:",
+        "alone:      cargo run -p collector   # in another terminal, once the tour has ended",
         "   cargo run -p examples-http --bin server   # in another terminal",
         "   cargo run -p examples-inprocess-grpc -- --token demo-token-inprocess",
         "   cargo run -p examples-otlp --bin grpc -- --token demo-token-otlp",
@@ -273,6 +295,199 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
         let shown: Vec<&str> = sample.lines().filter(stable).collect();
         assert_eq!(shown, printed, "update the sample in tour/README*.md");
     }
+}
+
+/// The tour in a terminal 80 columns wide, `COLUMNS` unset as a shell
+/// leaves it: it asks the terminal, every line fits, and every span and
+/// service name in the waterfalls is whole (attributes go under the span).
+#[test]
+fn in_an_80_column_terminal_every_line_fits_and_names_are_whole() {
+    let built = examples_built();
+    let mut args = vec!["--ephemeral-ports"];
+    if built {
+        args.push("--no-build");
+    }
+    let child = testkit::process::in_terminal(Path::new(TOUR), &args, 80)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tour starts in a terminal (util-linux's `script`)");
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let limit = Duration::from_secs(if built { 60 } else { 600 });
+    let out = match finished.recv_timeout(limit) {
+        Ok(out) => out.expect("the terminal's output"),
+        Err(_) => {
+            let _ = signal(pid, Signal::KILL);
+            panic!("the tour still ran after {limit:?}; killed");
+        }
+    };
+    let terminal = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(out.status.success(), "{}\n{terminal}", out.status);
+    // From the tour's first line on (a build before it is cargo's).
+    let from = terminal
+        .find("collector (inside the tour")
+        .unwrap_or_else(|| panic!("no collector line:\n{terminal}"));
+    let lines: Vec<&str> = terminal[from..].lines().collect();
+    assert!(
+        lines.contains(&"11 examples run, 11 traces, 76 spans: all as expected"),
+        "{terminal}"
+    );
+    for line in &lines {
+        let width = text::width(line);
+        assert!(width <= 80, "{width} columns: {line}\n{terminal}");
+    }
+    // A waterfall row: `   name  service  │bar│ ...`; its name and service
+    // come before the bar, whole.
+    let rows: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("   ") && l.matches('│').count() == 2)
+        .collect();
+    assert!(rows.len() > 76, "{terminal}");
+    for row in &rows {
+        let before_bar = &row[..row.find('│').expect("a bar")];
+        assert!(!before_bar.contains('…'), "a name cut: {row}\n{terminal}");
+    }
+    for name in [
+        "GetScores",
+        "HelloHandler",
+        "GET /error",
+        "POST /user/insert",
+        "user.User/Delete",
+        "SELECT user",
+        "gproc sub",
+        "otlp-http-client-with-db",
+        "otlp-http-server-with-db",
+    ] {
+        assert!(
+            rows.iter().any(|row| row.contains(&format!(" {name}  "))),
+            "`{name}` is not whole on any row:\n{terminal}"
+        );
+    }
+}
+
+/// `--step` as a presenter uses it: during the pause before example 6, a
+/// run of their own, with the command the tour's hint gives (against the
+/// tour's collector and server). The tour draws that trace as another
+/// trace, never as the step's, and still ends with all as expected.
+#[test]
+fn a_run_of_your_own_during_a_pause_is_another_trace_not_the_steps() {
+    use std::io::Write as _;
+    let limit = Duration::from_secs(if examples_built() { 60 } else { 600 });
+    let mut child = tour_command(&["--step"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tour starts");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().expect("stdin");
+    let lines = testkit::process::lines(child.stdout.take().expect("stdout"));
+    let mut seen: Vec<String> = Vec::new();
+    let mut next_line = |what: &str| -> Option<String> {
+        match lines.recv_timeout(limit) {
+            Ok(line) => {
+                seen.push(line.clone());
+                Some(line)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = signal(pid, Signal::KILL);
+                panic!("no {what}:\n{}", seen.join("\n"));
+            }
+        }
+    };
+    // Enter for examples 1 to 5 (read when the tour asks).
+    stdin.write_all(b"\n\n\n\n\n").expect("writing to the tour");
+    while !next_line("example 6")
+        .expect("example 6")
+        .starts_with("━━ 6/11")
+    {}
+    let mut hint = loop {
+        let line = next_line("the try-it hint").expect("the hint");
+        if let Some(rest) = line.strip_prefix("   try it:") {
+            break rest.to_owned();
+        }
+    };
+    while hint.ends_with(" \\") {
+        hint.truncate(hint.len() - 2);
+        hint.push(' ');
+        hint.push_str(&next_line("the hint's next line").expect("the hint"));
+    }
+    let hint = hint.split("   #").next().unwrap_or_default();
+    let words: Vec<&str> = hint.split_whitespace().collect();
+    let dashes = words
+        .iter()
+        .position(|w| *w == "--")
+        .expect("`--` in the hint");
+    assert_eq!(
+        words[..dashes].join(" "),
+        "cargo run -p examples-otlp --bin http",
+        "{hint}"
+    );
+    let mut yours = Command::new(example_binary("http"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            yours.env_remove(name);
+        }
+    }
+    let yours = yours
+        .args(&words[dashes + 1..])
+        .output()
+        .expect("your run of the example");
+    let stderr = String::from_utf8_lossy(&yours.stderr);
+    assert!(yours.status.success(), "{hint}\n{stderr}");
+    // `... [INFO] {trace id} answer: hello:john`
+    let your_trace = stderr
+        .split('{')
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .unwrap_or_else(|| panic!("no trace id in your run's log:\n{stderr}"))
+        .to_owned();
+    // The server's spans follow within its export delay (100 ms).
+    std::thread::sleep(Duration::from_secs(1));
+    // Enter for examples 6 to 11, then the end of input.
+    stdin
+        .write_all(b"\n\n\n\n\n\n")
+        .expect("writing to the tour");
+    drop(stdin);
+    while next_line("the end of the tour").is_some() {}
+    let status = child.wait().expect("the tour's exit");
+    let stdout = seen.join("\n");
+    assert!(status.success(), "{status}\n{stdout}");
+    assert!(
+        stdout.contains("11 examples run, 11 traces, 76 spans: all as expected"),
+        "{stdout}"
+    );
+    // Your trace: drawn once, after the pause, as another trace.
+    let trace_line = format!("   trace {your_trace} ");
+    assert_eq!(stdout.matches(&trace_line).count(), 1, "{stdout}");
+    let other = stdout
+        .find("another trace arrived")
+        .unwrap_or_else(|| panic!("no other trace:\n{stdout}"));
+    let drawn = stdout.find(&trace_line).expect("your trace");
+    assert!(other < drawn, "{stdout}");
+    assert_eq!(
+        stdout.matches("another trace arrived").count(),
+        1,
+        "{stdout}"
+    );
+    // Example 6's own trace is a different one, drawn after its command.
+    let step6 = &stdout[stdout.find("━━ 6/11").expect("example 6")..];
+    let step6 = &step6[..step6.find("━━ 7/11").expect("example 7")];
+    let own = step6
+        .lines()
+        .filter_map(|l| l.strip_prefix("   trace "))
+        .map(|rest| rest.split(' ').next().unwrap_or_default())
+        .collect::<Vec<&str>>();
+    assert_eq!(own.len(), 2, "yours and its own:\n{step6}");
+    assert_eq!(own[0], your_trace, "{step6}");
+    assert_ne!(own[1], your_trace, "{step6}");
 }
 
 #[test]
