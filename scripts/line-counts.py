@@ -5,7 +5,8 @@
     python3 scripts/line-counts.py --rev REV  # a commit, read with git show
 
 A non-test line is a non-blank line of `src/` outside a `#[cfg(test)]`
-module (tests are counted apart); comment lines are shown separately. The
+module (tests are counted apart); comment lines are shown separately, and
+`lines` counts every line outside tests, blank ones too. The
 length of `common::telemetry::init` is from `pub fn init` to its closing
 brace.
 """
@@ -39,8 +40,8 @@ def read(rev, path):
 
 
 def count(text):
-    """(code, comments, test) non-blank lines."""
-    code = comments = test = 0
+    """(code, comments, test, lines): non-blank lines, and all lines outside tests."""
+    code = comments = test = blank = 0
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -59,8 +60,10 @@ def count(text):
                 comments += 1
             else:
                 code += 1
+        else:
+            blank += 1
         i += 1
-    return code, comments, test
+    return code, comments, test, code + comments + blank
 
 
 def init_length(rev):
@@ -76,17 +79,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", help="a commit instead of the checkout")
     rev = parser.parse_args().rev
-    print(f"{'file':44} {'code':>6} {'comments':>9} {'tests':>6}")
+    print(f"{'file':44} {'code':>6} {'comments':>9} {'tests':>6} {'lines':>6}")
     for crate in CRATES:
-        total = [0, 0, 0]
+        total = [0, 0, 0, 0]
         names = files(rev, crate)
         if not names:
             continue
         for path in names:
             c = count(read(rev, path))
             total = [a + b for a, b in zip(total, c)]
-            print(f"  {path:42} {c[0]:6} {c[1]:9} {c[2]:6}")
-        print(f"{crate:44} {total[0]:6} {total[1]:9} {total[2]:6}   non-test: {total[0] + total[1]}")
+            print(f"  {path:42} {c[0]:6} {c[1]:9} {c[2]:6} {c[3]:6}")
+        print(f"{crate:44} {total[0]:6} {total[1]:9} {total[2]:6} {total[3]:6}"
+              f"   non-test: {total[0] + total[1]} non-blank, {total[3]} in all")
     print(f"telemetry::init: {init_length(rev)} lines")
 
 
