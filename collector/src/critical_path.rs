@@ -34,7 +34,16 @@ pub struct CriticalSection {
 /// The critical path of `trace`: the stretches of spans that determine
 /// when it ends, in time order (empty for a trace with no root).
 pub fn critical_path(trace: &Trace) -> Vec<CriticalSection> {
-    match ClippedTree::of(trace) {
+    critical_path_in(trace, trace.tree())
+}
+
+/// [`critical_path`] of a trace whose tree a caller has already made
+/// (`rows` is `trace.tree()`): a big trace's tree is made once.
+pub(crate) fn critical_path_in<'t>(
+    trace: &'t Trace,
+    rows: Vec<TreeRow<'t>>,
+) -> Vec<CriticalSection> {
+    match ClippedTree::of(trace, rows) {
         Some(tree) => walk_back(&tree),
         None => Vec::new(),
     }
@@ -53,9 +62,8 @@ struct ClippedTree<'t> {
 }
 
 impl<'t> ClippedTree<'t> {
-    fn of(trace: &'t Trace) -> Option<ClippedTree<'t>> {
+    fn of(trace: &'t Trace, rows: Vec<TreeRow<'t>>) -> Option<ClippedTree<'t>> {
         let root = trace.root()?;
-        let rows = trace.tree();
         let index: HashMap<&str, usize> = rows
             .iter()
             .enumerate()
@@ -240,7 +248,7 @@ mod tests {
             span("b", Some("root"), 20, 90),
             span("a", Some("root"), 15, 40),
         ]);
-        let tree = ClippedTree::of(&t).expect("a root");
+        let tree = ClippedTree::of(&t, t.tree()).expect("a root");
         let name = |i: usize| tree.rows[i].span.span_id.as_str();
         let kept: Vec<&str> = (0..tree.rows.len())
             .filter(|&i| tree.times[i].is_some())
@@ -260,7 +268,7 @@ mod tests {
             span("b", Some("root"), 20, 60),
             span("c", Some("root"), 50, 90),
         ]);
-        let tree = ClippedTree::of(&t).expect("a root");
+        let tree = ClippedTree::of(&t, t.tree()).expect("a root");
         let name = |i: Option<usize>| i.map(|i| tree.rows[i].span.span_id.clone());
         let mut walk = Walk::new(&tree);
         let root = tree.root;

@@ -713,14 +713,14 @@ fn trace_detail(store: &Store, id: &str, page: SpanPage, gzip: bool) -> Response
     };
     let (start, end) = trace.bounds();
     let (by_span, unattached) = trace.logs_by_span();
+    let tree = trace.tree();
     let mut critical: HashMap<String, Vec<[u64; 2]>> = HashMap::new();
-    for section in crate::critical_path(&trace) {
+    for section in crate::critical_path::critical_path_in(&trace, tree.clone()) {
         critical.entry(section.span_id).or_default().push([
             section.start_unix_nano.saturating_sub(start),
             section.end_unix_nano.saturating_sub(start),
         ]);
     }
-    let tree = trace.tree();
     let span_count = tree.len();
     let spans = tree
         .into_iter()
