@@ -20,6 +20,8 @@
 //!   files, for TLS and mutual-TLS tests.
 //! - [`servers`]: private MariaDB and Redis servers (Debian's packages) on
 //!   free loopback ports in temporary directories, for the with-db examples.
+//! - [`samples`]: the example READMEs' collector samples checked against
+//!   what the collector binary prints.
 //! - [`status`]: fake OTLP collectors (HTTP and gRPC) that answer each
 //!   request from a script (statuses, successes, silence) and record when
 //!   each request came, for testing how exporters handle failures.
@@ -30,6 +32,7 @@ pub mod http;
 pub mod otlp;
 pub mod pki;
 pub mod process;
+pub mod samples;
 pub mod servers;
 pub mod status;
 
