@@ -2,7 +2,7 @@
 """What the examples' chain costs, side by side with a reference, in one run.
 
     python3 scripts/chain-cost.py            # start-up and load (about 2 minutes)
-    python3 scripts/chain-cost.py --runs 60  # more start-up runs
+    python3 scripts/chain-cost.py --runs 400 # more start-up runs
     python3 scripts/chain-cost.py --before DIR  # beside an earlier release build in DIR
 
 1. Start-up: `examples-inprocess-http` and `-grpc` (release builds) against
@@ -221,7 +221,10 @@ def load(times):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="start-up runs of each binary")
+    # A run takes a few milliseconds: 40 rounds last about a second,
+    # shorter than the bursts of a busy machine, and their medians moved by
+    # 0.3x from one invocation to the next; 200 rounds held within 0.05x.
+    parser.add_argument("--runs", type=int, default=200, help="start-up runs of each binary")
     parser.add_argument("--load-runs", type=int, default=3, help="runs of the load bench")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--examples-dir", default=RELEASE,
