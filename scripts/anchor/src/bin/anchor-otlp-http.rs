@@ -1,24 +1,25 @@
-//! The gRPC start-up anchor of `scripts/chain-cost.py`: the traces part of
-//! opentelemetry-rust's `basic-otlp` example (tonic), nothing of this
+//! The OTLP/HTTP start-up anchor of `scripts/chain-cost.py`: the traces part
+//! of opentelemetry-rust's `basic-otlp-http` example, nothing of this
 //! project's own: the exporter as the SDK builds it (endpoint from
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`), the batch processor, a resource with the
 //! service name only, two spans, shutdown.
 
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{KeyValue, global};
-use opentelemetry_otlp::SpanExporter;
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let exporter = SpanExporter::builder().with_tonic().build()?;
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let exporter = SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .build()?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(
             Resource::builder()
-                .with_service_name("basic-otlp-example")
+                .with_service_name("basic-otlp-example-http")
                 .build(),
         )
         .build();
