@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use testkit::http;
-use testkit::process::{self, Finished, RunningServer};
-use testkit::samples::{PrintingCollector, SAMPLE_COLLECTOR, assert_collector_sample};
-use testkit::servers::{MariaDb, Redis};
+use testkit::samples::{DbSample, SAMPLE_COLLECTOR, assert_collector_sample};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_http-db-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_http-db-client");
@@ -18,51 +16,30 @@ const OUTAGE: &str = "<!-- sample collector outage -->";
 /// What `curl -d name=john` sends.
 const FORM: [(&str, &str); 1] = [("Content-Type", "application/x-www-form-urlencoded")];
 
-async fn client(collector: &PrintingCollector, server: &RunningServer) -> Finished {
-    let mut command = process::example_command(CLIENT);
-    command.args([
-        "--url",
-        &server.url(""),
-        "--endpoint",
-        collector.http_endpoint(),
-    ]);
-    process::run(&mut command, LIMIT).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_shows_what_the_collector_prints() {
     let test = "examples-http-with-db the_readme_shows_what_the_collector_prints";
-    let Some(mut mariadb) = MariaDb::start(test).await else {
+    let Some(mut run) = DbSample::start(test, SERVER, CLIENT, false, LIMIT).await else {
         return;
     };
-    let Some(redis) = Redis::start(test).await else {
-        return;
-    };
-    let collector = PrintingCollector::start();
-    // The server on its own defaults (its batch every 500 ms).
-    let mut command = process::example_command(SERVER);
-    command
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--endpoint", collector.http_endpoint()])
-        .args(["--db", &mariadb.url(), "--redis", &redis.url()]);
-    let server = process::start_server(&mut command, LIMIT).await.unwrap();
+    let collector = &run.collector;
     let dir = env!("CARGO_MANIFEST_DIR");
     // Its start-up log records (`SELECT VERSION()`, `CREATE TABLE`) come
     // first, of no trace.
     let mut printed = collector.next_lines(2, LIMIT);
 
-    let out = client(&collector, &server).await;
+    let out = run.client().await;
     assert!(out.status.success(), "{}", out.stderr);
     printed.extend(collector.next_traces(1, LIMIT));
     assert_collector_sample(dir, SAMPLE_COLLECTOR, &printed, &[]);
 
-    mariadb.stop().await;
-    let response = http::post(server.addr(), "/user/insert", &FORM, b"name=john").await;
+    run.mariadb.stop().await;
+    let response = http::post(run.server.addr(), "/user/insert", &FORM, b"name=john").await;
     assert_eq!(response.status, 503);
     let printed = collector.next_traces(1, LIMIT);
     assert_collector_sample(dir, OUTAGE, &printed, &[]);
 
-    server.stop(LIMIT).await.unwrap();
+    run.server.stop(LIMIT).await.unwrap();
     let late = collector.printed_meanwhile(Duration::from_millis(1500));
     assert!(late.is_empty(), "printed after the samples: {late:#?}");
 }

@@ -16,7 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::process;
+use crate::process::{self, Finished, RunningServer};
+use crate::servers::{MariaDb, Redis};
 
 /// The marker of a README's (first) collector sample.
 pub const SAMPLE_COLLECTOR: &str = "<!-- sample collector -->";
@@ -354,6 +355,65 @@ fn with_trace_ids_of(sample: &str, printed: &[String]) -> String {
         }
     }
     block
+}
+
+/// A with-db example's README runs: its server on private MariaDB and Redis
+/// (on its own defaults otherwise: its batch every 500 ms), exporting to a
+/// [`PrintingCollector`], and its client against both.
+pub struct DbSample {
+    pub mariadb: MariaDb,
+    pub redis: Redis,
+    pub collector: PrintingCollector,
+    pub server: RunningServer,
+    client: String,
+    grpc: bool,
+    limit: Duration,
+}
+
+impl DbSample {
+    /// The servers and the example's `server` binary (exporting over gRPC
+    /// when `grpc`, else OTLP/HTTP); `None` when MariaDB or Redis cannot
+    /// run here (the test is then skipped, as [`MariaDb::start`] says).
+    pub async fn start(
+        test: &str,
+        server: &str,
+        client: &str,
+        grpc: bool,
+        limit: Duration,
+    ) -> Option<DbSample> {
+        let mariadb = MariaDb::start(test).await?;
+        let redis = Redis::start(test).await?;
+        let collector = PrintingCollector::start();
+        let endpoint = match grpc {
+            true => collector.grpc_endpoint(),
+            false => collector.http_endpoint(),
+        };
+        let mut command = process::example_command(server);
+        command
+            .args(["--listen", "127.0.0.1:0", "--endpoint", endpoint])
+            .args(["--db", &mariadb.url(), "--redis", &redis.url()]);
+        let server = process::start_server(&mut command, limit).await.unwrap();
+        Some(DbSample {
+            mariadb,
+            redis,
+            collector,
+            server,
+            client: client.to_owned(),
+            grpc,
+            limit,
+        })
+    }
+
+    /// One run of the example's client against the server.
+    pub async fn client(&self) -> Finished {
+        let endpoint = match self.grpc {
+            true => self.collector.grpc_endpoint(),
+            false => self.collector.http_endpoint(),
+        };
+        let mut command = process::example_command(&self.client);
+        command.args(["--url", &self.server.url(""), "--endpoint", endpoint]);
+        process::run(&mut command, self.limit).await.unwrap()
+    }
 }
 
 #[cfg(test)]
