@@ -92,9 +92,18 @@ impl Failure {
             Failure::Transport { timed_out, detail } => {
                 *timed_out || detail.to_ascii_lowercase().contains("timed out")
             }
-            Failure::Grpc { code, detail, .. } => {
-                matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
-                    || detail.to_ascii_lowercase().contains("timeout")
+            // tonic's own deadline ends a call CANCELLED "Timeout expired";
+            // a call cancelled for any other reason (its connection went)
+            // did not wait for an answer.
+            Failure::Grpc {
+                code,
+                detail,
+                message,
+            } => {
+                let said = format!("{detail} {message}").to_ascii_lowercase();
+                *code == tonic::Code::DeadlineExceeded
+                    || said.contains("timeout")
+                    || said.contains("timed out")
             }
             Failure::Status { .. } | Failure::NotOtlp { .. } => false,
         }
@@ -602,6 +611,24 @@ pub(crate) fn code_name(code: tonic::Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_grpc_call_that_ran_out_of_time_timed_out() {
+        let cancelled = |detail: &str, message: &str| Failure::Grpc {
+            code: tonic::Code::Cancelled,
+            detail: detail.into(),
+            message: message.into(),
+        };
+        assert!(cancelled("", "Timeout expired").timed_out());
+        assert!(!cancelled("", "operation was canceled").timed_out());
+        assert!(!cancelled("connection closed", "").timed_out());
+        let deadline = Failure::Grpc {
+            code: tonic::Code::DeadlineExceeded,
+            detail: String::new(),
+            message: String::new(),
+        };
+        assert!(deadline.timed_out());
+    }
 
     #[test]
     fn grpc_error_text_is_read() {
