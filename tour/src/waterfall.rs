@@ -43,8 +43,9 @@ const SHOWN_ATTRIBUTES: &[&str] = &[
 /// Span names are whole (cut only when they would leave the service
 /// column fewer than this many columns beside the bars' minimum).
 const SERVICE_MIN: usize = 12;
-/// Notes beside the bars get at least this many columns; on a narrower
-/// screen they go on lines of their own, under the span's.
+/// Notes beside the bars get at least this many columns (or all that the
+/// widest takes, if less); on a narrower screen they go on lines of their
+/// own, under the span's.
 const NOTES_MIN: usize = 24;
 /// Longest error message shown; the rest is in the collector.
 const MESSAGE_MAX: usize = 72;
@@ -194,7 +195,7 @@ fn table(
     // Beside the bars (and the duration's columns, for a log record's body),
     // or, on a screen too narrow for that, none: everything goes under.
     let mut notes_room = room.saturating_sub(bar_width + 2);
-    if notes_room < NOTES_MIN {
+    if notes_room < NOTES_MIN.min(widest_line.saturating_sub(2)) {
         notes_room = 0;
     }
     let body_room = if notes_room == 0 { 0 } else { notes_room + 10 };
@@ -745,6 +746,25 @@ mod tests {
             "{text}"
         );
         assert!(bars(&text).iter().all(|b| text::width(b) == 10), "{text}");
+    }
+
+    #[test]
+    fn short_attributes_stay_beside_their_bars() {
+        // The in-process trace's columns: 22 are left beside 40 of bars.
+        let mut scores = span("u", Some("m"), "GetScores", 1, 4);
+        scores.service_name = "inprocess".into();
+        scores
+            .attributes
+            .insert("user.id".into(), serde_json::json!(100));
+        let mut main = span("m", None, "main", 0, 10);
+        main.service_name = "inprocess".into();
+        let text = waterfall(&trace(vec![main, scores]), 40, 100);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("  GetScores") && l.ends_with("  user.id=100")),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
     }
 
     #[test]
