@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow};
 use rustls::RootCertStore;
@@ -17,6 +16,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
+use time::{Date, Month, OffsetDateTime};
 
 /// Serve the OTLP receivers over TLS with these PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +127,7 @@ pub(crate) struct LoadedTls {
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// The warning for a certificate valid from `not_before` to `not_after`
@@ -156,29 +154,23 @@ fn out_of_date((not_before, not_after): (i64, i64), now: i64, path: &Path) -> Op
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds.
 fn day(unix: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    match OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(at) => at.date().to_string(),
+        Err(_) => format!("{unix} s after 1970"),
+    }
 }
 
-/// Unix seconds of a civil date and time (UTC).
-fn unix(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> i64 {
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) * 86_400 + hh * 3_600 + mm * 60 + ss
+/// Unix seconds of a civil date and time (UTC); `None` for a date that
+/// does not exist.
+fn unix(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> Option<i64> {
+    let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?);
+    let at = date.ok()?.with_hms(
+        u8::try_from(hh).ok()?,
+        u8::try_from(mm).ok()?,
+        u8::try_from(ss).ok()?,
+    );
+    Some(at.ok()?.assume_utc().unix_timestamp())
 }
 
 /// The DER element at the start of `der`: its tag, its content, and what
@@ -225,14 +217,14 @@ fn validity(cert: &[u8]) -> Option<(i64, i64)> {
         return None;
     };
     let (tag, not_before, rest) = element(validity)?;
-    let not_before = time(tag, not_before)?;
+    let not_before = x509_time(tag, not_before)?;
     let (tag, not_after, _) = element(rest)?;
-    Some((not_before, time(tag, not_after)?))
+    Some((not_before, x509_time(tag, not_after)?))
 }
 
 /// An X.509 time: `UTCTime` (`YYMMDDHHMMSSZ`, years 1950-2049) or
 /// `GeneralizedTime` (`YYYYMMDDHHMMSSZ`), as Unix seconds.
-fn time(tag: u8, text: &[u8]) -> Option<i64> {
+fn x509_time(tag: u8, text: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
     let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
     let (year, rest) = match (tag, text.len()) {
@@ -244,7 +236,7 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let at = |i: usize| number(rest + i..rest + i + 2);
-    Some(unix(year, at(0)?, at(2)?, at(4)?, at(6)?, at(8)?))
+    unix(year, at(0)?, at(2)?, at(4)?, at(6)?, at(8)?)
 }
 
 fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -302,20 +294,18 @@ mod tests {
             (2049, 12, 31),
             (2100, 3, 1),
         ] {
-            let seconds = unix(y, m, d, 0, 0, 0);
+            let seconds = unix(y, m, d, 0, 0, 0).unwrap();
             assert_eq!(day(seconds), format!("{y:04}-{m:02}-{d:02}"));
         }
-        assert_eq!(unix(1970, 1, 2, 0, 0, 1), 86_401);
+        assert_eq!(unix(1970, 1, 2, 0, 0, 1), Some(86_401));
+        assert_eq!(unix(2021, 2, 29, 0, 0, 0), None, "no such day");
+        assert_eq!(x509_time(0x17, b"210101000000Z"), unix(2021, 1, 1, 0, 0, 0));
         assert_eq!(
-            time(0x17, b"210101000000Z"),
-            Some(unix(2021, 1, 1, 0, 0, 0))
+            x509_time(0x18, b"19991231235959Z"),
+            unix(1999, 12, 31, 23, 59, 59)
         );
-        assert_eq!(
-            time(0x18, b"19991231235959Z"),
-            Some(unix(1999, 12, 31, 23, 59, 59))
-        );
-        assert_eq!(time(0x17, b"2101010000Z"), None, "too short");
-        assert_eq!(time(0x04, b"210101000000Z"), None, "not a time");
+        assert_eq!(x509_time(0x17, b"2101010000Z"), None, "too short");
+        assert_eq!(x509_time(0x04, b"210101000000Z"), None, "not a time");
     }
 
     #[test]
@@ -329,8 +319,9 @@ mod tests {
             ("2020-01-01".into(), "2021-01-01".into())
         );
         let path = Path::new("cert.pem");
-        assert!(out_of_date((from, until), unix(2020, 6, 1, 0, 0, 0), path).is_none());
-        let early = out_of_date((from, until), unix(2019, 6, 1, 0, 0, 0), path).expect("early");
+        assert!(out_of_date((from, until), unix(2020, 6, 1, 0, 0, 0).unwrap(), path).is_none());
+        let early =
+            out_of_date((from, until), unix(2019, 6, 1, 0, 0, 0).unwrap(), path).expect("early");
         assert!(early.contains("not valid until 2020-01-01"), "{early}");
         // A valid one reads as valid today; garbage reads as nothing.
         let pem = std::fs::read(pki.server_cert()).expect("the certificate");

@@ -353,27 +353,13 @@ fn tls_cause(target: &Target, detail: &str) -> Option<String> {
 /// This machine's time, `2025-06-01 12:34:56 UTC`: a certificate's dates
 /// are checked against it.
 fn utc_now() -> String {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    utc(unix)
+    utc(time::OffsetDateTime::now_utc())
 }
 
-/// `YYYY-MM-DD hh:mm:ss UTC` of Unix seconds (Howard Hinnant's
-/// civil_from_days).
-fn utc(unix: i64) -> String {
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (hh, mm, ss) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} UTC")
+/// `YYYY-MM-DD hh:mm:ss UTC`.
+fn utc(at: time::OffsetDateTime) -> String {
+    let (hh, mm, ss) = at.to_hms();
+    format!("{} {hh:02}:{mm:02}:{ss:02} UTC", at.date())
 }
 
 fn plain_behind_https(target: &Target) -> String {
@@ -812,6 +798,7 @@ mod tests {
 
     #[test]
     fn utc_times() {
+        let utc = |unix| utc(time::OffsetDateTime::from_unix_timestamp(unix).unwrap());
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(1_609_459_199), "2020-12-31 23:59:59 UTC");
         assert_eq!(utc(1_709_210_096), "2024-02-29 12:34:56 UTC");
