@@ -4,74 +4,19 @@
 //! server whose batch comes later than the collector waits gets one line
 //! for its late spans, not a second tree.
 
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use testkit::process::{self, RunningServer};
+use testkit::samples::PrintingCollector;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_client");
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// The collector binary with its banner read, killed on drop.
-struct PrintingCollector {
-    child: Child,
-    stdout: mpsc::Receiver<String>,
-    /// Kept open: with its reader gone, the collector's next line on
-    /// stderr would fail (`eprintln!` panics on a closed stderr).
-    _stderr: mpsc::Receiver<String>,
-    http_endpoint: String,
-}
-
-impl PrintingCollector {
-    fn start() -> PrintingCollector {
-        let bin =
-            process::workspace_binary("collector", "collector").unwrap_or_else(|e| panic!("{e:#}"));
-        let mut child = Command::new(bin)
-            .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-ui"])
-            // Whole lines: these tests read headers and late lines to the
-            // end (the collector's own tests check the cut to the width).
-            .env("COLUMNS", "300")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting the collector");
-        let stdout = process::lines(child.stdout.take().expect("piped"));
-        let stderr = process::lines(child.stderr.take().expect("piped"));
-        let http_endpoint = format!(
-            "http://{}",
-            process::banner_addr(&stderr, "OTLP/HTTP", LIMIT)
-        );
-        PrintingCollector {
-            child,
-            stdout,
-            _stderr: stderr,
-            http_endpoint,
-        }
-    }
-
-    /// Everything printed until `quiet` passes with no new line.
-    fn printed(&self, quiet: Duration) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(line) = self.stdout.recv_timeout(quiet) {
-            out.push(line);
-        }
-        out
-    }
-}
-
-impl Drop for PrintingCollector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The server exporting to the collector, with only `env` added to a clean
 /// environment (no `OTEL_BSP_SCHEDULE_DELAY`: the example's own default).
 async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningServer {
-    process::example_server(SERVER, &collector.http_endpoint, env)
+    process::example_server(SERVER, collector.http_endpoint(), env)
         .await
         .unwrap()
 }
@@ -79,7 +24,7 @@ async fn server(collector: &PrintingCollector, env: &[(&str, &str)]) -> RunningS
 /// The client's run; it fails (by design) on `/error`.
 async fn client(collector: &PrintingCollector, url: &str) -> process::Finished {
     let mut command = process::example_command(CLIENT);
-    command.args(["--url", url, "--endpoint", &collector.http_endpoint]);
+    command.args(["--url", url, "--endpoint", collector.http_endpoint()]);
     process::run(&mut command, LIMIT).await.unwrap()
 }
 
@@ -97,7 +42,7 @@ async fn each_trace_is_printed_once_and_whole_with_the_default_batch_delay() {
     }
     // The server's batch (500 ms by default) and the collector's settle
     // time (1 s) have both passed once nothing is printed for 3 s.
-    let printed = collector.printed(Duration::from_secs(3));
+    let printed = collector.printed_meanwhile(Duration::from_secs(3));
     let text = printed.join("\n");
     let headers = headers(&printed);
     assert_eq!(headers.len(), 3, "{text}");
@@ -131,7 +76,7 @@ async fn spans_after_the_print_get_one_line_not_a_second_tree() {
         < 2
         && started.elapsed() < LIMIT
     {
-        printed.extend(collector.printed(Duration::from_secs(1)));
+        printed.extend(collector.printed_meanwhile(Duration::from_secs(1)));
     }
     let text = printed.join("\n");
     let headers = headers(&printed);

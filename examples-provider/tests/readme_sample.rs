@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use testkit::process;
-use testkit::samples::{PrintingCollector, SAMPLE_COLLECTOR, assert_collector_sample};
+use testkit::samples::{
+    PrintingCollector, SAMPLE_COLLECTOR, assert_collector_sample, hello_server,
+};
 
 const GRPC: &str = env!("CARGO_BIN_EXE_provider-grpc");
 const LIMIT: Duration = Duration::from_secs(30);
@@ -14,12 +16,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_shows_what_the_collector_prints() {
     let collector = PrintingCollector::start();
-    let server =
-        process::workspace_binary("examples-http", "server").unwrap_or_else(|e| panic!("{e:#}"));
-    // The server on its own defaults (its batch every 500 ms).
-    let server = process::example_server(server.to_str().unwrap(), collector.http_endpoint(), &[])
-        .await
-        .unwrap();
+    let server = hello_server(&collector).await;
     let mut command = process::example_command(GRPC);
     command
         .args(["--url", &server.url("/hello")])

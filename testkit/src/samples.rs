@@ -357,6 +357,17 @@ fn with_trace_ids_of(sample: &str, printed: &[String]) -> String {
     block
 }
 
+/// `examples-http`'s hello server on its own defaults (its batch every 500
+/// ms), exporting to `collector` over OTLP/HTTP: the server that the
+/// README runs of examples-otlp and examples-provider call.
+pub async fn hello_server(collector: &PrintingCollector) -> RunningServer {
+    let server =
+        process::workspace_binary("examples-http", "server").unwrap_or_else(|e| panic!("{e:#}"));
+    process::example_server(&server.to_string_lossy(), collector.http_endpoint(), &[])
+        .await
+        .unwrap()
+}
+
 /// A with-db example's README runs: its server on private MariaDB and Redis
 /// (on its own defaults otherwise: its batch every 500 ms), exporting to a
 /// [`PrintingCollector`], and its client against both.
