@@ -14,10 +14,10 @@
 //! - a span with `cache.key` and no `db.*` system (the with-db examples'
 //!   in-process cache) is a call to the service's own in-process cache.
 //!
-//! An error span counts as a failed call.
+//! An error span counts as a failed call; between services, when the
+//! callee's span or the caller's CLIENT span is one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::trace::v1 as proto;
@@ -168,10 +168,7 @@ impl Attrs {
 impl MapBuilder {
     /// Adds the spans of one trace.
     pub(crate) fn add<'a>(&mut self, spans: impl Iterator<Item = &'a StoredSpan> + Clone) {
-        let services: HashMap<SpanId, &Arc<str>> = spans
-            .clone()
-            .map(|s| (s.span_id, &s.source.service_name))
-            .collect();
+        let by_id: HashMap<SpanId, &StoredSpan> = spans.clone().map(|s| (s.span_id, s)).collect();
         for span in spans {
             let service = &span.source.service_name;
             self.kinds
@@ -179,8 +176,8 @@ impl MapBuilder {
                 .or_insert(NodeKind::Service);
             let caller = span
                 .parent
-                .and_then(|p| services.get(&p))
-                .filter(|from| **from != service);
+                .and_then(|p| by_id.get(&p))
+                .filter(|parent| parent.source.service_name != *service);
             // Only spans that could be a call are decoded.
             let maybe_store = matches!(span.kind, SpanKind::Client | SpanKind::Internal);
             if caller.is_none() && !maybe_store {
@@ -188,13 +185,17 @@ impl MapBuilder {
             }
             let attrs = Attrs::of(span);
             let error = u64::from(span.status == StatusCode::Error);
-            if let Some(from) = caller {
+            if let Some(parent) = caller {
                 let edge = self
                     .edges
-                    .entry((from.to_string(), service.to_string()))
+                    .entry((parent.source.service_name.to_string(), service.to_string()))
                     .or_default();
                 edge.calls += 1;
-                edge.errors += error;
+                // Failed on either side: a gRPC client sees INVALID_ARGUMENT
+                // as an error, its server does not.
+                let client_error =
+                    parent.kind == SpanKind::Client && parent.status == StatusCode::Error;
+                edge.errors += error.max(u64::from(client_error));
                 if let Some(method) = attrs.method()
                     && (edge.methods.len() < MAX_METHODS || edge.methods.contains(&method))
                 {
