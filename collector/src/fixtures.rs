@@ -29,6 +29,8 @@ pub(crate) fn span(id: &str, parent: Option<&str>, start: u64, end: u64) -> Span
         scope_name: String::new(),
         transport: Transport::HttpProtobuf,
         path: "/v1/traces".into(),
+        links: Vec::new(),
+        linked_from: Vec::new(),
     }
 }
 

@@ -43,6 +43,8 @@
 //! | `ingest` | the one way in, for traces and logs: convert, store, answer |
 //! | `stored` | what the store keeps of a span and a record (values cut to a limit, sizes), converted from OTLP |
 //! | `store` | the bounded (in bytes and counts), indexed in-memory store, and waiting for spans |
+//! | `links` | span links both ways: the reverse index (linked span -> the spans that link to it) |
+//! | `map` | the service map with databases and caches, call and error counts, RPC methods |
 //! | `export` | stored spans back to OTLP (a trace's download) |
 //! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is shown: spans, log records, traces, summaries, a trace's tree |
@@ -67,6 +69,8 @@ mod grpc;
 mod host;
 mod http;
 mod ingest;
+mod links;
+mod map;
 pub mod model;
 pub mod otlp;
 mod print;
@@ -95,9 +99,10 @@ pub mod fuzzing {
 pub use config::{CollectorConfig, ConnectionLimits};
 pub use critical_path::{CriticalSection, critical_path};
 pub use fds::{OpenFiles, RESERVE as FD_RESERVE, open_files, raise_open_files_limit};
+pub use map::{MapEdge, MapNode, NodeKind, ServiceMap};
 pub use model::{
-    Dependency, Event, LogRecord, ReceivedRequest, Signal, Span, SpanKind, StatusCode, Trace,
-    TraceSummary, Transport, TreeRow,
+    Dependency, Event, Link, LinkedFrom, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
+    StatusCode, Trace, TraceSummary, Transport, TreeRow,
 };
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 pub use search::{QueryError, TraceQuery};
@@ -225,6 +230,13 @@ impl Collector {
     /// child spans of different services), as `GET /api/dependencies`.
     pub fn dependencies(&self) -> Vec<Dependency> {
         self.store.dependencies()
+    }
+
+    /// The service map, as `GET /api/map`: services, databases and caches
+    /// as nodes, the calls between them as edges, with counts of calls and
+    /// errors and the RPC methods called.
+    pub fn map(&self) -> ServiceMap {
+        self.store.map()
     }
 
     /// One trace as an OTLP export request, its spans under the resources

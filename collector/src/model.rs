@@ -239,6 +239,40 @@ pub struct Span {
     pub transport: Transport,
     /// The HTTP request path, or the gRPC method path.
     pub path: String,
+    /// Its links to other spans, in the order they came (absent from the
+    /// JSON when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// The stored spans that link to this one (absent from the JSON when
+    /// none); filled in by [`crate::Collector::trace`] and the API, empty
+    /// elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked_from: Vec<LinkedFrom>,
+}
+
+/// A span's link to another span (OTLP `Span.Link`): of the same trace or
+/// of another one, e.g. a retry linked to the first attempt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// Lowercase hex, 32 characters.
+    pub trace_id: String,
+    /// Lowercase hex, 16 characters.
+    pub span_id: String,
+    pub attributes: Attributes,
+    /// Whether the linked span is in the store (as of the answer); filled
+    /// in by [`crate::Collector::trace`] and the API, `false` elsewhere.
+    pub stored: bool,
+}
+
+/// A stored span that links to a span: see [`Span::linked_from`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedFrom {
+    /// Lowercase hex, 32 characters.
+    pub trace_id: String,
+    /// Lowercase hex, 16 characters.
+    pub span_id: String,
+    pub name: String,
+    pub service_name: String,
 }
 
 impl Span {

@@ -41,6 +41,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::watch;
 
 use crate::config::CollectorConfig;
+use crate::links::{self, LINK_BYTES, LinkIndex, Outgoing};
 use crate::model::{Dependency, LogRecord, ReceivedRequest, Span, StatusCode, Trace, TraceSummary};
 use crate::search::TraceQuery;
 use crate::stored::{self, Cut, LogRun, Run, SpanId, StoredLog, StoredSpan, TraceId};
@@ -98,6 +99,8 @@ struct State {
     log_count: usize,
     /// Records evicted so far to stay within `max_logs` or the memory.
     evicted_logs: u64,
+    /// Linked span -> the spans that link to it (see `links`).
+    links: LinkIndex,
 }
 
 /// What changed since a cursor: see [`Store::updated_since`].
@@ -170,6 +173,8 @@ struct Entry {
     logs: VecDeque<Arc<StoredLog>>,
     /// Records that came after the trace had `max_logs_per_trace`.
     dropped_logs: u64,
+    /// The links its spans made, to take out of the index with it.
+    links: Vec<Outgoing>,
     /// What its spans, records and indexes cost, about.
     bytes: usize,
     last_update: Instant,
@@ -230,7 +235,7 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn spans(&self) -> impl Iterator<Item = &StoredSpan> {
+    pub(crate) fn spans(&self) -> impl Iterator<Item = &StoredSpan> + Clone {
         self.chunks
             .iter()
             .flat_map(|chunk| chunk.iter())
@@ -324,6 +329,7 @@ impl Entry {
             dropped: 0,
             logs: VecDeque::new(),
             dropped_logs: 0,
+            links: Vec::new(),
             bytes: ENTRY_BYTES,
             last_update: now,
             update,
@@ -719,9 +725,40 @@ impl Store {
         self.snapshots().iter().map(|s| s.to_trace(None)).collect()
     }
 
-    /// One trace by its hex id (either case).
+    /// One trace by its hex id (either case), its links resolved: whether
+    /// each linked span is stored, and the stored spans that link to its
+    /// spans (see `links`; O(its spans and links), the lock taken once).
     pub(crate) fn trace(&self, trace_id: &str) -> Option<Trace> {
-        Some(self.snapshot(trace_id)?.to_trace(None))
+        let snapshot = self.snapshot(trace_id)?;
+        let mut trace = snapshot.to_trace(None);
+        let targets = links::targets(&trace);
+        let (stored, linked_from) = {
+            let state = self.lock();
+            let span = |t: &TraceId, s: &SpanId| {
+                let entry = state.traces.get(t)?;
+                entry.spans.get(*entry.by_id.get(s)? as usize)
+            };
+            let stored: std::collections::HashSet<(TraceId, SpanId)> = targets
+                .into_iter()
+                .filter(|(t, s)| span(t, s).is_some())
+                .collect();
+            let mut linked_from: HashMap<String, Vec<crate::model::LinkedFrom>> = HashMap::new();
+            for (target, from) in state.links.linking_into(&snapshot.id) {
+                let spans = from.iter().filter_map(|(t, s)| {
+                    let linking = span(t, s)?;
+                    Some(crate::model::LinkedFrom {
+                        trace_id: stored::hex(t),
+                        span_id: stored::hex(s),
+                        name: linking.name().to_owned(),
+                        service_name: linking.source.service_name.to_string(),
+                    })
+                });
+                linked_from.insert(stored::hex(target), spans.collect());
+            }
+            (stored, linked_from)
+        };
+        links::resolve(&mut trace, &stored, linked_from);
+        Some(trace)
     }
 
     /// The summary of every trace, oldest first; O(traces).
@@ -806,6 +843,16 @@ impl Store {
                 calls,
             })
             .collect()
+    }
+
+    /// The service map with databases and caches (see `map`); linear in
+    /// the spans, outside the lock.
+    pub(crate) fn map(&self) -> crate::map::ServiceMap {
+        let mut map = crate::map::MapBuilder::default();
+        for snapshot in self.snapshots() {
+            map.add(snapshot.spans());
+        }
+        map.finish()
     }
 
     /// One trace as an OTLP export request (see [`crate::export::export`]);
@@ -1147,7 +1194,7 @@ impl State {
             .map(|e| {
                 let spans: usize = e.spans.chunks.iter().map(|c| run_bytes(c)).sum();
                 let logs: usize = e.logs.iter().map(|l| l.charged).sum();
-                ENTRY_BYTES + spans + logs
+                ENTRY_BYTES + spans + logs + e.links.len() * LINK_BYTES
             })
             .sum();
         traces + self.trace_less.iter().map(|l| l.charged).sum::<usize>()
@@ -1175,7 +1222,8 @@ impl State {
             return;
         };
         let mut kept = entry.select(run, limits.spans_per_trace);
-        let mut bytes = run_bytes(&kept);
+        let mut found = links::of_run(&kept);
+        let mut bytes = run_bytes(&kept) + found.len() * LINK_BYTES;
         // Room for the new spans within the span bound...
         while self.span_count + kept.len() > limits.spans {
             if !self.evict_oldest(Some(trace_id)) {
@@ -1194,15 +1242,28 @@ impl State {
         let span_room = limits.spans.saturating_sub(self.span_count);
         if kept.len() > span_room || self.bytes + bytes > limits.bytes {
             // Alone over a bound: keep what fits.
+            let links_within = |fits: usize| found.iter().filter(|l| (l.0 as usize) < fits).count();
             let mut fits = kept.len().min(span_room);
-            while fits > 0 && self.bytes + run_bytes(&kept[..fits]) > limits.bytes {
+            while fits > 0
+                && self.bytes + run_bytes(&kept[..fits]) + links_within(fits) * LINK_BYTES
+                    > limits.bytes
+            {
                 fits /= 2;
             }
             entry.unindex(&mut kept, fits);
-            bytes = run_bytes(&kept);
+            found.retain(|l| (l.0 as usize) < kept.len());
+            bytes = run_bytes(&kept) + found.len() * LINK_BYTES;
         }
+        let outgoing: Vec<Outgoing> = found
+            .into_iter()
+            .map(|(index, trace, span)| (kept[index as usize].span_id, trace, span))
+            .collect();
         self.bytes += bytes;
         self.span_count += entry.commit(kept, bytes);
+        if !outgoing.is_empty() {
+            self.links.add(trace_id, &outgoing);
+            entry.links.extend(outgoing);
+        }
     }
 
     /// Stores log records of one trace (`None`: of no trace), evicting the
@@ -1356,6 +1417,7 @@ impl State {
                 self.log_order.remove(&log.seq);
             }
             self.log_count -= evicted.logs.len();
+            self.links.forget(&id, &evicted.links);
             self.evicted_traces += 1;
         }
         true
@@ -2008,5 +2070,61 @@ mod tests {
             })
             .collect();
         assert_eq!(given, [otlp::hex(&trace_id(4)), otlp::hex(&trace_id(5))]);
+    }
+
+    /// Span `n` with links to `(trace, span)`s, in its details.
+    fn linking(n: u64, to: &[(TraceId, u64)]) -> StoredSpan {
+        use opentelemetry_proto::tonic::trace::v1 as proto;
+        use prost::Message as _;
+        let details = proto::Span {
+            links: to
+                .iter()
+                .map(|(t, s)| proto::span::Link {
+                    trace_id: t.to_vec(),
+                    span_id: id(*s).to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let mut s = span(n, None);
+        let mut blob = s.name().as_bytes().to_vec();
+        s.details = otlp::Slice::at(blob.len(), details.len());
+        blob.extend_from_slice(&details);
+        s.blob = Arc::from(blob);
+        s
+    }
+
+    #[test]
+    fn links_are_indexed_both_ways_and_leave_with_the_linking_trace() {
+        let store = store(2, 100, 100);
+        let (a, b) = (trace_id(1), trace_id(2));
+        insert(&store, vec![(a, span(1, None))]);
+        insert(&store, vec![(b, linking(1, &[(a, 1), (a, 9), (b, 1)]))]);
+        assert_eq!(store.lock().links.len(), 3);
+        let linked = store.trace(&otlp::hex(&a)).expect("trace a");
+        let from = &linked.spans[0].linked_from;
+        assert_eq!(from.len(), 1, "{from:?}");
+        assert_eq!(
+            (from[0].trace_id.as_str(), from[0].name.as_str()),
+            (otlp::hex(&b).as_str(), "s1")
+        );
+        let linking_trace = store.trace(&otlp::hex(&b)).expect("trace b");
+        let stored: Vec<bool> = linking_trace.spans[0]
+            .links
+            .iter()
+            .map(|l| l.stored)
+            .collect();
+        assert_eq!(stored, [true, false, true], "span 9 of a is not stored");
+        {
+            let state = store.lock();
+            assert_eq!(state.bytes, state.recount(), "links are counted");
+        }
+        // Two more traces: a and b go, and b's links with it.
+        insert(&store, vec![(trace_id(3), span(1, None))]);
+        insert(&store, vec![(trace_id(4), span(1, None))]);
+        let state = store.lock();
+        assert_eq!((state.links.len(), state.bytes), (0, state.recount()));
     }
 }

@@ -33,7 +33,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as proto;
 use prost::Message as _;
 
-use crate::model::{Attributes, Event, LogRecord, Span, SpanKind, StatusCode, Transport};
+use crate::model::{Attributes, Event, Link, LogRecord, Span, SpanKind, StatusCode, Transport};
 use crate::wire::{self, WireError};
 
 /// Why an export request was refused whole: an id of the wrong length (as
@@ -269,7 +269,7 @@ impl Slice {
         }
     }
 
-    fn get(self, blob: &[u8]) -> &[u8] {
+    pub(crate) fn get(self, blob: &[u8]) -> &[u8] {
         let start = self.start as usize;
         blob.get(start..start + self.len as usize)
             .unwrap_or_default()
@@ -401,6 +401,7 @@ impl StoredSpan {
                 .attributes
                 .retain(|kv| keys.contains(&kv.key.as_str()));
             details.events.clear();
+            details.links.clear();
         }
         Span {
             trace_id: trace_id.to_owned(),
@@ -427,6 +428,17 @@ impl StoredSpan {
             scope_name: self.source.scope_name.to_string(),
             transport: self.source.transport,
             path: self.source.path.to_string(),
+            links: details
+                .links
+                .iter()
+                .map(|l| Link {
+                    trace_id: hex(&l.trace_id),
+                    span_id: hex(&l.span_id),
+                    attributes: attributes_to_map(&l.attributes),
+                    stored: false,
+                })
+                .collect(),
+            linked_from: Vec::new(),
         }
     }
 }

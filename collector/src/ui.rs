@@ -9,6 +9,7 @@
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
 //! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
+//! | `GET /api/map` | the service map with databases and caches: `{"nodes": [{"name", "kind", "calls", "errors"}], "edges": [{"from", "to", "calls", "errors", "methods"}]}`; `kind` is `service`, `database` or `cache` (see `map`) |
 //! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond); a client that takes nothing for a minute loses its stream |
 //! | `GET /api/logs?service=S&severity=WARN&q=TEXT&limit=N` | the last log records of no trace that match, newest last; `severity` is a minimum (a name or a number 1-24), `q` a substring of the body in any case; a bad or unknown parameter is a 400 |
 //! | `GET /api/services` | the service names of all stored traces |
@@ -118,6 +119,7 @@ pub(crate) fn router(
         .route("/api/traces/{id}/otlp", get(export_trace))
         .route("/api/export", get(export_all))
         .route("/api/dependencies", get(dependencies))
+        .route("/api/map", get(service_map))
         .route("/api/stream", get(stream))
         .route("/api/logs", get(list_logs))
         .route("/api/services", get(services))
@@ -431,6 +433,11 @@ async fn dependencies(State(ui): State<Ui>) -> Response {
         .into_response()
     })
     .await
+}
+
+async fn service_map(State(ui): State<Ui>) -> Response {
+    let store = ui.store.clone();
+    heavy(&ui, move || Json(store.map()).into_response()).await
 }
 
 /// Server-sent events: one `trace` event (the summary as JSON) per new or

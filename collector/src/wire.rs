@@ -456,3 +456,29 @@ fn link(bytes: &[u8]) -> Result<usize, WireError> {
     }
     Ok(longest)
 }
+
+/// The trace id and span id of each link in a stored span's details (the
+/// `Span` message `stored` keeps: field 13 is a link, its fields 1 and 2
+/// the ids), appended to `out` with `index`. Reads only the link fields;
+/// a link whose ids are not 16 and 8 bytes is skipped, and bytes that do
+/// not parse end the walk (they were checked at ingest).
+pub(crate) fn link_targets(details: &[u8], index: u32, out: &mut Vec<(u32, [u8; 16], [u8; 8])>) {
+    let mut fields = Fields::new(details);
+    while let Ok(Some(field)) = fields.next_field() {
+        if field.number != 13 || field.wire != LEN {
+            continue;
+        }
+        let (mut trace_id, mut span_id) = (None, None);
+        let mut link = Fields::new(field.value);
+        while let Ok(Some(inner)) = link.next_field() {
+            match (inner.number, inner.wire) {
+                (1, LEN) => trace_id = inner.value.try_into().ok(),
+                (2, LEN) => span_id = inner.value.try_into().ok(),
+                _ => {}
+            }
+        }
+        if let (Some(trace_id), Some(span_id)) = (trace_id, span_id) {
+            out.push((index, trace_id, span_id));
+        }
+    }
+}

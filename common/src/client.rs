@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{
+    FutureExt as _, Link, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute::{
@@ -29,6 +31,14 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8000/hello";
 
 /// Instrumentation scope of the client spans.
 const SCOPE: &str = "common::client";
+
+/// One try of a call ([`TracedClient::try_get`]): the context of its
+/// CLIENT span, for a retry to link to, and what came of it.
+#[derive(Debug)]
+pub struct Attempt {
+    pub span: SpanContext,
+    pub answer: anyhow::Result<String>,
+}
 
 /// An HTTP client whose requests are traced and carry the caller's context.
 #[derive(Debug, Clone)]
@@ -68,7 +78,15 @@ impl TracedClient {
     /// The span gets status Error (and `error.type`) when the server cannot
     /// be reached or answers 4xx/5xx; the error then says what to do.
     pub async fn get(&self, url: &Url) -> anyhow::Result<String> {
-        self.send("GET", url, self.http.get(url.clone())).await
+        self.try_get(url, Vec::new()).await.answer
+    }
+
+    /// `GET url` as [`TracedClient::get`], its CLIENT span linked to
+    /// `links` (a retry: to the attempt it repeats); returns that span's
+    /// context with the answer.
+    pub async fn try_get(&self, url: &Url, links: Vec<Link>) -> Attempt {
+        self.send("GET", url, self.http.get(url.clone()), links)
+            .await
     }
 
     /// `POST url` with `form` as an `application/x-www-form-urlencoded`
@@ -84,20 +102,28 @@ impl TracedClient {
             .post(url.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body);
-        self.send("POST", url, request).await
+        self.send("POST", url, request, Vec::new()).await.answer
     }
 
-    /// Sends `request` (`method url`) inside its CLIENT span: what `get` and
-    /// `post_form` share.
+    /// Sends `request` (`method url`) inside its CLIENT span (linked to
+    /// `links`): what `get` and `post_form` share.
     async fn send(
         &self,
         method: &'static str,
         url: &Url,
         request: reqwest::RequestBuilder,
-    ) -> anyhow::Result<String> {
-        let mut request = request
-            .build()
-            .context(format!("cannot build the request {method} {url}"))?;
+        links: Vec<Link>,
+    ) -> Attempt {
+        let mut request = match request.build() {
+            Ok(request) => request,
+            Err(error) => {
+                return Attempt {
+                    span: SpanContext::empty_context(),
+                    answer: Err(anyhow::Error::new(error)
+                        .context(format!("cannot build the request {method} {url}"))),
+                };
+            }
+        };
         let tracer = global::tracer(SCOPE);
         let mut attributes = vec![
             KeyValue::new(HTTP_REQUEST_METHOD, method),
@@ -114,6 +140,7 @@ impl TracedClient {
             .span_builder(method)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes)
+            .with_links(links)
             .start(&tracer);
         // The current context keeps its baggage; the new span becomes current.
         let cx = Context::current_with_span(span);
@@ -162,7 +189,10 @@ impl TracedClient {
             }
         };
         span.end();
-        result
+        Attempt {
+            span: span.span_context().clone(),
+            answer: result,
+        }
     }
 }
 

@@ -282,6 +282,61 @@ async fn one_trace_across_client_server_database_and_cache() {
     }
 }
 
+/// The collector's service map of the client's run: the database (SQLite)
+/// and the in-process cache as nodes of their own, each call counted; the
+/// refused `Delete` counted as an error on the gRPC edge, which names the
+/// methods called.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_map_shows_the_database_the_cache_and_the_methods() {
+    let collector = collector(None).await;
+    let server = server(&collector, &[]).await;
+    let out = client(&collector, &server, &[]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    let trace = trace_of(&collector).await;
+    check(&trace);
+    let map = collector.map();
+    let node = |name: &str| {
+        let node = map.nodes.iter().find(|n| n.name == name);
+        node.map(|n| (n.kind, n.calls, n.errors))
+            .unwrap_or_else(|| panic!("no node {name}: {map:#?}"))
+    };
+    // As many calls as the trace has spans of each.
+    let sql = store_spans(&trace)
+        .into_iter()
+        .filter(|s| s.attr_str("db.system.name") == Some("sqlite"))
+        .count() as u64;
+    let cached = trace
+        .spans
+        .iter()
+        .filter(|s| s.attr_str("cache.key").is_some())
+        .count() as u64;
+    assert!(sql > 0 && cached > 0, "{}", tree(&trace));
+    use collector::NodeKind::{Cache, Database, Service};
+    assert_eq!(node("sqlite"), (Database, sql, 0));
+    assert_eq!(
+        node("in-process cache (otlp-grpc-server)"),
+        (Cache, cached, 0)
+    );
+    let calls = trace
+        .spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Server)
+        .count() as u64;
+    assert_eq!(node("otlp-grpc-server"), (Service, calls, 1));
+    let edge = map
+        .edges
+        .iter()
+        .find(|e| e.from == "otlp-grpc-client" && e.to == "otlp-grpc-server")
+        .unwrap_or_else(|| panic!("no gRPC edge: {map:#?}"));
+    assert_eq!((edge.calls, edge.errors), (calls, 1), "{map:#?}");
+    assert_eq!(
+        edge.methods,
+        ["user.User/Delete", "user.User/Insert", "user.User/Query"],
+        "{map:#?}"
+    );
+    server.stop(LIMIT).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_flags_exit_2_naming_the_flag() {
     for (binary, flag, value) in [

@@ -227,6 +227,46 @@ async fn failing_route_gives_an_error_trace_on_both_sides() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_retry_is_linked_to_the_first_attempt() {
+    let collector = collector(None).await;
+    let server = server(&collector, &QUICK_EXPORT).await;
+    let mut command = process::example_command(CLIENT);
+    let url = server.url("/error");
+    command.args(["--url", &url, "--retries", "1"]);
+    command.args(["--endpoint", &collector.http_endpoint()]);
+    let out = process::run(&mut command, LIMIT).await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("trying again"), "{}", out.stderr);
+    // StartRequests, and twice: GET -> GET /error.
+    let trace = trace_of(&collector, 5).await;
+    let gets = trace.spans_named("GET");
+    let [first, retry] = gets[..] else {
+        panic!("two attempts: {trace:#?}");
+    };
+    assert!(first.links.is_empty(), "{first:#?}");
+    let links: Vec<(&str, &str)> = retry
+        .links
+        .iter()
+        .map(|l| (l.trace_id.as_str(), l.span_id.as_str()))
+        .collect();
+    assert_eq!(links, [(first.trace_id.as_str(), first.span_id.as_str())]);
+    // The collector shows it from the other side too.
+    let stored = collector.trace(&trace.trace_id).unwrap();
+    let first = stored
+        .spans
+        .iter()
+        .find(|s| s.span_id == first.span_id)
+        .unwrap();
+    let from: Vec<&str> = first
+        .linked_from
+        .iter()
+        .map(|l| l.span_id.as_str())
+        .collect();
+    assert_eq!(from, [retry.span_id.as_str()]);
+    stop(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn no_server_says_how_to_start_it_and_still_delivers_the_trace() {
     let collector = collector(None).await;
     let url = format!("http://127.0.0.1:{}/hello", process::closed_port().unwrap());

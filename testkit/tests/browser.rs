@@ -1297,6 +1297,39 @@ async fn the_waterfall_shows_what_each_database_cache_and_grpc_span_did() {
     );
     // Values are never on a span: the name the client inserted is nowhere.
     assert!(!rows.iter().any(|row| row.contains("john")), "{rows:#?}");
+
+    // The map: the database (SQLite) and the in-process cache as nodes of
+    // their own, with the calls the API counts.
+    let map = collector_json(&collector, "/api/map").await;
+    let tab = browser.open(&base, "document.body.dataset.mapEdges !== undefined");
+    let nodes = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#map .node')).map(n => \
+         [n.dataset.kind, n.querySelector('title').textContent, Number(n.dataset.calls)]))",
+    );
+    let mut nodes: Vec<(String, String, u64)> =
+        serde_json::from_str(nodes.as_str().expect("a JSON string")).expect("the nodes");
+    nodes.sort();
+    let mut expected: Vec<(String, String, u64)> = map["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| {
+            let text = |key: &str| n[key].as_str().unwrap_or_default().to_owned();
+            (text("kind"), text("name"), n["calls"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(nodes, expected, "the nodes the API gives, drawn");
+    assert!(
+        nodes
+            .iter()
+            .any(|(kind, name, calls)| kind == "database" && name == "sqlite" && *calls > 0),
+        "{nodes:?}"
+    );
+    let shot = browser.screenshot_tab(&tab, "service-map-databases.png");
+    eprintln!("screenshot of the map with a database: {}", shot.display());
+    browser.close(tab);
     drop(browser);
     collector.shutdown().await;
 }
@@ -1531,4 +1564,146 @@ fn millis(duration: Duration) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Span links in the details panel, one click each way: on the real trace
+/// of examples-http's client retrying `/error` (`--retries 1`: the retry's
+/// `GET` links to the first attempt's), with a span of another trace
+/// linking to the first attempt too, and to a span that is not stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_clicked_opens_the_linked_span() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let binary = |bin| {
+        process::workspace_binary("examples-http", bin)
+            .unwrap_or_else(|e| panic!("examples-http's {bin}: {e:#}"))
+    };
+    let collector = Collector::start(CollectorConfig::ephemeral())
+        .await
+        .expect("starting the collector");
+    let base = collector.ui_url().expect("the web view is on");
+    let server = process::example_server(
+        &binary("server").to_string_lossy(),
+        &collector.http_endpoint(),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    )
+    .await
+    .expect("starting examples-http's server");
+    let mut client = process::example_command(&binary("client").to_string_lossy());
+    let url = server.url("/error");
+    client.args(["--url", &url, "--retries", "1"]);
+    client.args(["--endpoint", &collector.http_endpoint()]);
+    let out = process::run(&mut client, Duration::from_secs(60))
+        .await
+        .expect("running the client");
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let trace = collector
+        .wait_for_trace(|t| t.spans.len() == 5, WAIT)
+        .await
+        .expect("StartRequests and two attempts");
+    server
+        .stop(Duration::from_secs(30))
+        .await
+        .expect("stopping the server");
+    let gets = trace.spans_named("GET");
+    let [first, retry] = gets[..] else {
+        panic!("two attempts: {trace:#?}");
+    };
+    assert_eq!(retry.links.len(), 1, "{retry:#?}");
+    // Another trace's span linking to the first attempt, and to nothing
+    // stored.
+    let other = [0x5e; 16];
+    let mut batch = timed(&other, 7, None, "batch", 0, 5);
+    let ids = |t: &str, s: &str| (unhex(t), unhex(s));
+    for (trace_id, span_id) in [
+        ids(&first.trace_id, &first.span_id),
+        (other.to_vec(), vec![9; 8]),
+    ] {
+        batch
+            .links
+            .push(opentelemetry_proto::tonic::trace::v1::span::Link {
+                trace_id,
+                span_id,
+                ..Default::default()
+            });
+    }
+    send(collector.http_addr(), "batcher", vec![batch]).await;
+    collector.wait_for_spans(6, WAIT).await.expect("6 spans");
+
+    let mut browser = Browser::launch(&chromium);
+    let shown = |trace: &str, span: &str| {
+        format!(
+            "document.body.dataset.traceId === '{trace}' && \
+             Array.from(document.querySelectorAll('#details .mono')).some(m => m.textContent === '{span}')"
+        )
+    };
+    // The retry's details: "Links" leads to the first attempt.
+    let page = format!("{base}#trace={}&span={}", trace.trace_id, retry.span_id);
+    let tab = browser.open(&page, &shown(&trace.trace_id, &retry.span_id));
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#span-links a').click(); true",
+    );
+    browser.wait_until(&tab, &shown(&trace.trace_id, &first.span_id));
+    // The first attempt's "Linked from": the retry, and the other trace's
+    // span, one click away.
+    let from = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#span-linked-from a')).map(a => [a.dataset.trace, a.dataset.span, a.textContent]))",
+    );
+    let mut from: Vec<Vec<String>> =
+        serde_json::from_str(from.as_str().expect("a JSON string")).expect("the entries");
+    from.sort();
+    let mut expected = vec![
+        vec![
+            trace.trace_id.clone(),
+            retry.span_id.clone(),
+            "GET (otlp-http-client)".to_owned(),
+        ],
+        vec![
+            hex(&other),
+            "0707070707070707".to_owned(),
+            "batch (batcher)".to_owned(),
+        ],
+    ];
+    expected.sort();
+    assert_eq!(from, expected);
+    let shot = browser.screenshot_tab(&tab, "span-links.png");
+    eprintln!("screenshot of a span's links: {}", shot.display());
+    browser.evaluate(
+        &tab,
+        &format!(
+            "document.querySelector('#span-linked-from a[data-trace=\"{}\"]').click(); true",
+            hex(&other)
+        ),
+    );
+    browser.wait_until(&tab, &shown(&hex(&other), "0707070707070707"));
+    // Its own links: the first attempt (a link), and a span not stored
+    // (text, no link).
+    let links = browser.evaluate(
+        &tab,
+        "JSON.stringify(Array.from(document.querySelectorAll('#span-links li')).map(li => [li.querySelector('a') !== null, li.textContent]))",
+    );
+    let links: Vec<(bool, String)> =
+        serde_json::from_str(links.as_str().expect("a JSON string")).expect("the links");
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert!(
+        links[0].0 && links[0].1.contains(&first.span_id),
+        "{links:?}"
+    );
+    assert!(
+        !links[1].0 && links[1].1.contains("0909090909090909") && links[1].1.contains("not stored"),
+        "{links:?}"
+    );
+    browser.close(tab);
+    drop(browser);
+    collector.shutdown().await;
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
 }

@@ -449,6 +449,8 @@ mod tests {
             scope_name: String::new(),
             transport: Transport::HttpProtobuf,
             path: "/v1/traces".into(),
+            links: Vec::new(),
+            linked_from: Vec::new(),
         }
     }
 

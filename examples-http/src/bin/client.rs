@@ -5,12 +5,18 @@
 //! same trace. Stdout gets the answer; logs and the delivery report go to
 //! stderr.
 //!
+//! With `--retries N` a failed call is tried again, up to N times; each
+//! retry's CLIENT span carries a *link* to the first attempt's span: the
+//! retry is not part of that attempt's work (not its child), but it is
+//! there because of it. The collector's web view shows the link both ways.
+//!
 //! Run with (start a collector, `cargo run -p collector`, and the server,
 //! `cargo run -p examples-http --bin server`, first)
 //!
 //! ```text
 //! cargo run -p examples-http --bin client
 //! cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error
+//! cargo run -p examples-http --bin client -- --url http://127.0.0.1:8000/error --retries 1
 //! ```
 
 use std::process::ExitCode;
@@ -20,7 +26,7 @@ use common::client::{self, TracedClient, Url};
 use common::config::HttpExporterArgs;
 use common::telemetry;
 use opentelemetry::baggage::BaggageExt as _;
-use opentelemetry::trace::{FutureExt as _, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{FutureExt as _, Link, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue, global};
 
 const SERVICE_NAME: &str = "otlp-http-client";
@@ -32,6 +38,10 @@ struct Cli {
     /// URL to call
     #[arg(long, value_name = "URL", default_value = client::DEFAULT_URL)]
     url: Url,
+
+    /// Times a failed call is tried again, each retry linked to the first attempt
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
 
     #[command(flatten)]
     otlp: HttpExporterArgs,
@@ -67,7 +77,16 @@ async fn main() -> ExitCode {
     // Everything awaited here runs in that context: the request's CLIENT span
     // becomes a child of StartRequests, and the log line carries its trace id.
     let answer = async {
-        let answer = http.get(&cli.url).await?;
+        let first = http.try_get(&cli.url, Vec::new()).await;
+        let mut attempt = first.answer;
+        // A retry is linked to the first attempt: a link, not a parent.
+        for _ in 0..cli.retries {
+            let Err(error) = &attempt else { break };
+            tracing::warn!("{error:#}; trying again");
+            let link = Link::with_context(first.span.clone());
+            attempt = http.try_get(&cli.url, vec![link]).await.answer;
+        }
+        let answer = attempt?;
         tracing::info!("answer: {answer}");
         anyhow::Ok(answer)
     }
