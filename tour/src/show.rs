@@ -66,6 +66,16 @@ impl Screen {
         }
     }
 
+    /// Text from outside (a trace's sentence), escaped and wrapped at word
+    /// boundaries to the terminal's width, indented.
+    pub(crate) fn prose(&self, prose: &str) {
+        let escaped = text::escape(prose);
+        let words: Vec<String> = escaped.split_whitespace().map(str::to_owned).collect();
+        for line in wrap(&words, self.cols, INDENT, INDENT, "") {
+            self.line(&line);
+        }
+    }
+
     /// `text`'s lines, each after `prefix` (a waterfall).
     pub(crate) fn block(&self, block: &str, prefix: &str) {
         for line in block.lines() {
