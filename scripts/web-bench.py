@@ -18,7 +18,13 @@ standard library only) and print:
 - scroll: from scrolling to the end until the trace's last span is on screen;
 - details: from a click on a span until its details show its id;
 - DOM: the elements in the page once it is interactive;
-- bytes: the size of `GET /api/traces/{id}` as the browser receives it.
+- bytes: the size of `GET /api/traces/{id}` as the browser receives it;
+- stats API: the time of `GET /api/traces/{id}/stats` (statistics, flame
+  graph frames and the sentence), and its size;
+- stats: from navigation until the sentence and the statistics table are in
+  the page;
+- flame: from a click on "Flame graph" until it is drawn and the page
+  answers a script within 50 ms.
 
 Targets (issue 21): rows < 1 s, interactive < 2 s, scroll < 1 s, details
 < 0.2 s, a few thousand DOM elements at 100k spans. CHROMIUM names the
@@ -220,6 +226,12 @@ def measure(browser, collector, spans):
         size = len(answer.read())
         encoding = answer.headers.get("Content-Encoding") or "plain"
     row["bytes"] = f"{size / 1e6:.1f} MB {encoding}"
+    request = urllib.request.Request(f"{collector.ui}/api/traces/{TRACE_ID}/stats",
+                                     headers={"Accept-Encoding": "gzip, deflate, br"})
+    started = time.time()
+    with urllib.request.urlopen(request, timeout=LIMIT) as answer:
+        size = len(answer.read())
+    row["stats API"] = f"{time.time() - started:.2f}s {size / 1e6:.1f} MB"
 
     target, session = browser.tab()
     try:
@@ -232,6 +244,7 @@ def measure(browser, collector, spans):
             pass
         row["interactive"] = time.time() - started
         row["DOM"] = browser.evaluate(session, "document.getElementsByTagName('*').length")
+        row["stats"] = browser.until(session, f"document.body.dataset.stats === '{TRACE_ID}'", started)
 
         last = last_in_tree(spans)
         started = time.time()
@@ -247,6 +260,13 @@ def measure(browser, collector, spans):
         while not quick(browser, session):
             pass
         row["details"] = max(row["details"], time.time() - started - 0.05)
+
+        started = time.time()
+        browser.evaluate(session, "document.querySelector('#trace-tabs [data-tab=flame]').click(); true")
+        browser.until(session, "Number(document.body.dataset.flame) > 0", started)
+        while not quick(browser, session):
+            pass
+        row["flame"] = time.time() - started
     finally:
         browser.call("Target.closeTarget", {"targetId": target})
     return row
@@ -271,7 +291,7 @@ def main():
             sys.exit(f"web-bench: no collector binary at {binary} (cargo build --release -p collector)")
 
     print(f"{'build':7} {'spans':>7} {'rows':>8} {'interactive':>12} {'scroll':>8} {'details':>8} "
-          f"{'DOM':>9}  API answer")
+          f"{'DOM':>9} {'stats':>7} {'flame':>7}  API answer; stats API")
     browser = Chromium(chromium)
     try:
         for spans in [int(n) for n in args.spans.split(",")]:
@@ -285,7 +305,8 @@ def main():
                 finally:
                     collector.stop()
                 print(f"{name:7} {spans:>7} {row['rows']:>7.2f}s {row['interactive']:>11.2f}s "
-                      f"{row['scroll']:>7.2f}s {row['details']:>7.2f}s {row['DOM']:>9,}  {row['bytes']}",
+                      f"{row['scroll']:>7.2f}s {row['details']:>7.2f}s {row['DOM']:>9,} "
+                      f"{row['stats']:>6.2f}s {row['flame']:>6.2f}s  {row['bytes']}; {row['stats API']}",
                       flush=True)
     finally:
         browser.stop()

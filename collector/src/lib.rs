@@ -49,6 +49,7 @@
 //! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is shown: spans, log records, traces, summaries, a trace's tree |
 //! | `critical_path` | a trace's critical path (Jaeger UI's algorithm, as named steps) |
+//! | [`analysis`] | where a trace's time goes: self time, statistics per service and operation, the flame graph, the sentence |
 //! | `settled` | when a trace is finished, and the feed of finished traces ([`SettledTraces`]) |
 //! | `print` | a finished trace printed as a tree (a reader of that feed) |
 //! | `ui` | the web view and its JSON API |
@@ -58,6 +59,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+pub mod analysis;
 mod config;
 mod critical_path;
 mod export;

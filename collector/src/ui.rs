@@ -6,6 +6,7 @@
 //! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
 //! | `POST /api/traces` | a file of traces or log records (see [`crate::file_format`]: one OTLP/JSON export request, or JSON Lines of `TracesData`/`LogsData`; `Content-Encoding: gzip` or gzip bytes), up to [`crate::CollectorConfig::max_upload_bytes`] (256 MiB) before and after gzip; answers `{"trace_ids": [...], "spans": N, "log_records": N}` |
 //! | `GET /api/traces/{id}?offset=N&limit=N` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); `offset` and `limit` (optional) ask for a page of the spans, `span_count` says how many there are; gzip-compressed when the client accepts it; 404 if unknown |
+//! | `GET /api/traces/{id}/stats` | where the trace's time goes (see [`crate::analysis`]): its duration, count, total, self, min, avg and max time per service and per operation, the flame graph's frames, and the sentence that says why it took as long as it did (`summary`: parts of text, each span named with its id); 404 if unknown |
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
 //! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
@@ -116,6 +117,7 @@ pub(crate) fn router(
                 .layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
         .route("/api/traces/{id}", get(one_trace))
+        .route("/api/traces/{id}/stats", get(trace_stats))
         .route("/api/traces/{id}/otlp", get(export_trace))
         .route("/api/export", get(export_all))
         .route("/api/dependencies", get(dependencies))
@@ -389,6 +391,17 @@ async fn export_all(State(ui): State<Ui>) -> Response {
         Body::new(EventBody(rx)),
     )
         .into_response()
+}
+
+/// Where one trace's time goes: [`crate::analysis::TraceStats`].
+async fn trace_stats(State(ui): State<Ui>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let gzip = accepts_gzip(&headers);
+    let store = ui.store.clone();
+    heavy(&ui, move || match store.trace(&id) {
+        Some(trace) => json_answer(&crate::analysis::trace_stats(&trace), gzip),
+        None => api_error(StatusCode::NOT_FOUND, format!("no trace with id {id:?}")),
+    })
+    .await
 }
 
 /// One trace as compact OTLP/JSON, as a file to save.

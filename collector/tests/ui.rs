@@ -626,3 +626,111 @@ async fn dependencies_count_the_calls_between_services() {
     );
     collector.shutdown().await;
 }
+
+/// The HTTP example's shape, sent over OTLP by two services: the client's
+/// `StartRequests` 0-10 ms and its `GET` 1-9 ms, the server's `GET /hello`
+/// 2-8 ms with `HelloHandler` 3-4 ms, and a second `HelloHandler` 5-6 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_add_up_to_the_trace_and_the_sentence_names_its_critical_span() {
+    let (collector, ui) = start().await;
+    let t = [8; 16];
+    let mut get = timed(&t, 2, Some(1), "GET", 1, 9);
+    get.kind = 3;
+    send(
+        collector.http_addr(),
+        "client",
+        vec![timed(&t, 1, None, "StartRequests", 0, 10), get],
+    )
+    .await;
+    send(
+        collector.http_addr(),
+        "server",
+        vec![
+            timed(&t, 3, Some(2), "GET /hello", 2, 8),
+            timed(&t, 4, Some(3), "HelloHandler", 3, 4),
+            timed(&t, 5, Some(3), "HelloHandler", 5, 6),
+        ],
+    )
+    .await;
+    collector.wait_for_spans(5, WAIT).await.expect("5 spans");
+    let id = "08".repeat(16);
+    let (status, json, _) = get_json(ui, &format!("/api/traces/{id}/stats")).await;
+    assert_eq!(status, 200, "{json:#}");
+    let ms = 1_000_000u64;
+    assert_eq!(json["duration_nanos"], 10 * ms);
+    // Self times: 2 + 2 + 4 + 1 + 1 ms, the root's 10 ms.
+    let sum = |rows: &Value| -> u64 {
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["self_nanos"].as_u64().expect("self_nanos"))
+            .sum()
+    };
+    assert_eq!(sum(&json["operations"]), 10 * ms, "{json:#}");
+    assert_eq!(sum(&json["services"]), 10 * ms, "{json:#}");
+    assert_eq!(json["tree_self_nanos"], 10 * ms);
+    assert_eq!(
+        (
+            json["parallel_nanos"].as_u64(),
+            json["outside_nanos"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let handler = json["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .find(|r| r["name"] == "HelloHandler")
+        .expect("a HelloHandler row");
+    assert_eq!(handler["service"], "server");
+    assert_eq!(
+        (
+            &handler["count"],
+            &handler["total_nanos"],
+            &handler["self_nanos"]
+        ),
+        (&Value::from(2), &Value::from(2 * ms), &Value::from(2 * ms))
+    );
+    assert_eq!(handler["share"], 0.2);
+    let server = &json["services"][0];
+    assert_eq!(
+        (&server["service"], &server["self_nanos"]),
+        (&Value::from("server"), &Value::from(6 * ms))
+    );
+    // The two HelloHandler spans are one frame, under GET /hello.
+    let frames = json["flame"].as_array().expect("frames");
+    assert_eq!(frames.len(), 4, "{json:#}");
+    assert_eq!(
+        (
+            &frames[3]["name"],
+            &frames[3]["count"],
+            &frames[3]["parent"]
+        ),
+        (
+            &Value::from("HelloHandler"),
+            &Value::from(2),
+            &Value::from(2)
+        )
+    );
+    // The critical path runs through the server span, 6 ms of it, 4 ms its own.
+    let summary = json["summary"].as_array().expect("the sentence");
+    let text: String = summary
+        .iter()
+        .map(|p| p["text"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        text.starts_with("10.00 ms in all; 6.00 ms of it is GET /hello on server, of which 4.00 ms is its own work"),
+        "{text}"
+    );
+    assert_eq!(summary[1]["span_id"], "0303030303030303", "{json:#}");
+
+    let (status, json, _) = get_json(ui, &format!("/api/traces/{}/stats", "ab".repeat(16))).await;
+    assert_eq!(status, 404);
+    assert!(
+        json["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no trace with id")),
+        "{json:#}"
+    );
+    collector.shutdown().await;
+}

@@ -864,6 +864,8 @@ async fn the_browser_shows_real_traces_and_never_runs_span_markup() {
         "a healthy otlp-http-server bar is red: rgb({colour})"
     );
 
+    where_the_time_goes(&mut browser, &collector, &base, [&real, &http, &failed]).await;
+
     // Pictures for people: the waterfall with GetUser(100) open, the list.
     let shot = browser.screenshot(&waterfall, TRACE_READY, "waterfall.png");
     eprintln!("screenshot of the waterfall: {}", shot.display());
@@ -1706,4 +1708,220 @@ fn unhex(text: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
         .collect()
+}
+
+/// Where the time goes, on real traces of the examples: the statistics of
+/// `GET /api/traces/{id}/stats` add up to the root's duration, the sentence
+/// names spans of the critical path with their time on it; in the page,
+/// the sentence's link selects its span, the statistics table sorts by a
+/// column and switches to services, and a click on a flame graph frame
+/// opens its span's details.
+async fn where_the_time_goes(
+    browser: &mut Browser,
+    collector: &Collector,
+    base: &str,
+    traces: [&collector::Trace; 3],
+) {
+    for trace in traces {
+        let id = &trace.trace_id;
+        let stats = collector_json(collector, &format!("/api/traces/{id}/stats")).await;
+        let root = trace.root().expect("a root");
+        let field = |name: &str| stats[name].as_u64().expect(name);
+        let self_sum: u64 = stats["operations"]
+            .as_array()
+            .expect("operations")
+            .iter()
+            .map(|r| r["self_nanos"].as_u64().expect("self_nanos"))
+            .sum();
+        // Every span is under the root, so the rows hold the root's tree.
+        let root_nanos = root.end_unix_nano - root.start_unix_nano;
+        assert_eq!(field("root_duration_nanos"), root_nanos);
+        assert_eq!(
+            self_sum,
+            root_nanos + field("parallel_nanos") + field("outside_nanos"),
+            "{stats:#}"
+        );
+        let count = |name: &str| {
+            stats["operations"]
+                .as_array()
+                .expect("operations")
+                .iter()
+                .filter(|r| r["name"] == name)
+                .map(|r| r["count"].as_u64().expect("count"))
+                .sum::<u64>()
+        };
+        for span in &trace.spans {
+            assert_eq!(
+                count(&span.name),
+                trace.spans_named(&span.name).len() as u64
+            );
+        }
+        // The spans the sentence names, each with its time on the critical
+        // path (its own stretches, or its tree's) written beside it.
+        let sections = collector::critical_path(trace);
+        let on_path = |span: &collector::Span, tree: bool| -> u64 {
+            sections
+                .iter()
+                .filter(|s| {
+                    let mut at = trace.spans.iter().find(|x| x.span_id == s.span_id);
+                    let mut depth = 0;
+                    while let Some(x) = at {
+                        if x.span_id == span.span_id {
+                            return tree || depth == 0;
+                        }
+                        at = trace.parent(x);
+                        depth += 1;
+                    }
+                    false
+                })
+                .map(|s| s.end_unix_nano - s.start_unix_nano)
+                .sum()
+        };
+        let parts = stats["summary"].as_array().expect("the sentence");
+        let text: String = parts.iter().filter_map(|p| p["text"].as_str()).collect();
+        assert!(text.contains(" in all"), "{text}");
+        let mut named = 0;
+        for (k, part) in parts.iter().enumerate() {
+            let Some(span_id) = part["span_id"].as_str() else {
+                continue;
+            };
+            let span = trace
+                .spans
+                .iter()
+                .find(|s| s.span_id == span_id)
+                .expect("a span of the trace");
+            assert_eq!(part["text"], span.name.as_str());
+            let before = parts[k - 1]["text"].as_str().unwrap_or_default();
+            let after = parts
+                .get(k + 1)
+                .and_then(|p| p["text"].as_str())
+                .unwrap_or_default();
+            if before.contains("failed") || after.starts_with(" on") && after.contains("failed") {
+                assert!(span.is_error(), "{text}");
+                continue;
+            }
+            let times = [on_path(span, true), on_path(span, false)].map(collector::text::duration);
+            let beside = times.iter().any(|d| {
+                before.ends_with(&format!("{d} of it is "))
+                    || before.ends_with(&format!("{d} is "))
+                    || before.ends_with(&format!("{d} of it is the own work of "))
+                    || after.starts_with(&format!(" on {} ({d})", span.service_name))
+            });
+            assert!(beside, "{text}: {} is not beside {times:?}", span.name);
+            named += 1;
+        }
+        assert!(
+            named > 0,
+            "the sentence names no span of the critical path: {text}"
+        );
+    }
+
+    // The page: the HTTP trace (4 spans, two services).
+    let trace = traces[1];
+    let url = format!("{base}#trace={}", trace.trace_id);
+    let ready = format!("document.body.dataset.stats === {:?}", trace.trace_id);
+    let tab = browser.open(&url, &ready);
+    // The sentence's first link selects its span.
+    let link = browser.evaluate(
+        &tab,
+        "(() => { const a = document.querySelector('#why a.why-span'); a.click(); return [a.textContent, a.dataset.spanId]; })()",
+    );
+    let (name, span_id) = (
+        link[0].as_str().expect("a name"),
+        link[1].as_str().expect("an id"),
+    );
+    browser.wait_until(
+        &tab,
+        &format!(
+            "location.hash.endsWith('span={span_id}') && document.querySelector('#details .span-title')?.textContent === {name:?} \
+             && document.querySelector('.wf-row.selected') !== null"
+        ),
+    );
+    // The statistics: by operation, sorted by name both ways, then by service.
+    let names = |browser: &mut Browser, tab: &Tab| -> Vec<String> {
+        let names = browser.evaluate(
+            tab,
+            "Array.from(document.querySelectorAll('#stats-table tbody tr')).map(r => r.children[1].textContent)",
+        );
+        serde_json::from_value(names).expect("names")
+    };
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#trace-tabs [data-tab=stats]').click()",
+    );
+    browser.wait_until(&tab, "!document.getElementById('stats').hidden && document.querySelectorAll('#stats-table tbody tr').length === 4");
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#stats-table th[data-key=name]').click()",
+    );
+    let ascending = names(browser, &tab);
+    let mut sorted = ascending.clone();
+    sorted.sort();
+    assert_eq!(ascending, sorted);
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#stats-table th[data-key=name]').click()",
+    );
+    let descending = names(browser, &tab);
+    sorted.reverse();
+    assert_eq!(descending, sorted);
+    assert_ne!(ascending, descending);
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "document.querySelector('#stats-table th[data-key=name]').getAttribute('aria-sort')"
+        ),
+        "descending"
+    );
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#stats-tools [data-group=services]').click()",
+    );
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "document.querySelectorAll('#stats-table tbody tr').length"
+        ),
+        2
+    );
+    // The flame graph: hover and click the frame of the server span.
+    browser.evaluate(
+        &tab,
+        "document.querySelector('#trace-tabs [data-tab=flame]').click()",
+    );
+    browser.wait_until(&tab, "document.body.dataset.flame === '4'");
+    let at = browser.evaluate(
+        &tab,
+        "(() => { const r = document.getElementById('flame-canvas').getBoundingClientRect(); \
+         for (const row of analysis.hits) for (const h of row) \
+           if (h.frame !== undefined && analysis.stats.flame[h.frame].name === 'GET /hello') \
+             return [r.left + h.x + h.w / 2, r.top + (analysis.stats.flame[h.frame].depth + 0.5) * analysis.rowHeight, analysis.stats.flame[h.frame].span_id]; })()",
+    );
+    let (x, y) = (at[0].as_f64().expect("x"), at[1].as_f64().expect("y"));
+    let server_span = at[2].as_str().expect("the frame's span").to_owned();
+    for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+        browser.call(
+            Some(&tab),
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+        );
+    }
+    browser.wait_until(
+        &tab,
+        &format!(
+            "location.hash.endsWith('span={server_span}') && document.querySelector('#details .span-title')?.textContent === 'GET /hello'"
+        ),
+    );
+    let tip = browser.evaluate(&tab, "document.getElementById('flame-tip').textContent");
+    assert!(
+        tip.as_str()
+            .is_some_and(|t| t.contains("GET /hello") && t.contains("self")),
+        "{tip}"
+    );
+    assert_eq!(
+        browser.evaluate(&tab, "document.getElementById('flame').hidden"),
+        false
+    );
+    browser.screenshot_tab(&tab, "flame.png");
+    browser.close(tab);
 }

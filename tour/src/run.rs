@@ -268,6 +268,10 @@ impl<'a> Tour<'a> {
         let total = self.screen.cols().saturating_sub(INDENT.len());
         self.screen
             .block(&waterfall(trace, self.bar_width, total), INDENT);
+        // Why it took as long as it did, in words (as the web view says it).
+        let stats = collector::analysis::trace_stats(trace);
+        self.screen
+            .prose(&collector::analysis::plain(&stats.summary));
         self.drawn.insert(trace.trace_id.clone());
     }
 

@@ -66,6 +66,29 @@ impl Screen {
         }
     }
 
+    /// Text from outside (a trace's sentence), escaped and wrapped at word
+    /// boundaries to the terminal's width, indented.
+    pub(crate) fn prose(&self, prose: &str) {
+        let escaped = text::escape(prose);
+        // A duration's unit stays on the line of its number (`510 µs`).
+        let mut words: Vec<String> = Vec::new();
+        for word in escaped.split_whitespace() {
+            let unit = ["ns", "µs", "ms", "s"]
+                .iter()
+                .any(|u| word.trim_end_matches([',', '.', ';', ')']) == *u);
+            match words.last_mut() {
+                Some(last) if unit && last.ends_with(|c: char| c.is_ascii_digit()) => {
+                    last.push(' ');
+                    last.push_str(word);
+                }
+                _ => words.push(word.to_owned()),
+            }
+        }
+        for line in wrap(&words, self.cols, INDENT, INDENT, "") {
+            self.line(&line);
+        }
+    }
+
     /// `text`'s lines, each after `prefix` (a waterfall).
     pub(crate) fn block(&self, block: &str, prefix: &str) {
         for line in block.lines() {

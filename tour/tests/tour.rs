@@ -128,6 +128,17 @@ fn the_tour_runs_every_example_as_documented_and_as_the_readme_shows() {
     }
     assert_eq!(stdout.matches("\n   trace ").count(), 11, "{stdout}");
     assert_eq!(stdout.matches("✓ as documented").count(), 11, "{stdout}");
+    // Under each waterfall, why it took as long as it did, in words: the
+    // span that holds the critical path, or the root's largest children.
+    let sentences: Vec<&&str> = lines.iter().filter(|l| l.contains(" in all; ")).collect();
+    assert_eq!(sentences.len(), 11, "{stdout}");
+    let joined = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for shown in [
+        "3 spans failed, the deepest GET /error on otlp-http-server: ",
+        "user.User/Delete on otlp-grpc-client failed: ",
+    ] {
+        assert!(joined.contains(shown), "`{shown}` missing:\n{stdout}");
+    }
     assert!(
         stdout.contains("collector (inside the tour, free ports)"),
         "{stdout}"
