@@ -61,6 +61,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     load: Vec<PathBuf>,
 
+    /// Keep the traces and log records in this SQLite file too (made if missing), read back at the next start within the same limits; each start is a new run. A crash loses at most the last second
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+
     /// Memory for the stored traces and log records, all together (spans with their names, attributes and events, log records with their bodies, resources, indexes): e.g. 512MiB, 2GiB, 300MB; the oldest are dropped first to make room
     #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "512MiB")]
     max_memory: usize,
@@ -178,6 +182,7 @@ async fn run(args: Args) -> ExitCode {
         max_spans_per_trace: args.max_spans_per_trace,
         max_logs: args.max_logs,
         max_logs_per_trace: args.max_logs_per_trace,
+        store: args.store.clone(),
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
@@ -204,6 +209,10 @@ async fn run(args: Args) -> ExitCode {
     }
     let collector = match Collector::start(config).await {
         Ok(collector) => collector,
+        Err(e) if e.downcast_ref::<collector::StoreError>().is_some() => {
+            say!("error: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             say!("error: {e:#}");
             return ExitCode::FAILURE;
@@ -269,6 +278,16 @@ async fn run(args: Args) -> ExitCode {
         "  memory     up to {} of traces and log records (--max-memory), the oldest dropped first",
         human_bytes(collector.memory().1)
     );
+    if let Some(path) = &args.store {
+        let (spans, logs) = collector.reloaded();
+        header!(
+            "  store      {}  (run {}; read back {} spans and {} log records)",
+            path.display(),
+            collector.run(),
+            thousands(spans as u64),
+            thousands(logs as u64)
+        );
+    }
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());

@@ -47,6 +47,8 @@ use crate::search::{LogQuery, TraceQuery};
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
+mod runs;
+
 const PAGE: &str = include_str!("ui/index.html");
 
 /// `Content-Security-Policy` for the page: nothing but its own inline
@@ -117,6 +119,8 @@ pub(crate) fn router(
         .route("/api/traces/{id}", get(one_trace))
         .route("/api/traces/{id}/otlp", get(export_trace))
         .route("/api/export", get(export_all))
+        .route("/api/runs", get(runs::list))
+        .route("/api/traces/{id}/previous", get(runs::previous))
         .route("/api/dependencies", get(dependencies))
         .route("/api/stream", get(stream))
         .route("/api/logs", get(list_logs))
@@ -370,19 +374,29 @@ async fn upload(State(ui): State<Ui>, request: Request) -> Response {
 /// Everything stored as JSON Lines, as a file to save. Written as it is
 /// made, one line at a time, by a blocking task (a trace of 100,000 spans
 /// takes a while), which stops when the reader goes.
-async fn export_all(State(ui): State<Ui>) -> Response {
+async fn export_all(
+    State(ui): State<Ui>,
+    pairs: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let run = match runs::export_run(pairs) {
+        Ok(run) => run,
+        Err(why) => return api_error(StatusCode::BAD_REQUEST, why),
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(2);
     let store = ui.store.clone();
     tokio::task::spawn_blocking(move || {
-        crate::file_format::export(&store, |line| tx.blocking_send(Bytes::from(line)).is_ok());
+        crate::file_format::export(&store, run, |line| {
+            tx.blocking_send(Bytes::from(line)).is_ok()
+        });
     });
+    let disposition = match run {
+        Some(run) => format!("attachment; filename=\"collector-export-run-{run}.jsonl\""),
+        None => "attachment; filename=\"collector-export.jsonl\"".to_owned(),
+    };
     (
         [
-            (header::CONTENT_TYPE, "application/x-ndjson"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"collector-export.jsonl\"",
-            ),
+            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::new(EventBody(rx)),
     )
