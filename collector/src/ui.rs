@@ -3,11 +3,13 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
+//! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&run=N&limit=N` | summaries of the matching traces (each with its `run`), newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
 //! | `POST /api/traces` | a file of traces or log records (see [`crate::file_format`]: one OTLP/JSON export request, or JSON Lines of `TracesData`/`LogsData`; `Content-Encoding: gzip` or gzip bytes), up to [`crate::CollectorConfig::max_upload_bytes`] (256 MiB) before and after gzip; answers `{"trace_ids": [...], "spans": N, "log_records": N}` |
 //! | `GET /api/traces/{id}?offset=N&limit=N` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); `offset` and `limit` (optional) ask for a page of the spans, `span_count` says how many there are; gzip-compressed when the client accepts it; 404 if unknown |
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
-//! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
+//! | `GET /api/export?run=N` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back; with `run`, the traces of that run and the log records of no trace that came in it |
+//! | `GET /api/runs` | the runs (each start of the collector on its `--store` file; just run 1 without): `[{"run", "started_unix_nano", "traces", "current"}]` |
+//! | `GET /api/traces/{id}/previous` | the trace to compare with: `{"trace_id", "run"}` of the latest trace with the same root (service and span name) in the nearest earlier run that has one; 404 saying why when there is none |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
 //! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond); a client that takes nothing for a minute loses its stream |
 //! | `GET /api/logs?service=S&severity=WARN&q=TEXT&limit=N` | the last log records of no trace that match, newest last; `severity` is a minimum (a name or a number 1-24), `q` a substring of the body in any case; a bad or unknown parameter is a 400 |
@@ -856,7 +858,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs or /api/export",
+            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs, /api/runs or /api/export",
             request.uri().path()
         ),
     )
