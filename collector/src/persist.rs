@@ -512,7 +512,7 @@ async fn commit(
                 trace, run, spans, ..
             } => {
                 let Some(first) = spans.first() else { continue };
-                let body = crate::export::export(&trace, spans.iter()).encode_to_vec();
+                let body = spans_body(&trace, &spans);
                 insert(&mut tx, run, Some(&trace), TRACES, &first.source, body).await?;
             }
             Change::Logs { trace, run, logs } => {
@@ -549,6 +549,59 @@ async fn commit(
     tx.commit().await
 }
 
+/// A length-delimited field: its key, its length, its bytes.
+fn put(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
+    use prost::encoding::{WireType, encode_key, encode_varint};
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// The spans of one trace as an encoded `ExportTraceServiceRequest`, the
+/// bytes of `crate::export::export(trace, spans).encode_to_vec()`, written
+/// without decoding a span (see [`StoredSpan::encode_otlp`]): the writer's
+/// main cost otherwise.
+fn spans_body(trace: &TraceId, spans: &[StoredSpan]) -> Vec<u8> {
+    use prost::encoding::message;
+    let mut request = Vec::new();
+    let (mut resource, mut scope, mut span) = (Vec::new(), Vec::new(), Vec::new());
+    let mut at = 0;
+    while let Some(first) = spans.get(at) {
+        // One resource (of one request)...
+        let origin = &first.source.otlp;
+        resource.clear();
+        if let Some(r) = &origin.resource {
+            message::encode(1, r, &mut resource);
+        }
+        while let Some(first) = spans
+            .get(at)
+            .filter(|s| Arc::ptr_eq(&s.source.otlp, origin))
+        {
+            // ...and each scope of it.
+            let source = &first.source;
+            scope.clear();
+            if let Some(s) = &source.scope.scope {
+                message::encode(1, s, &mut scope);
+            }
+            while let Some(stored) = spans.get(at).filter(|s| Arc::ptr_eq(&s.source, source)) {
+                span.clear();
+                stored.encode_otlp(trace, &mut span);
+                put(2, &span, &mut scope);
+                at += 1;
+            }
+            if !source.scope.schema_url.is_empty() {
+                put(3, source.scope.schema_url.as_bytes(), &mut scope);
+            }
+            put(2, &scope, &mut resource);
+        }
+        if !origin.schema_url.is_empty() {
+            put(3, origin.schema_url.as_bytes(), &mut resource);
+        }
+        put(1, &resource, &mut request);
+    }
+    request
+}
+
 /// Inserts one row; its `seq`.
 async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -571,4 +624,109 @@ async fn insert(
     .execute(&mut **tx)
     .await?;
     Ok(done.last_insert_rowid())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, InstrumentationScope, KeyValue, any_value,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{self as proto, ResourceSpans, ScopeSpans};
+    use prost::Message as _;
+
+    use super::*;
+    use crate::stored::{self, Cut};
+
+    fn attr(key: &str, value: &str) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(value.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn span(trace: u8, id: u8, parent: Option<u8>, name: &str) -> proto::Span {
+        proto::Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.into(),
+            kind: 2,
+            start_time_unix_nano: 10,
+            end_time_unix_nano: 20 + u64::from(id),
+            attributes: vec![attr("k", name)],
+            events: vec![proto::span::Event {
+                name: "ev".into(),
+                time_unix_nano: 15,
+                attributes: vec![attr("e", "x")],
+                ..Default::default()
+            }],
+            status: (id == 2).then(|| proto::Status {
+                code: 2,
+                message: "boom".into(),
+            }),
+            trace_state: "a=b".into(),
+            flags: 0x301,
+            ..Default::default()
+        }
+    }
+
+    fn scope(name: &str, spans: Vec<proto::Span>) -> ScopeSpans {
+        ScopeSpans {
+            scope: Some(InstrumentationScope {
+                name: name.into(),
+                version: "1".into(),
+                ..Default::default()
+            }),
+            spans,
+            schema_url: format!("https://schema/{name}"),
+        }
+    }
+
+    #[test]
+    fn a_row_holds_the_bytes_of_the_trace_export() {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![
+                ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![attr("service.name", "one")],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![
+                        scope(
+                            "a",
+                            vec![span(1, 1, None, "root"), span(2, 9, None, "other")],
+                        ),
+                        scope("b", vec![span(1, 2, Some(1), "child")]),
+                    ],
+                    schema_url: "https://schema/r".into(),
+                },
+                ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![attr("service.name", "two")],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![scope("c", vec![span(1, 3, Some(2), "")])],
+                    schema_url: String::new(),
+                },
+            ],
+        };
+        let runs = stored::convert(
+            request,
+            Transport::HttpProtobuf,
+            "/v1/traces",
+            Cut { max_bytes: 1024 },
+        )
+        .expect("valid spans");
+        assert_eq!(runs.len(), 3, "trace 1, trace 2, trace 1 again");
+        for (trace, spans) in &runs {
+            let written = ExportTraceServiceRequest::decode(&spans_body(trace, spans)[..])
+                .expect("a request");
+            assert_eq!(written, crate::export::export(trace, spans.iter()));
+        }
+    }
 }
