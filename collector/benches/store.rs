@@ -139,7 +139,11 @@ async fn measure(file: &Path) -> anyhow::Result<Figures> {
         bail!("GET /api/runs: {}", response.status);
     }
     let startup = started.elapsed();
-    let reloaded = running.store_line.trim().to_owned();
+    let reloaded = format!(
+        "{} traces, {} spans read back",
+        count(&running, "traces").await?,
+        count(&running, "spans").await?
+    );
     running.stop()?;
     Ok(Figures {
         memory,
@@ -302,8 +306,6 @@ struct Running {
     child: Child,
     http: SocketAddr,
     ui: SocketAddr,
-    /// Its `store` banner line (what it read back), if any.
-    store_line: String,
 }
 
 impl Running {
@@ -322,18 +324,9 @@ impl Running {
             child,
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             ui: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_line: String::new(),
         };
         running.http = process::banner_addr(&lines, "OTLP/HTTP", BANNER);
         running.ui = process::banner_addr(&lines, "web view", BANNER);
-        if args.contains(&"--store") {
-            while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
-                if line.trim_start().starts_with("store") {
-                    running.store_line = line;
-                    break;
-                }
-            }
-        }
         Ok(running)
     }
 

@@ -8,7 +8,9 @@
 //! serves a web view of the traces (a live, searchable list, a waterfall per
 //! trace with its critical path, two traces compared, the service map, the
 //! log records of no trace) with the JSON API behind it; traces and log
-//! records go out and back in as OTLP/JSON files. Tests start it on
+//! records go out and back in as OTLP/JSON files. With
+//! [`CollectorConfig::store`] they are also kept in an SQLite file and read
+//! back at the next start (each start a new run). Tests start it on
 //! free ports and wait for spans:
 //!
 //! ```no_run

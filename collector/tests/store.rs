@@ -355,7 +355,7 @@ async fn runs_filter_the_list_find_the_previous_run_and_export_alone() {
     let (one, two, three) = (hex(&trace_id(1)), hex(&trace_id(2)), hex(&trace_id(3)));
 
     assert_eq!(second.listed("run=1").await, [one.clone(), two.clone()]);
-    assert_eq!(second.listed("run=2").await, [three.clone()]);
+    assert_eq!(second.listed("run=2").await, [three.as_str()]);
     let bad = get(second.ui, "/api/traces?run=x", &[]).await;
     assert_eq!(bad.status, 400);
     assert!(
@@ -388,7 +388,7 @@ async fn runs_filter_the_list_find_the_previous_run_and_export_alone() {
         Path::new("."),
         &["--load", saved.to_str().expect("a UTF-8 path")],
     );
-    assert_eq!(loaded.listed("").await, [three.clone()]);
+    assert_eq!(loaded.listed("").await, [three.as_str()]);
     let trace = loaded.json(&format!("/api/traces/{three}")).await;
     assert_eq!(trace["spans"].as_array().map(Vec::len), Some(2));
     assert_eq!(
