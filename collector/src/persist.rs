@@ -105,11 +105,12 @@ pub(crate) enum Change {
     },
     /// A trace evicted, with its records.
     Evicted(TraceId),
-    /// The oldest record of no trace evicted.
-    TraceLessEvicted,
-    /// While the file is read back: `records` records of no trace stored
-    /// from the row `row`...
-    ReadBack { row: i64, records: usize },
+    /// A record of no trace evicted: its arrival number in memory (they
+    /// go oldest first).
+    TraceLessEvicted(u64),
+    /// While the file is read back: records of no trace stored from the
+    /// row `row`, the last with arrival number `last`...
+    ReadBack { row: i64, last: u64 },
     /// ...and a trace evicted: its rows before `row` go.
     EvictedBefore { trace: TraceId, row: i64 },
 }
@@ -177,7 +178,7 @@ impl Journal {
                 Some(row),
             ) => Change::ReadBack {
                 row,
-                records: logs.len(),
+                last: logs.last().map_or(0, |l| l.seq),
             },
             (Change::Evicted(trace), Some(row)) => Change::EvictedBefore { trace, row },
             (change, Some(_)) => change,
@@ -450,9 +451,7 @@ async fn read_back(
 /// The writer: takes what is queued, writes it in one transaction, and
 /// again, until the journal closes (then once more).
 async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
-    // Rows of records of no trace, oldest first, with how many of their
-    // records memory still holds.
-    let mut trace_less: VecDeque<(i64, usize)> = VecDeque::new();
+    let mut trace_less = TraceLessRows::default();
     let mut failing = false;
     loop {
         let work = journal.work.notified();
@@ -492,15 +491,12 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
 async fn commit(
     conn: &mut SqliteConnection,
     changes: Vec<Change>,
-    trace_less: &mut VecDeque<(i64, usize)>,
+    trace_less: &mut TraceLessRows,
 ) -> Result<(), sqlx::Error> {
     let mut tx = conn.begin().await?;
     for change in changes {
         match change {
-            Change::ReadBack { row, records } => match trace_less.back_mut() {
-                Some((last, count)) if *last == row => *count += records,
-                _ => trace_less.push_back((row, records)),
-            },
+            Change::ReadBack { row, last } => trace_less.rows.push_back((row, last)),
             Change::EvictedBefore { trace, row } => {
                 sqlx::query("DELETE FROM records WHERE trace_id = ? AND seq < ?")
                     .bind(&trace[..])
@@ -521,7 +517,8 @@ async fn commit(
                     crate::export::logs(logs.iter().map(|l| &**l), trace.as_ref()).encode_to_vec();
                 let seq = insert(&mut tx, run, trace.as_ref(), LOGS, &first.source, body).await?;
                 if trace.is_none() {
-                    trace_less.push_back((seq, logs.len()));
+                    let last = logs.last().map_or(0, |l| l.seq);
+                    trace_less.rows.push_back((seq, last));
                 }
             }
             Change::Evicted(trace) => {
@@ -530,23 +527,41 @@ async fn commit(
                     .execute(&mut *tx)
                     .await?;
             }
-            Change::TraceLessEvicted => {
-                let Some((row, count)) = trace_less.front_mut() else {
-                    continue;
-                };
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    let row = *row;
-                    trace_less.pop_front();
-                    sqlx::query("DELETE FROM records WHERE seq = ?")
-                        .bind(row)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            Change::TraceLessEvicted(seq) => {
+                trace_less.evicted = Some(trace_less.evicted.map_or(seq, |e| e.max(seq)));
             }
+        }
+        // The rows whose records memory has all evicted go.
+        while let Some(row) = trace_less.gone() {
+            sqlx::query("DELETE FROM records WHERE seq = ?")
+                .bind(row)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     tx.commit().await
+}
+
+/// The rows of records of no trace, oldest first, each with the arrival
+/// number (in memory) of its last record; and the last record evicted.
+/// Records of no trace are evicted oldest first, so a row goes once its
+/// last record has.
+#[derive(Debug, Default)]
+struct TraceLessRows {
+    rows: VecDeque<(i64, u64)>,
+    evicted: Option<u64>,
+}
+
+impl TraceLessRows {
+    /// The oldest row whose records are all evicted, taken off.
+    fn gone(&mut self) -> Option<i64> {
+        let evicted = self.evicted?;
+        let (row, last) = *self.rows.front()?;
+        (last <= evicted).then(|| {
+            self.rows.pop_front();
+            row
+        })
+    }
 }
 
 /// A length-delimited field: its key, its length, its bytes.

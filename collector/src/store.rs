@@ -1460,7 +1460,7 @@ impl State {
             None => {
                 let log = self.trace_less.pop_front();
                 if let Some(journal) = &self.journal {
-                    journal.push(crate::persist::Change::TraceLessEvicted);
+                    journal.push(crate::persist::Change::TraceLessEvicted(seq));
                 }
                 log
             }
@@ -1549,7 +1549,7 @@ impl State {
         self.log_count -= 1;
         self.evicted_logs += 1;
         if let Some(journal) = &self.journal {
-            journal.push(crate::persist::Change::TraceLessEvicted);
+            journal.push(crate::persist::Change::TraceLessEvicted(log.seq));
         }
         true
     }

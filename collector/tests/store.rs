@@ -168,6 +168,22 @@ async fn send_logs(addr: SocketAddr, trace: Option<[u8; 16]>, body: &str) {
     assert_eq!(response.status, 200, "{}", response.text());
 }
 
+/// One request of `count` log records of no trace.
+async fn send_trace_less(addr: SocketAddr, count: usize, tag: &str) {
+    let records: Vec<Value> = (0..count)
+        .map(|i| serde_json::json!({"timeUnixNano": "1000000000000", "body": {"stringValue": format!("{tag} {i}")}}))
+        .collect();
+    let json = serde_json::json!({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]});
+    let response = post(
+        addr,
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        json.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+}
+
 /// Rows of the store file and the distinct traces in them (opened after
 /// the collector exited).
 async fn rows(path: &Path) -> (i64, i64) {
@@ -339,6 +355,39 @@ async fn the_file_keeps_no_more_than_memory() {
     send(third.http, "svc", spans(20, "root")).await;
     third.stop();
     assert_eq!(rows(&file).await, (5, 5));
+
+    // Records of no trace: a row goes when memory has evicted all of its.
+    let fourth = start_on(&file, &[]);
+    for n in 0..10 {
+        send_trace_less(fourth.http, 3, &format!("request {n}")).await;
+    }
+    fourth.stop();
+    assert_eq!(rows(&file).await, (15, 5));
+    // Read back with room for 4: the last record of request 8, all of 9.
+    let fifth = start_on(&file, &["--max-logs", "4"]);
+    let bodies = |logs: Value| -> Vec<String> {
+        logs["logs"]
+            .as_array()
+            .expect("logs")
+            .iter()
+            .map(|l| l["body"].as_str().expect("a body").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        bodies(fifth.json("/api/logs").await),
+        ["request 8 2", "request 9 0", "request 9 1", "request 9 2"]
+    );
+    fifth.stop();
+    assert_eq!(rows(&file).await, (7, 5), "rows of evicted records left");
+    // At ingest, records evicted by the request that brings them included.
+    let sixth = start_on(&file, &["--max-logs", "2"]);
+    send_trace_less(sixth.http, 3, "last").await;
+    assert_eq!(bodies(sixth.json("/api/logs").await), ["last 1", "last 2"]);
+    send_trace_less(sixth.http, 1, "more").await;
+    send_trace_less(sixth.http, 1, "again").await;
+    assert_eq!(bodies(sixth.json("/api/logs").await), ["more 0", "again 0"]);
+    sixth.stop();
+    assert_eq!(rows(&file).await, (7, 5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
