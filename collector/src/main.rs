@@ -151,6 +151,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // A file size limit (`ulimit -f`) reached by the --store file is a
+    // full disk: the write fails and is said, instead of SIGXFSZ ending
+    // the process.
+    #[cfg(unix)]
+    let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+        rustix::process::Signal::XFSZ.as_raw(),
+    ));
     // Every connection takes a file descriptor: the usual soft limit
     // (1,024) would cap the connections far below what is allowed.
     let open_files = match collector::raise_open_files_limit() {

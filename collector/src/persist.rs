@@ -484,6 +484,15 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
         work.await;
         tokio::time::sleep(COMMIT_EVERY).await;
     }
+    let failed = journal.failed_writes();
+    if failed > 0 {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "collector: {failed} write(s) to the store file failed; what they held was kept in \
+             memory only"
+        );
+    }
     let _ = conn.close().await;
 }
 

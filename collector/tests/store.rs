@@ -47,6 +47,7 @@ impl Drop for TempDir {
 /// The collector binary on free ports, running.
 struct Started {
     process: Running,
+    stderr: std::sync::mpsc::Receiver<String>,
     grpc: SocketAddr,
     http: SocketAddr,
     ui: SocketAddr,
@@ -59,12 +60,18 @@ fn start(cwd: &Path, args: &[&str]) -> Started {
         .current_dir(cwd)
         .args(COLLECTOR_FREE_PORTS)
         .args(args);
+    start_command(command)
+}
+
+/// Starts `command`: the binary on free ports, however it is wrapped.
+fn start_command(command: Command) -> Started {
     let (process, stderr) = Running::with_stderr(command);
     let grpc = banner_addr(&stderr, "OTLP/gRPC", BANNER);
     let http = banner_addr(&stderr, "OTLP/HTTP", BANNER);
     let ui = banner_addr(&stderr, "web view", BANNER);
     Started {
         process,
+        stderr,
         grpc,
         http,
         ui,
@@ -79,14 +86,17 @@ fn start_on(store: &Path, more: &[&str]) -> Started {
 }
 
 impl Started {
-    /// SIGTERM, and the exit (within the collector's 2 s bound, and some).
-    fn stop(mut self) {
+    /// SIGTERM, and the exit (within the collector's 2 s bound, and some);
+    /// the lines it wrote to stderr after its banner.
+    fn stop(mut self) -> Vec<String> {
         signal(self.process.0.id(), Signal::TERM).expect("sending SIGTERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.process.0.try_wait().expect("waiting") {
                 assert!(status.success(), "exit status {status}");
-                return;
+                // The pipe's last lines, once the thread has read them.
+                std::thread::sleep(Duration::from_millis(100));
+                return self.stderr.try_iter().collect();
             }
             assert!(
                 Instant::now() < deadline,
@@ -494,5 +504,41 @@ async fn a_file_that_cannot_be_used_is_one_line_and_status_2() {
     assert!(
         stderr.contains("check that the directory exists"),
         "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_fails_is_said_once_and_memory_keeps_everything() {
+    let dir = TempDir::new("full");
+    let file = dir.path("traces.db");
+    // A file size limit (128 KiB: 256 blocks of 512 bytes) stands in for a
+    // full disk.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -f 256 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(COLLECTOR_FREE_PORTS)
+        .arg("--store")
+        .arg(&file);
+    let started = start_command(command);
+    let padding = "x".repeat(1000);
+    for n in 0..300 {
+        let mut spans = spans(n, "root");
+        spans[0].attributes.push(string_attr("padding", &padding));
+        send(started.http, "svc", spans).await;
+    }
+    assert_eq!(started.listed("").await.len(), 300, "memory lost traces");
+    let stderr = started.stop();
+    let said: Vec<&String> = stderr
+        .iter()
+        .filter(|l| l.contains("cannot write to the store file"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr:#?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("write(s) to the store file failed")),
+        "{stderr:#?}"
     );
 }
