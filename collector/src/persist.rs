@@ -11,10 +11,13 @@
 //! Ingest stays as it is (convert, store in memory, answer). What the
 //! memory store keeps, and what it evicts, goes on to ONE writer task
 //! through a [`Journal`]: a queue bounded in bytes (when it is full, the
-//! receivers wait before they answer: back-pressure, nothing is dropped).
-//! The writer commits what came every 50 ms at most (and at once when
-//! idle), so a crash loses at most the last fraction of a second of
-//! acknowledged data. A row is the spans of one trace from one request (as
+//! receivers wait before they answer: back-pressure, nothing is dropped;
+//! the batch being written is not counted, so at most twice the bound is
+//! held; `--load` and the web view's upload do not wait). The writer takes
+//! what came 50 ms after it came and commits it in one transaction, so a
+//! process crash loses at most the last fraction of a second of
+//! acknowledged data (a power cut, with `synchronous=NORMAL`, may lose the
+//! last commits too, never the file). A row is the spans of one trace from one request (as
 //! a protobuf `ExportTraceServiceRequest`, with their resources and
 //! scopes), or log records likewise (`ExportLogsServiceRequest`):
 //!
