@@ -267,6 +267,7 @@ pub(crate) async fn open(path: &Path, store: &Store) -> Result<Persist, StoreErr
         .collect();
     store.set_runs(runs);
     store.set_run(run);
+    store.mark_read_back();
     let writer = tokio::spawn(write(conn, journal.clone()));
     Ok(Persist {
         journal,

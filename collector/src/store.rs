@@ -108,6 +108,9 @@ struct State {
     runs: Vec<(u32, u64)>,
     /// Where what is stored and evicted goes on to the file (`--store`).
     journal: Option<Arc<crate::persist::Journal>>,
+    /// The first update after the file was read back: readers start there
+    /// (what was read back was printed in its own run).
+    first_live_update: u64,
 }
 
 /// What changed since a cursor: see [`Store::updated_since`].
@@ -864,6 +867,13 @@ impl Store {
         }
     }
 
+    /// What is stored now was read back from the store file: readers made
+    /// from now on skip it (see [`Store::reader`]).
+    pub(crate) fn mark_read_back(&self) {
+        let mut state = self.lock();
+        state.first_live_update = state.next_update;
+    }
+
     /// The runs there are (number, start in Unix nanoseconds), oldest
     /// first; the last is this start's.
     pub(crate) fn set_runs(&self, runs: Vec<(u32, u64)>) {
@@ -1080,18 +1090,19 @@ impl Store {
     }
 
     /// A new reader of quiet traces; it starts at the oldest update, so
-    /// traces that went quiet before it was made are given to it too.
+    /// traces that went quiet before it was made are given to it too (but
+    /// not those read back from the store file, untouched since).
     pub(crate) fn reader(&self, shown: Option<&'static [&'static str]>, late: bool) -> Reader {
-        let id = {
+        let (id, first) = {
             let mut state = self.lock();
             state.next_reader += 1;
-            state.next_reader
+            (state.next_reader, state.first_live_update)
         };
         Reader {
             store: self.clone(),
             id,
-            given_up: 0,
-            settled: 0,
+            given_up: first,
+            settled: first,
             shown,
             late,
         }

@@ -66,6 +66,30 @@ fn start(cwd: &Path, args: &[&str]) -> Started {
 /// Starts `command`: the binary on free ports, however it is wrapped.
 fn start_command(command: Command) -> Started {
     let (process, stderr) = Running::with_stderr(command);
+    started(process, stderr)
+}
+
+/// Starts the binary on `store`, its stdout (the printed traces) piped.
+fn start_printing(store: &Path) -> (Started, std::sync::mpsc::Receiver<String>) {
+    let mut command = Command::new(BIN);
+    command.args(COLLECTOR_FREE_PORTS).arg("--store").arg(store);
+    let (process, stdout, stderr) = Running::printing(command);
+    (started(process, stderr), stdout)
+}
+
+/// Reads `stdout` up to the line that has `text`; the lines before it.
+fn printed_before(stdout: &std::sync::mpsc::Receiver<String>, text: &str) -> Vec<String> {
+    let mut before = Vec::new();
+    loop {
+        match stdout.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains(text) => return before,
+            Ok(line) => before.push(line),
+            Err(e) => panic!("no {text:?} printed ({e}); printed: {before:#?}"),
+        }
+    }
+}
+
+fn started(process: Running, stderr: std::sync::mpsc::Receiver<String>) -> Started {
     let grpc = banner_addr(&stderr, "OTLP/gRPC", BANNER);
     let http = banner_addr(&stderr, "OTLP/HTTP", BANNER);
     let ui = banner_addr(&stderr, "web view", BANNER);
@@ -541,4 +565,25 @@ async fn a_write_that_fails_is_said_once_and_memory_keeps_everything() {
             .any(|l| l.contains("write(s) to the store file failed")),
         "{stderr:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_read_back_are_not_printed_again() {
+    let dir = TempDir::new("print");
+    let file = dir.path("traces.db");
+    let (first, stdout) = start_printing(&file);
+    send(first.http, "svc", spans(1, "first run root")).await;
+    printed_before(&stdout, "first run root");
+    first.stop();
+    let (second, stdout) = start_printing(&file);
+    assert_eq!(second.listed("").await.len(), 1, "the first run's trace");
+    send(second.http, "svc", spans(2, "second run root")).await;
+    // Printed in the order they went quiet: the trace read back, quiet
+    // from the start, would come first.
+    let before = printed_before(&stdout, "second run root");
+    assert!(
+        !before.iter().any(|l| l.contains("first run root")),
+        "{before:#?}"
+    );
+    second.stop();
 }
