@@ -379,7 +379,8 @@ impl Collector {
 
     /// Every trace once it has finished: complete and quiet for a second,
     /// or quiet for five seconds (when the printer prints it). Each feed
-    /// starts with the traces already stored and keeps its own place; its
+    /// starts with the traces already stored (not those read back from
+    /// the store file at start, untouched since) and keeps its own place; its
     /// `next` returns `None` once the collector shuts down.
     ///
     /// ```no_run
