@@ -322,6 +322,13 @@ async fn without_store_nothing_is_written_to_disk() {
     send(started.http, "svc", spans(1, "root")).await;
     send_logs(started.http, None, "a record").await;
     assert_eq!(started.listed("").await.len(), 1);
+    // Just run 1, this one.
+    let runs = started.json("/api/runs").await["runs"].clone();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(
+        (&runs[0]["run"], &runs[0]["traces"], &runs[0]["current"]),
+        (&1.into(), &1.into(), &true.into())
+    );
     started.stop();
     let left: Vec<_> = std::fs::read_dir(&dir.0)
         .expect("reading the directory")
@@ -374,6 +381,18 @@ async fn a_kill_mid_ingest_loses_nothing_acknowledged_a_second_before() {
         .map(|(n, _)| *n)
         .collect();
     assert!(due.len() > 10, "only {} requests answered", due.len());
+    // The file is whole (SQLite's own check)...
+    let url = format!("sqlite://{}", file.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("opening the file after SIGKILL");
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .expect("checking the file");
+    assert_eq!(check, "ok");
+    let _ = conn.close().await;
+    // ...and holds what was acknowledged.
 
     let second = start_on(&file, &room);
     let there: std::collections::HashSet<String> = second.listed("").await.into_iter().collect();
