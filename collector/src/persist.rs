@@ -715,6 +715,57 @@ mod tests {
         }
     }
 
+    /// Stores one root span `name` of trace `[n; 16]` in `run`.
+    fn root_in_run(store: &Store, run: u32, n: u8, name: &str) {
+        store.set_run(run);
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![attr("service.name", "svc")],
+                    ..Default::default()
+                }),
+                scope_spans: vec![scope("s", vec![span(n, 1, None, name)])],
+                schema_url: String::new(),
+            }],
+        };
+        let runs = stored::convert(request, Transport::Grpc, "/", Cut { max_bytes: 1024 })
+            .expect("valid spans");
+        let received = ReceivedRequest {
+            transport: Transport::Grpc,
+            signal: Signal::Traces,
+            path: "/".into(),
+            headers: Default::default(),
+            span_count: 1,
+            log_record_count: 0,
+        };
+        store.insert(received, runs);
+    }
+
+    #[test]
+    fn the_previous_run_is_the_nearest_earlier_one_with_that_root() {
+        let store = Store::new(&crate::CollectorConfig::ephemeral());
+        let id = |n: u8| stored::hex(&[n; 16]);
+        root_in_run(&store, 1, 1, "GET /hello");
+        root_in_run(&store, 1, 2, "GET /hello");
+        root_in_run(&store, 1, 3, "other");
+        root_in_run(&store, 3, 4, "GET /hello");
+        // Run 2 has none: the latest of run 1.
+        assert_eq!(store.previous(&id(4)), Ok((id(2), 1)));
+        root_in_run(&store, 2, 5, "GET /hello");
+        root_in_run(&store, 4, 6, "GET /hello");
+        assert_eq!(store.previous(&id(4)), Ok((id(5), 2)));
+        assert_eq!(store.previous(&id(6)), Ok((id(4), 3)));
+        let none = store
+            .previous(&id(1))
+            .expect_err("run 1 has no earlier run");
+        assert!(none.contains("no earlier run"), "{none}");
+        root_in_run(&store, 5, 7, "new root");
+        let none = store
+            .previous(&id(7))
+            .expect_err("no earlier trace of that root");
+        assert!(none.contains("\"new root\""), "{none}");
+    }
+
     #[test]
     fn a_row_holds_the_bytes_of_the_trace_export() {
         let request = ExportTraceServiceRequest {
