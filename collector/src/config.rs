@@ -3,6 +3,7 @@
 //! OpenTelemetry Collector's own receivers where it has one.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::tls::TlsConfig;
@@ -54,6 +55,10 @@ pub struct CollectorConfig {
     pub max_grpc_message_bytes: usize,
     /// Print each finished trace to stdout as a tree.
     pub print_traces: bool,
+    /// Keep the traces and log records in this SQLite file too (`--store`),
+    /// read back at start, within the same limits; every start on the file
+    /// is a new run. `None`: nothing is written to disk.
+    pub store: Option<PathBuf>,
     /// Serve both OTLP receivers over TLS (the web view stays plain HTTP);
     /// `None` serves plain HTTP/2 and HTTP.
     pub tls: Option<TlsConfig>,
@@ -143,6 +148,7 @@ impl Default for CollectorConfig {
             max_upload_bytes: 256 * 1024 * 1024,
             max_grpc_message_bytes: 4 * 1024 * 1024,
             print_traces: true,
+            store: None,
             tls: None,
             allowed_hosts: Vec::new(),
             limits: ConnectionLimits::default(),

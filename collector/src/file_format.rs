@@ -303,14 +303,12 @@ fn received(signal: Signal, origin: &str) -> ReceivedRequest {
 
 /// Everything stored, as JSON Lines: per trace a `TracesData` line (its
 /// spans under the resources and scopes they came with) and a `LogsData`
-/// line of its log records, then the records of no trace. Each line goes
-/// to `emit`, which says whether to go on (false: the reader left).
-pub(crate) fn export(store: &Store, mut emit: impl FnMut(Vec<u8>) -> bool) {
-    for summary in store.summaries() {
-        // Spans and records from one look at the trace.
-        let Some(trace) = store.snapshot(&summary.trace_id) else {
-            continue;
-        };
+/// line of its log records, then the records of no trace; with `run`, only
+/// the traces of that run and the records of no trace that arrived in it.
+/// Each line goes to `emit`, which says whether to go on (false: the reader left).
+pub(crate) fn export(store: &Store, run: Option<u32>, mut emit: impl FnMut(Vec<u8>) -> bool) {
+    let (traces, trace_less) = store.run_contents(run);
+    for trace in traces {
         let spans = trace.to_otlp();
         if !spans.resource_spans.is_empty()
             && !emit(json_line(&TracesData {
@@ -323,7 +321,10 @@ pub(crate) fn export(store: &Store, mut emit: impl FnMut(Vec<u8>) -> bool) {
             return;
         }
     }
-    emit_logs(&mut emit, store.export_trace_less_logs(LOGS_PER_LINE));
+    emit_logs(
+        &mut emit,
+        crate::store::export_logs(&trace_less, None, LOGS_PER_LINE),
+    );
 }
 
 /// Each request as a `LogsData` line; false as soon as `emit` says stop.

@@ -236,6 +236,7 @@ impl UnaryService<Bytes> for ExportTraces {
             ingest::ingest(&store, Export::TracesProtobuf(&body), received).map_err(|e| {
                 Status::invalid_argument(format!("ExportTraceServiceRequest refused: {e}"))
             })?;
+            store.persist_room().await;
             Ok(Response::new(ExportTraceServiceResponse::default()))
         })
     }
@@ -263,6 +264,7 @@ impl UnaryService<ExportLogsServiceRequest> for ExportLogs {
             };
             let stored = ingest::ingest(&store, Export::Logs(request.into_inner()), received)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            store.persist_room().await;
             Ok(Response::new(ingest::logs_response(stored.rejected_logs)))
         })
     }

@@ -154,6 +154,7 @@ async fn receive(state: &HttpState, request: Request) -> Result<Response, Reject
     })?;
     let stored = ingest::ingest(&state.store, export, received).map_err(decode_error)?;
     drop(body);
+    state.store.persist_room().await;
     match signal {
         Signal::Traces => {
             // The response is encoded like the request.

@@ -8,7 +8,9 @@
 //! serves a web view of the traces (a live, searchable list, a waterfall per
 //! trace with its critical path, two traces compared, the service map, the
 //! log records of no trace) with the JSON API behind it; traces and log
-//! records go out and back in as OTLP/JSON files. Tests start it on
+//! records go out and back in as OTLP/JSON files. With
+//! [`CollectorConfig::store`] they are also kept in an SQLite file and read
+//! back at the next start (each start a new run). Tests start it on
 //! free ports and wait for spans:
 //!
 //! ```no_run
@@ -45,6 +47,7 @@
 //! | `store` | the bounded (in bytes and counts), indexed in-memory store, and waiting for spans |
 //! | `links` | span links both ways: the reverse index (linked span -> the spans that link to it) |
 //! | `map` | the service map with databases and caches, call and error counts, RPC methods |
+//! | `persist` | `--store PATH`: what the store keeps, also in an SQLite file, read back at start; the runs |
 //! | `export` | stored spans back to OTLP (a trace's download) |
 //! | `search` | what a search for traces asks ([`TraceQuery`]), read from query parameters |
 //! | [`model`] | what is shown: spans, log records, traces, summaries, a trace's tree |
@@ -75,6 +78,7 @@ mod links;
 mod map;
 pub mod model;
 pub mod otlp;
+mod persist;
 mod print;
 mod search;
 mod serve;
@@ -103,10 +107,11 @@ pub use critical_path::{CriticalSection, critical_path};
 pub use fds::{OpenFiles, RESERVE as FD_RESERVE, open_files, raise_open_files_limit};
 pub use map::{MapEdge, MapNode, NodeKind, ServiceMap};
 pub use model::{
-    Dependency, Event, Link, LinkedFrom, LogRecord, ReceivedRequest, Signal, Span, SpanKind,
-    StatusCode, Trace, TraceSummary, Transport, TreeRow,
+    Dependency, Event, Link, LinkedFrom, LogRecord, ReceivedRequest, RunSummary, Signal, Span,
+    SpanKind, StatusCode, Trace, TraceSummary, Transport, TreeRow,
 };
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+pub use persist::StoreError;
 pub use search::{QueryError, TraceQuery};
 pub use settled::SettledTraces;
 pub use store::WaitTimeout;
@@ -130,21 +135,54 @@ pub struct Collector {
     store: store::Store,
     servers: server::Servers,
     max_body_bytes: usize,
+    persist: Option<persist::Persist>,
 }
 
 impl Collector {
     /// Binds both receivers and the web view, and serves them on the
     /// current tokio runtime. With TLS on, the certificate and key files are
     /// read and checked first; a problem with them is an error that names
-    /// the file.
+    /// the file. With [`CollectorConfig::store`], the file is opened (or
+    /// made) and read back first; a file that cannot be used is a
+    /// [`StoreError`].
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
         let store = store::Store::new(&config);
+        let persist = match &config.store {
+            Some(path) => Some(persist::open(path, &store).await?),
+            None => None,
+        };
         let servers = server::Servers::start(&config, store.clone()).await?;
         Ok(Collector {
             store,
             servers,
             max_body_bytes: config.max_http_body_bytes,
+            persist,
         })
+    }
+
+    /// This start's run: 1 without a store file, else one more than the
+    /// file's last (see [`Collector::runs`]).
+    pub fn run(&self) -> u32 {
+        self.persist.as_ref().map_or(1, |p| p.run)
+    }
+
+    /// The runs (every start of the collector on the store file), oldest
+    /// first, with the traces of each stored now: `GET /api/runs`.
+    pub fn runs(&self) -> Vec<RunSummary> {
+        self.store.runs()
+    }
+
+    /// Spans and log records read back from the store file at start.
+    pub fn reloaded(&self) -> (usize, usize) {
+        self.persist
+            .as_ref()
+            .map_or((0, 0), |p| (p.reloaded_spans, p.reloaded_logs))
+    }
+
+    /// Transactions of the store file that failed (a full disk...): what
+    /// they held stays in memory only.
+    pub fn failed_store_writes(&self) -> u64 {
+        self.store.failed_store_writes()
     }
 
     /// The bound OTLP/gRPC address (with the real port when 0 was asked).
@@ -355,7 +393,8 @@ impl Collector {
 
     /// Every trace once it has finished: complete and quiet for a second,
     /// or quiet for five seconds (when the printer prints it). Each feed
-    /// starts with the traces already stored and keeps its own place; its
+    /// starts with the traces already stored (not those read back from
+    /// the store file at start, untouched since) and keeps its own place; its
     /// `next` returns `None` once the collector shuts down.
     ///
     /// ```no_run
@@ -372,8 +411,14 @@ impl Collector {
 
     /// Stops accepting, lets open requests finish (at most one second),
     /// prints what is still pending when printing is on (within a fixed
-    /// budget), and returns: always within two seconds.
+    /// budget), writes what is queued for the store file and closes it,
+    /// and returns: always within two seconds.
     pub async fn shutdown(self) {
+        let started = tokio::time::Instant::now();
         self.servers.shutdown().await;
+        if let Some(persist) = self.persist {
+            let left = Duration::from_millis(1900).saturating_sub(started.elapsed());
+            persist.close(left.max(Duration::from_millis(100))).await;
+        }
     }
 }

@@ -61,6 +61,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     load: Vec<PathBuf>,
 
+    /// Keep the traces and log records in this SQLite file too (made if missing), read back at the next start within the same limits; each start is a new run. A crash loses at most the last second
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+
     /// Memory for the stored traces and log records, all together (spans with their names, attributes and events, log records with their bodies, resources, indexes): e.g. 512MiB, 2GiB, 300MB; the oldest are dropped first to make room
     #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "512MiB")]
     max_memory: usize,
@@ -147,6 +151,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // A file size limit (`ulimit -f`) reached by the --store file is a
+    // full disk: the write fails and is said, instead of SIGXFSZ ending
+    // the process.
+    #[cfg(unix)]
+    let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+        rustix::process::Signal::XFSZ.as_raw(),
+    ));
     // Every connection takes a file descriptor: the usual soft limit
     // (1,024) would cap the connections far below what is allowed.
     let open_files = match collector::raise_open_files_limit() {
@@ -178,6 +189,7 @@ async fn run(args: Args) -> ExitCode {
         max_spans_per_trace: args.max_spans_per_trace,
         max_logs: args.max_logs,
         max_logs_per_trace: args.max_logs_per_trace,
+        store: args.store.clone(),
         tls: tls.clone(),
         allowed_hosts: args.allow_host,
         limits: ConnectionLimits {
@@ -204,6 +216,10 @@ async fn run(args: Args) -> ExitCode {
     }
     let collector = match Collector::start(config).await {
         Ok(collector) => collector,
+        Err(e) if e.downcast_ref::<collector::StoreError>().is_some() => {
+            say!("error: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             say!("error: {e:#}");
             return ExitCode::FAILURE;
@@ -269,6 +285,16 @@ async fn run(args: Args) -> ExitCode {
         "  memory     up to {} of traces and log records (--max-memory), the oldest dropped first",
         human_bytes(collector.memory().1)
     );
+    if let Some(path) = &args.store {
+        let (spans, logs) = collector.reloaded();
+        header!(
+            "  store      {}  (run {}; read back {} spans and {} log records)",
+            path.display(),
+            collector.run(),
+            thousands(spans as u64),
+            thousands(logs as u64)
+        );
+    }
     let reachable_from_outside = std::iter::once(collector.http_addr())
         .chain(collector.ui_addr())
         .any(|addr| !addr.ip().is_loopback());

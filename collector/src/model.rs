@@ -354,6 +354,23 @@ pub struct TraceSummary {
     /// records (absent from the JSON when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped_log_records: u64,
+    /// The run (collector start, see `--store`) its first span or record
+    /// arrived in: 1 for the first.
+    pub run: u32,
+}
+
+/// One collector start (`GET /api/runs`): without `--store` there is just
+/// run 1; with it, every start of the collector on the file is the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// 1, 2, ...
+    pub run: u32,
+    /// When that start was, in Unix nanoseconds.
+    pub started_unix_nano: u64,
+    /// Traces of the run stored now.
+    pub traces: usize,
+    /// The run of this start of the collector.
+    pub current: bool,
 }
 
 fn is_zero<T: Default + PartialEq>(n: &T) -> bool {

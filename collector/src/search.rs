@@ -30,6 +30,8 @@ pub struct TraceQuery {
     pub errors: bool,
     /// At most this many traces, the newest (`limit=`).
     pub limit: Option<usize>,
+    /// Traces of this run only (`run=`; see `GET /api/runs`).
+    pub run: Option<u32>,
 }
 
 /// The query parameters a search takes.
@@ -41,6 +43,7 @@ pub(crate) const PARAMETERS: &[&str] = &[
     "max_duration_ms",
     "errors",
     "limit",
+    "run",
 ];
 
 /// A query parameter that could not be taken: which, and what it takes.
@@ -118,6 +121,12 @@ impl TraceQuery {
                     query.limit =
                         Some(value.parse().map_err(|_| {
                             QueryError::bad(name, "a whole number of traces", value)
+                        })?);
+                }
+                "run" => {
+                    query.run =
+                        Some(value.parse().ok().filter(|run| *run > 0).ok_or_else(|| {
+                            QueryError::bad(name, "a run number (1, 2, ...: GET /api/runs)", value)
                         })?);
                 }
                 other => {
@@ -282,6 +291,7 @@ mod tests {
             ("max_duration_ms", "20"),
             ("errors", "true"),
             ("limit", "3"),
+            ("run", "2"),
             ("service", "other"),
         ])
         .expect("a valid query");
@@ -298,6 +308,7 @@ mod tests {
                 max_duration: Some(Duration::from_millis(20)),
                 errors: true,
                 limit: Some(3),
+                run: Some(2),
             }
         );
         let empty: [(&str, &str); 3] = [("service", ""), ("min_duration_ms", ""), ("errors", "")];
@@ -324,6 +335,7 @@ mod tests {
             (("attr", ""), "attr must be KEY=VALUE"),
             (("errors", "yes"), "errors must be true or false"),
             (("limit", "-2"), "limit must be a whole number"),
+            (("run", "0"), "run must be a run number"),
             (("servise", "x"), "unknown parameter \"servise\""),
         ] {
             let error = TraceQuery::from_pairs([pair]).expect_err("a bad parameter");

@@ -101,6 +101,19 @@ struct State {
     evicted_logs: u64,
     /// Linked span -> the spans that link to it (see `links`).
     links: LinkIndex,
+    /// The run new traces and records of no trace belong to (see
+    /// `persist`; 0 counts as run 1)...
+    run: u32,
+    /// ...and where each run's arrivals begin: (arrival number, run),
+    /// in order, for the run of a record of no trace.
+    run_starts: Vec<(u64, u32)>,
+    /// The runs, oldest first: (number, start in Unix nanoseconds).
+    runs: Vec<(u32, u64)>,
+    /// Where what is stored and evicted goes on to the file (`--store`).
+    journal: Option<Arc<crate::persist::Journal>>,
+    /// The first update after the file was read back: readers start there
+    /// (what was read back was printed in its own run).
+    first_live_update: u64,
 }
 
 /// What changed since a cursor: see [`Store::updated_since`].
@@ -154,6 +167,8 @@ impl Spans {
 #[derive(Debug)]
 struct Entry {
     seq: u64,
+    /// The run its first span or record arrived in.
+    run: u32,
     spans: Spans,
     /// Span id -> index in `spans`.
     by_id: HashMap<SpanId, u32>,
@@ -314,9 +329,10 @@ pub(crate) struct Reader {
 }
 
 impl Entry {
-    fn new(seq: u64, update: u64, now: Instant) -> Entry {
+    fn new(seq: u64, run: u32, update: u64, now: Instant) -> Entry {
         Entry {
             seq,
+            run,
             spans: Spans::default(),
             by_id: HashMap::new(),
             waiting: HashMap::new(),
@@ -473,6 +489,9 @@ impl Entry {
     /// span (service, errors, duration); a trace of log records only passes
     /// a query that asks nothing of spans (or only their service).
     fn passes_summary(&self, query: &TraceQuery) -> bool {
+        if query.run.is_some_and(|run| run != self.run) {
+            return false;
+        }
         if self.logs_only() {
             return !query.needs_spans()
                 && !query.errors
@@ -523,6 +542,7 @@ impl Entry {
             dropped_spans: self.dropped,
             log_records: self.logs.len(),
             dropped_log_records: self.dropped_logs,
+            run: self.run,
         }
     }
 
@@ -546,7 +566,7 @@ impl Entry {
 
 /// `logs` (of the trace `trace_id`, or of none) as export requests of at
 /// most `per_request` records each.
-fn export_logs(
+pub(crate) fn export_logs(
     logs: &[Arc<StoredLog>],
     trace_id: Option<&TraceId>,
     per_request: usize,
@@ -578,7 +598,11 @@ impl Store {
         let logs = config.max_logs.max(1);
         Store {
             inner: Arc::new(Inner {
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    run: 1,
+                    runs: vec![(1, crate::persist::now_unix_nano())],
+                    ..State::default()
+                }),
                 version: watch::Sender::new(0),
                 limits: Limits {
                     bytes: config.max_memory_bytes.max(1),
@@ -855,21 +879,147 @@ impl Store {
         map.finish()
     }
 
+    /// Sets where stored and evicted spans and records go on to (the
+    /// file of `--store`), before anything is stored.
+    pub(crate) fn set_journal(&self, journal: Arc<crate::persist::Journal>) {
+        self.lock().journal = Some(journal);
+    }
+
+    /// Transactions of the store file that failed so far.
+    pub(crate) fn failed_store_writes(&self) -> u64 {
+        self.lock()
+            .journal
+            .as_ref()
+            .map_or(0, |j| j.failed_writes())
+    }
+
+    /// Waits until the queue to the file has room (at once without
+    /// `--store`): the receivers answer after it, so a writer that falls
+    /// behind slows the senders down instead of growing a queue.
+    pub(crate) async fn persist_room(&self) {
+        let journal = self.lock().journal.clone();
+        if let Some(journal) = journal {
+            journal.room().await;
+        }
+    }
+
+    /// New traces and records of no trace belong to `run` from now on
+    /// (a row read back from the file, then this start's run).
+    pub(crate) fn set_run(&self, run: u32) {
+        let mut state = self.lock();
+        if state.run != run {
+            state.run = run;
+            let at = state.next_arrival;
+            state.run_starts.push((at, run));
+        }
+    }
+
+    /// What is stored now was read back from the store file: readers made
+    /// from now on skip it (see [`Store::reader`]).
+    pub(crate) fn mark_read_back(&self) {
+        let mut state = self.lock();
+        state.first_live_update = state.next_update;
+    }
+
+    /// The runs there are (number, start in Unix nanoseconds), oldest
+    /// first; the last is this start's.
+    pub(crate) fn set_runs(&self, runs: Vec<(u32, u64)>) {
+        self.lock().runs = runs;
+    }
+
+    /// The runs with the traces of each stored now, oldest first.
+    pub(crate) fn runs(&self) -> Vec<crate::model::RunSummary> {
+        let state = self.lock();
+        let mut traces: HashMap<u32, usize> = HashMap::new();
+        for entry in state.traces.values() {
+            *traces.entry(entry.run).or_default() += 1;
+        }
+        let current = state.runs.last().map_or(1, |(run, _)| *run);
+        state
+            .runs
+            .iter()
+            .map(|&(run, started_unix_nano)| crate::model::RunSummary {
+                run,
+                started_unix_nano,
+                traces: traces.get(&run).copied().unwrap_or(0),
+                current: run == current,
+            })
+            .collect()
+    }
+
+    /// The trace to compare `trace_id` with: the latest trace with the
+    /// same root (service and span name) in the nearest earlier run that
+    /// has one; its id and run, or why there is none.
+    pub(crate) fn previous(&self, trace_id: &str) -> Result<(String, u32), String> {
+        let id = stored::parse_trace_id(trace_id)
+            .ok_or_else(|| format!("no trace with id {trace_id:?}"))?;
+        let state = self.lock();
+        let entry = state
+            .traces
+            .get(&id)
+            .ok_or_else(|| format!("no trace with id {trace_id:?}"))?;
+        let root = entry
+            .root()
+            .ok_or_else(|| "the trace has no span yet, so no root to look for".to_owned())?;
+        let (service, name) = (root.source.service_name.clone(), root.name().to_owned());
+        if entry.run <= 1 {
+            return Err(format!(
+                "the trace is of run {}: there is no earlier run",
+                entry.run
+            ));
+        }
+        let mut best: Option<(u32, u64, TraceId)> = None;
+        for (seq, other) in &state.order {
+            let Some(candidate) = state.traces.get(other) else {
+                continue;
+            };
+            if candidate.run >= entry.run || best.is_some_and(|(run, _, _)| run > candidate.run) {
+                continue;
+            }
+            let same = candidate
+                .root()
+                .is_some_and(|r| r.source.service_name == service && r.name() == name);
+            if same {
+                best = Some((candidate.run, *seq, *other));
+            }
+        }
+        match best {
+            Some((run, _, found)) => Ok((stored::hex(&found), run)),
+            None => Err(format!(
+                "no trace of an earlier run (stored now) has the root {name:?} of {service:?}"
+            )),
+        }
+    }
+
+    /// The traces of `run` (all with `None`), oldest first, and the
+    /// records of no trace that arrived in it, for an export.
+    pub(crate) fn run_contents(&self, run: Option<u32>) -> (Vec<Snapshot>, Vec<Arc<StoredLog>>) {
+        let state = self.lock();
+        let snapshots = state
+            .order
+            .values()
+            .filter_map(|id| Some((id, state.traces.get(id)?)))
+            .filter(|(_, e)| run.is_none_or(|run| e.run == run))
+            .map(|(id, e)| e.snapshot(id, 0, 0))
+            .collect();
+        let run_of = |seq: u64| {
+            let at = state.run_starts.partition_point(|(start, _)| *start <= seq);
+            at.checked_sub(1)
+                .map_or(1, |i| state.run_starts[i].1.max(1))
+        };
+        let logs = state
+            .trace_less
+            .iter()
+            .filter(|l| run.is_none_or(|run| run_of(l.seq) == run))
+            .cloned()
+            .collect();
+        (snapshots, logs)
+    }
+
     /// One trace as an OTLP export request (see [`crate::export::export`]);
     /// `None` for an unknown id.
     pub(crate) fn export(&self, trace_id: &str) -> Option<ExportTraceServiceRequest> {
         Some(self.snapshot(trace_id)?.to_otlp())
-    }
-
-    /// The log records of no trace as OTLP logs export requests of at most
-    /// `per_request` records each, the way they came (see
-    /// [`crate::export::logs`]); taken out of the lock first.
-    pub(crate) fn export_trace_less_logs(
-        &self,
-        per_request: usize,
-    ) -> Vec<ExportLogsServiceRequest> {
-        let logs: Vec<Arc<StoredLog>> = self.lock().trace_less.iter().cloned().collect();
-        export_logs(&logs, None, per_request)
     }
 
     /// Where the feed of updated traces stands now: pass it to
@@ -987,18 +1137,19 @@ impl Store {
     }
 
     /// A new reader of quiet traces; it starts at the oldest update, so
-    /// traces that went quiet before it was made are given to it too.
+    /// traces that went quiet before it was made are given to it too (but
+    /// not those read back from the store file, untouched since).
     pub(crate) fn reader(&self, shown: Option<&'static [&'static str]>, late: bool) -> Reader {
-        let id = {
+        let (id, first) = {
             let mut state = self.lock();
             state.next_reader += 1;
-            state.next_reader
+            (state.next_reader, state.first_live_update)
         };
         Reader {
             store: self.clone(),
             id,
-            given_up: 0,
-            settled: 0,
+            given_up: first,
+            settled: first,
             shown,
             late,
         }
@@ -1259,10 +1410,22 @@ impl State {
             .map(|(index, trace, span)| (kept[index as usize].span_id, trace, span))
             .collect();
         self.bytes += bytes;
-        self.span_count += entry.commit(kept, bytes);
+        let added = entry.commit(kept, bytes);
+        self.span_count += added;
         if !outgoing.is_empty() {
             self.links.add(trace_id, &outgoing);
             entry.links.extend(outgoing);
+        }
+        if let Some(journal) = &self.journal
+            && added > 0
+            && let Some(spans) = entry.spans.chunks.last()
+        {
+            journal.push(crate::persist::Change::Spans {
+                trace: trace_id,
+                run: entry.run,
+                spans: spans.clone(),
+                bytes,
+            });
         }
     }
 
@@ -1281,6 +1444,7 @@ impl State {
             self.touch(id, now, limits);
         }
         let mut source: Option<*const stored::Source> = None;
+        let mut journaled = Vec::new();
         for mut log in run {
             if let Some(id) = &trace_id {
                 let Some(entry) = self.traces.get_mut(id) else {
@@ -1324,10 +1488,10 @@ impl State {
             let stored = match &trace_id {
                 Some(id) => self.traces.get_mut(id).map(|e| {
                     e.bytes += charged;
-                    e.logs.push_back(log);
+                    e.logs.push_back(log.clone());
                 }),
                 None => {
-                    self.trace_less.push_back(log);
+                    self.trace_less.push_back(log.clone());
                     Some(())
                 }
             };
@@ -1335,7 +1499,21 @@ impl State {
                 self.log_order.insert(self.next_arrival - 1, trace_id);
                 self.log_count += 1;
                 self.bytes += charged;
+                if self.journal.is_some() {
+                    journaled.push(log);
+                }
             }
+        }
+        if let (Some(journal), false) = (&self.journal, journaled.is_empty()) {
+            let run = match trace_id.and_then(|id| self.traces.get(&id)) {
+                Some(entry) => entry.run,
+                None => self.run.max(1),
+            };
+            journal.push(crate::persist::Change::Logs {
+                trace: trace_id,
+                run,
+                logs: journaled,
+            });
         }
         dropped
     }
@@ -1351,7 +1529,13 @@ impl State {
                 e.bytes -= log.charged;
                 Some(log)
             }),
-            None => self.trace_less.pop_front(),
+            None => {
+                let log = self.trace_less.pop_front();
+                if let Some(journal) = &self.journal {
+                    journal.push(crate::persist::Change::TraceLessEvicted(seq));
+                }
+                log
+            }
         };
         debug_assert_eq!(evicted.as_ref().map(|l| l.seq), Some(seq));
         if let Some(log) = evicted {
@@ -1384,7 +1568,9 @@ impl State {
                 let seq = self.next_arrival;
                 self.next_arrival += 1;
                 self.order.insert(seq, trace_id);
-                self.traces.insert(trace_id, Entry::new(seq, update, now));
+                let run = self.run.max(1);
+                self.traces
+                    .insert(trace_id, Entry::new(seq, run, update, now));
                 self.bytes += ENTRY_BYTES;
             }
         }
@@ -1419,6 +1605,9 @@ impl State {
             self.log_count -= evicted.logs.len();
             self.links.forget(&id, &evicted.links);
             self.evicted_traces += 1;
+            if let Some(journal) = &self.journal {
+                journal.push(crate::persist::Change::Evicted(id));
+            }
         }
         true
     }
@@ -1432,6 +1621,9 @@ impl State {
         self.bytes -= log.charged;
         self.log_count -= 1;
         self.evicted_logs += 1;
+        if let Some(journal) = &self.journal {
+            journal.push(crate::persist::Change::TraceLessEvicted(log.seq));
+        }
         true
     }
 }

@@ -363,6 +363,40 @@ impl StoredSpan {
         span
     }
 
+    /// The span as [`StoredSpan::to_otlp`] makes it, protobuf-encoded
+    /// onto `out`, without decoding its details: protobuf messages merge
+    /// when concatenated, and the details hold none of the fields written
+    /// after them. What `--store` writes (see `persist`).
+    pub(crate) fn encode_otlp(&self, trace_id: &TraceId, out: &mut Vec<u8>) {
+        use prost::encoding::{WireType, encode_key, encode_varint, fixed64, int32, message};
+        let put = |tag: u32, bytes: &[u8], out: &mut Vec<u8>| {
+            encode_key(tag, WireType::LengthDelimited, out);
+            encode_varint(bytes.len() as u64, out);
+            out.extend_from_slice(bytes);
+        };
+        out.extend_from_slice(self.details.get(&self.blob));
+        put(1, trace_id, out);
+        put(2, &self.span_id, out);
+        if let Some(parent) = &self.parent {
+            put(4, parent, out);
+        }
+        let name = self.name.get(&self.blob);
+        if !name.is_empty() {
+            put(5, name, out);
+        }
+        int32::encode(6, &self.kind.to_otlp(), out);
+        fixed64::encode(7, &self.start, out);
+        fixed64::encode(8, &self.end, out);
+        let status_message = self.status_message();
+        if self.status != StatusCode::Unset || !status_message.is_empty() {
+            let status = proto::Status {
+                code: self.status.to_otlp(),
+                message: status_message.to_owned(),
+            };
+            message::encode(15, &status, out);
+        }
+    }
+
     /// Whether the span has each `(key, value)` attribute, on itself or
     /// its resource, reading `value` as the JSON API shows it (a string
     /// as it is, anything else as its JSON): what a search's

@@ -3,12 +3,14 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&limit=N` | summaries of the matching traces, newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
+//! | `GET /api/traces?service=S&span=NAME&attr=KEY=VALUE&min_duration_ms=M&max_duration_ms=M&errors=true&run=N&limit=N` | summaries of the matching traces (each with its `run`), newest first; every parameter optional, all combined with AND (`attr` repeatable; see [`TraceQuery`]); a bad one is a 400 that says what is wrong |
 //! | `POST /api/traces` | a file of traces or log records (see [`crate::file_format`]: one OTLP/JSON export request, or JSON Lines of `TracesData`/`LogsData`; `Content-Encoding: gzip` or gzip bytes), up to [`crate::CollectorConfig::max_upload_bytes`] (256 MiB) before and after gzip; answers `{"trace_ids": [...], "spans": N, "log_records": N}` |
 //! | `GET /api/traces/{id}?offset=N&limit=N` | one trace, spans in tree order with offsets, each with its log records and a `critical_path` flag (its stretches in `critical_sections`); `offset` and `limit` (optional) ask for a page of the spans, `span_count` says how many there are; gzip-compressed when the client accepts it; 404 if unknown |
 //! | `GET /api/traces/{id}/stats` | where the trace's time goes (see [`crate::analysis`]): its duration, count, total, self, min, avg and max time per service and per operation, the flame graph's frames, and the sentence that says why it took as long as it did (`summary`: parts of text, each span named with its id); 404 if unknown |
 //! | `GET /api/traces/{id}/otlp` | one trace as compact OTLP/JSON (an `ExportTraceServiceRequest`: hex ids, its resources and scopes), as a download; `POST` it to any OTLP/HTTP `/v1/traces` |
-//! | `GET /api/export` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back |
+//! | `GET /api/export?run=N` | everything stored as JSON Lines (a `TracesData` line per trace, `LogsData` lines for the log records), as a download that `--load` and the upload take back; with `run`, the traces of that run and the log records of no trace that came in it |
+//! | `GET /api/runs` | the runs (each start of the collector on its `--store` file; just run 1 without): `[{"run", "started_unix_nano", "traces", "current"}]` |
+//! | `GET /api/traces/{id}/previous` | the trace to compare with: `{"trace_id", "run"}` of the latest trace with the same root (service and span name) in the nearest earlier run that has one; 404 saying why when there is none |
 //! | `GET /api/dependencies` | the calls between services: `[{"parent", "child", "calls"}]`, from parent/child spans of different services |
 //! | `GET /api/map` | the service map with databases and caches: `{"nodes": [{"name", "kind", "calls", "errors"}], "edges": [{"from", "to", "calls", "errors", "methods"}]}`; `kind` is `service`, `database` or `cache` (see `map`) |
 //! | `GET /api/stream` | server-sent events: `trace` with the summary of each new or updated trace, `resync` when some were skipped (reload the list); a comment every 15 s; at most 16 streams at once (503 beyond); a client that takes nothing for a minute loses its stream |
@@ -49,6 +51,8 @@ use crate::search::{LogQuery, TraceQuery};
 use crate::store::Store;
 
 /// The page, with its CSS and JavaScript inline.
+mod runs;
+
 const PAGE: &str = include_str!("ui/index.html");
 
 /// `Content-Security-Policy` for the page: nothing but its own inline
@@ -120,6 +124,8 @@ pub(crate) fn router(
         .route("/api/traces/{id}/stats", get(trace_stats))
         .route("/api/traces/{id}/otlp", get(export_trace))
         .route("/api/export", get(export_all))
+        .route("/api/runs", get(runs::list))
+        .route("/api/traces/{id}/previous", get(runs::previous))
         .route("/api/dependencies", get(dependencies))
         .route("/api/map", get(service_map))
         .route("/api/stream", get(stream))
@@ -374,19 +380,29 @@ async fn upload(State(ui): State<Ui>, request: Request) -> Response {
 /// Everything stored as JSON Lines, as a file to save. Written as it is
 /// made, one line at a time, by a blocking task (a trace of 100,000 spans
 /// takes a while), which stops when the reader goes.
-async fn export_all(State(ui): State<Ui>) -> Response {
+async fn export_all(
+    State(ui): State<Ui>,
+    pairs: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let run = match runs::export_run(pairs) {
+        Ok(run) => run,
+        Err(why) => return api_error(StatusCode::BAD_REQUEST, why),
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(2);
     let store = ui.store.clone();
     tokio::task::spawn_blocking(move || {
-        crate::file_format::export(&store, |line| tx.blocking_send(Bytes::from(line)).is_ok());
+        crate::file_format::export(&store, run, |line| {
+            tx.blocking_send(Bytes::from(line)).is_ok()
+        });
     });
+    let disposition = match run {
+        Some(run) => format!("attachment; filename=\"collector-export-run-{run}.jsonl\""),
+        None => "attachment; filename=\"collector-export.jsonl\"".to_owned(),
+    };
     (
         [
-            (header::CONTENT_TYPE, "application/x-ndjson"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"collector-export.jsonl\"",
-            ),
+            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::new(EventBody(rx)),
     )
@@ -862,7 +878,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs or /api/export",
+            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs, /api/runs or /api/export",
             request.uri().path()
         ),
     )

@@ -35,6 +35,7 @@ fn help_lists_the_flags() {
         "--tls-key <FILE>",
         "--tls-client-ca <FILE>",
         "--load <FILE>",
+        "--store <PATH>",
         "127.0.0.1:4317",
         "127.0.0.1:4318",
         "127.0.0.1:16686",

@@ -85,6 +85,7 @@ async fn trace_list_is_newest_first_and_can_be_filtered() {
             "duration_nanos": 50_000_000u64,
             "complete": true,
             "dropped_spans": 0,
+            "run": 1,
         })
     );
     assert_eq!(json["evicted_traces"], 0);

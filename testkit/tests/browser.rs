@@ -1925,3 +1925,116 @@ async fn where_the_time_goes(
     browser.screenshot_tab(&tab, "flame.png");
     browser.close(tab);
 }
+
+/// Runs: a collector restarted on its `--store` file, the in-process
+/// example run once in each run. The list filters by run (the current run
+/// marked in the select, an export link per run), and the second run's
+/// trace opens the first run's beside it in the compare view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_filter_the_list_and_a_trace_compares_with_the_previous_run() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let example = process::workspace_binary("examples-inprocess-http", "examples-inprocess-http")
+        .unwrap_or_else(|e| panic!("the example binary: {e:#}"));
+    let dir = std::env::temp_dir().join(format!("collector-ui-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let config = CollectorConfig {
+        store: Some(dir.join("traces.db")),
+        ..CollectorConfig::ephemeral()
+    };
+    let mut ids = Vec::new();
+    let mut collectors = Vec::new();
+    for run in 1..=2 {
+        let collector = Collector::start(config.clone())
+            .await
+            .expect("starting the collector");
+        assert_eq!(collector.run(), run);
+        let mut command = process::example_command(&example.to_string_lossy());
+        command.args(["--endpoint", &collector.http_endpoint()]);
+        let out = process::run(&mut command, Duration::from_secs(60))
+            .await
+            .expect("running the example");
+        assert!(out.status.success(), "{}", out.stderr);
+        let trace = collector
+            .wait_for_trace(|t| t.spans.len() == 9 && !ids.contains(&t.trace_id), WAIT)
+            .await
+            .expect("the example's 9 spans");
+        ids.push(trace.trace_id);
+        if run == 1 {
+            collector.shutdown().await;
+        } else {
+            collectors.push(collector);
+        }
+    }
+    let collector = collectors.pop().expect("the second run's collector");
+    let base = collector.ui_url().expect("the web view is on");
+    let (first, second) = (&ids[0], &ids[1]);
+
+    let mut browser = Browser::launch(&chromium);
+    let tab = browser.open(
+        &format!("{base}#run=1"),
+        "document.body.dataset.traces === '1'",
+    );
+    let listed = "Array.from(document.querySelectorAll('#trace-rows tr[data-trace-id]')).map(r => r.dataset.traceId)";
+    assert_eq!(browser.evaluate(&tab, listed), json!([first]));
+    let options = browser.evaluate(
+        &tab,
+        "Array.from(document.getElementById('run').options).map(o => o.textContent)",
+    );
+    assert_eq!(options, json!(["all runs", "run 1", "run 2 (current)"]));
+    let exports = browser.evaluate(
+        &tab,
+        "Array.from(document.querySelectorAll('#run-exports a')).map(a => a.getAttribute('href'))",
+    );
+    assert_eq!(exports, json!(["/api/export?run=1", "/api/export?run=2"]));
+    // The other run, through the select, as a user would.
+    browser.evaluate(
+        &tab,
+        "document.getElementById('run').value = '2'; \
+         document.getElementById('run').dispatchEvent(new Event('change')); true",
+    );
+    browser.wait_until(
+        &tab,
+        &format!(
+            "location.hash.includes('run=2') && document.querySelector('#trace-rows tr[data-trace-id]') \
+             && document.querySelector('#trace-rows tr[data-trace-id]').dataset.traceId === '{second}'"
+        ),
+    );
+    assert_eq!(browser.evaluate(&tab, listed), json!([second]));
+    browser.close(tab);
+
+    // The second run's trace: compared with the first run's.
+    let tab = browser.open(
+        &format!("{base}#trace={second}"),
+        "!document.getElementById('previous-run').hidden",
+    );
+    let link = browser.evaluate(&tab, "document.getElementById('previous-run').textContent");
+    assert_eq!(link, json!("Compare with run 1"));
+    browser.evaluate(
+        &tab,
+        "document.getElementById('previous-run').click(); true",
+    );
+    browser.wait_until(&tab, "document.body.dataset.ready === 'compare'");
+    let hash = browser.evaluate(&tab, "location.hash");
+    assert_eq!(hash, json!(format!("#compare={first},{second}")));
+    let shot = browser.screenshot_tab(&tab, "compare-runs.png");
+    eprintln!(
+        "screenshot of a trace compared with the previous run: {}",
+        shot.display()
+    );
+    browser.close(tab);
+    // The first run's trace has no earlier run: no such action.
+    let tab = browser.open(
+        &format!("{base}#trace={first}"),
+        &format!("document.body.dataset.traceId === '{first}'"),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hidden = browser.evaluate(&tab, "document.getElementById('previous-run').hidden");
+    assert_eq!(hidden, json!(true));
+    browser.close(tab);
+    drop(browser);
+    collector.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
