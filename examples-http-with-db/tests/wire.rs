@@ -336,6 +336,30 @@ async fn on_mariadb_and_redis_the_trace_names_them() {
             );
         }
     }
+    // The service map: MariaDB and Redis as nodes of their own, named by
+    // system, address and port, with as many calls as the trace has spans
+    // of each.
+    let (sql, cached): (Vec<&Span>, Vec<&Span>) = store_spans(&trace)
+        .into_iter()
+        .partition(|s| s.name.ends_with(" user"));
+    assert!(!sql.is_empty() && !cached.is_empty(), "{trace:#?}");
+    let map = collector.map();
+    let node = |name: String| {
+        map.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| (n.kind, n.calls, n.errors))
+            .unwrap_or_else(|| panic!("no node {name}: {map:#?}"))
+    };
+    use collector::NodeKind::{Cache, Database};
+    assert_eq!(
+        node(format!("mariadb 127.0.0.1:{}", db.port())),
+        (Database, sql.len() as u64, 0)
+    );
+    assert_eq!(
+        node(format!("redis 127.0.0.1:{}", redis.port())),
+        (Cache, cached.len() as u64, 0)
+    );
     server.stop(LIMIT).await.unwrap();
 }
 
