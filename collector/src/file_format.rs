@@ -273,6 +273,8 @@ fn store_spans(
     let export = Export::Traces(ExportTraceServiceRequest { resource_spans });
     let stored = ingest::ingest(store, export, received(Signal::Traces, origin))
         .map_err(|e| e.to_string())?;
+    // With `--store`, a big file waits for the writer as senders do.
+    store.persist_room_blocking();
     loaded.spans += stored.spans;
     for id in stored.trace_ids() {
         if !loaded.trace_ids.contains(&id) {
@@ -287,7 +289,10 @@ fn store_spans(
 fn store_logs(store: &Store, resource_logs: Vec<ResourceLogs>, origin: &str) -> usize {
     let export = Export::Logs(ExportLogsServiceRequest { resource_logs });
     // Log records are never refused whole.
-    ingest::ingest(store, export, received(Signal::Logs, origin)).map_or(0, |s| s.log_records)
+    let records =
+        ingest::ingest(store, export, received(Signal::Logs, origin)).map_or(0, |s| s.log_records);
+    store.persist_room_blocking();
+    records
 }
 
 fn received(signal: Signal, origin: &str) -> ReceivedRequest {

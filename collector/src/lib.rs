@@ -324,7 +324,9 @@ impl Collector {
     /// `TracesData`/`LogsData`, gzip-compressed or not (see
     /// [`file_format`]); what `collector --load FILE` does. Read as a
     /// stream, with no size limit but the store's. `origin` is the path the
-    /// request log shows.
+    /// request log shows. It blocks (reading, and with `--store` waiting for
+    /// the file's writer when its queue is full): call it from a blocking
+    /// thread (`tokio::task::spawn_blocking`, `block_in_place`).
     pub fn load(
         &self,
         input: impl std::io::Read,

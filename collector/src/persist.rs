@@ -134,8 +134,10 @@ pub(crate) struct Journal {
     queue: Mutex<Queue>,
     /// The writer has something to do.
     work: Notify,
-    /// The writer took a batch: there may be room.
+    /// The writer took a batch: there may be room (for async waiters)...
     taken: Notify,
+    /// ...and for blocking ones (a file loaded: `--load`, the upload).
+    taken_blocking: std::sync::Condvar,
     /// Transactions that failed (each with what it held).
     failed: AtomicU64,
 }
@@ -157,6 +159,7 @@ impl Journal {
             queue: Mutex::new(Queue::default()),
             work: Notify::new(),
             taken: Notify::new(),
+            taken_blocking: std::sync::Condvar::new(),
             failed: AtomicU64::new(0),
         }
     }
@@ -203,6 +206,17 @@ impl Journal {
                 }
             }
             taken.await;
+        }
+    }
+
+    /// [`Journal::room`] for a blocking thread (one loading a file).
+    pub(crate) fn room_blocking(&self) {
+        let mut queue = self.lock();
+        while queue.bytes > QUEUE_BYTES && !queue.closed {
+            queue = self
+                .taken_blocking
+                .wait(queue)
+                .unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -285,6 +299,8 @@ impl Persist {
             self.journal.lock().closed = true;
         }
         self.journal.work.notify_one();
+        self.journal.taken.notify_waiters();
+        self.journal.taken_blocking.notify_all();
         if tokio::time::timeout(budget, &mut self.writer)
             .await
             .is_err()
@@ -465,6 +481,7 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
             (std::mem::take(&mut queue.changes), queue.closed)
         };
         journal.taken.notify_waiters();
+        journal.taken_blocking.notify_all();
         if !changes.is_empty() {
             match commit(&mut conn, changes, &mut trace_less).await {
                 Ok(()) => failing = false,

@@ -903,6 +903,15 @@ impl Store {
         }
     }
 
+    /// [`Store::persist_room`] for a blocking thread: a file loaded
+    /// (`--load`, the upload) waits as the receivers do.
+    pub(crate) fn persist_room_blocking(&self) {
+        let journal = self.lock().journal.clone();
+        if let Some(journal) = journal {
+            journal.room_blocking();
+        }
+    }
+
     /// New traces and records of no trace belong to `run` from now on
     /// (a row read back from the file, then this start's run).
     pub(crate) fn set_run(&self, run: u32) {

@@ -878,7 +878,7 @@ async fn not_found(request: Request) -> Response {
     api_error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such page: {}; try /, /api/traces, /api/dependencies, /api/stream, /api/logs, /api/runs or /api/export",
+            "no such page: {}; try /, /api/traces, /api/dependencies, /api/map, /api/stream, /api/logs, /api/runs or /api/export",
             request.uri().path()
         ),
     )
