@@ -956,6 +956,12 @@ impl Store {
             .collect()
     }
 
+    /// The run `trace_id` belongs to (`None` for an unknown id).
+    pub(crate) fn run_of(&self, trace_id: &str) -> Option<u32> {
+        let id = stored::parse_trace_id(trace_id)?;
+        self.lock().traces.get(&id).map(|entry| entry.run.max(1))
+    }
+
     /// The trace to compare `trace_id` with: the latest trace with the
     /// same root (service and span name) in the nearest earlier run that
     /// has one; its id and run, or why there is none.

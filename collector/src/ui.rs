@@ -631,6 +631,9 @@ struct TraceLog<'a> {
 #[derive(Debug, Serialize)]
 struct TraceDetail<'a> {
     trace_id: &'a str,
+    /// The run the trace belongs to (see `GET /api/runs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<u32>,
     start_unix_nano: u64,
     duration_nanos: u64,
     services: BTreeSet<String>,
@@ -791,6 +794,7 @@ fn trace_detail(store: &Store, id: &str, page: SpanPage, gzip: bool) -> Response
         .collect();
     let detail = TraceDetail {
         trace_id: &trace.trace_id,
+        run: store.run_of(id),
         start_unix_nano: start,
         duration_nanos: end.saturating_sub(start),
         services: trace.services(),

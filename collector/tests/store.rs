@@ -494,6 +494,11 @@ async fn runs_filter_the_list_find_the_previous_run_and_export_alone() {
 
     let previous = second.json(&format!("/api/traces/{three}/previous")).await;
     assert_eq!(previous, serde_json::json!({"trace_id": one, "run": 1}));
+    // Each trace's page says its run.
+    for (id, run) in [(&one, 1), (&three, 2)] {
+        let detail = second.json(&format!("/api/traces/{id}")).await;
+        assert_eq!(detail["run"], run, "{id}");
+    }
     let none = get(second.ui, &format!("/api/traces/{one}/previous"), &[]).await;
     assert_eq!(none.status, 404);
     assert!(none.text().contains("no earlier run"), "{}", none.text());

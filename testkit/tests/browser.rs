@@ -2019,6 +2019,18 @@ async fn runs_filter_the_list_and_a_trace_compares_with_the_previous_run() {
     browser.wait_until(&tab, "document.body.dataset.ready === 'compare'");
     let hash = browser.evaluate(&tab, "location.hash");
     assert_eq!(hash, json!(format!("#compare={first},{second}")));
+    // Each side says its run.
+    let sides = browser.evaluate(
+        &tab,
+        "[document.getElementById('cmp-a').textContent, document.getElementById('cmp-b').textContent]",
+    );
+    assert_eq!(
+        sides,
+        json!([
+            format!("A: main · run 1 · {}", &first[..8]),
+            format!("B: main · run 2 · {}", &second[..8])
+        ])
+    );
     let shot = browser.screenshot_tab(&tab, "compare-runs.png");
     eprintln!(
         "screenshot of a trace compared with the previous run: {}",
