@@ -229,9 +229,19 @@ def measure(browser, collector, spans):
     request = urllib.request.Request(f"{collector.ui}/api/traces/{TRACE_ID}/stats",
                                      headers={"Accept-Encoding": "gzip, deflate, br"})
     started = time.time()
-    with urllib.request.urlopen(request, timeout=LIMIT) as answer:
-        size = len(answer.read())
-    row["stats API"] = f"{time.time() - started:.2f}s {size / 1e6:.1f} MB"
+    # A reference build from before the statistics has no such endpoint:
+    # its stats and flame columns are "-".
+    has_stats = True
+    try:
+        with urllib.request.urlopen(request, timeout=LIMIT) as answer:
+            size = len(answer.read())
+        row["stats API"] = f"{time.time() - started:.2f}s {size / 1e6:.1f} MB"
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
+        has_stats = False
+        row["stats API"] = "none"
+        row["stats"] = row["flame"] = None
 
     target, session = browser.tab()
     try:
@@ -244,7 +254,9 @@ def measure(browser, collector, spans):
             pass
         row["interactive"] = time.time() - started
         row["DOM"] = browser.evaluate(session, "document.getElementsByTagName('*').length")
-        row["stats"] = browser.until(session, f"document.body.dataset.stats === '{TRACE_ID}'", started)
+        if has_stats:
+            row["stats"] = browser.until(session, f"document.body.dataset.stats === '{TRACE_ID}'",
+                                         started)
 
         last = last_in_tree(spans)
         started = time.time()
@@ -261,12 +273,14 @@ def measure(browser, collector, spans):
             pass
         row["details"] = max(row["details"], time.time() - started - 0.05)
 
-        started = time.time()
-        browser.evaluate(session, "document.querySelector('#trace-tabs [data-tab=flame]').click(); true")
-        browser.until(session, "Number(document.body.dataset.flame) > 0", started)
-        while not quick(browser, session):
-            pass
-        row["flame"] = time.time() - started
+        if has_stats:
+            started = time.time()
+            browser.evaluate(session,
+                             "document.querySelector('#trace-tabs [data-tab=flame]').click(); true")
+            browser.until(session, "Number(document.body.dataset.flame) > 0", started)
+            while not quick(browser, session):
+                pass
+            row["flame"] = time.time() - started
     finally:
         browser.call("Target.closeTarget", {"targetId": target})
     return row
@@ -304,9 +318,11 @@ def main():
                     continue
                 finally:
                     collector.stop()
+                seconds = lambda v: "-" if v is None else f"{v:.2f}s"
                 print(f"{name:7} {spans:>7} {row['rows']:>7.2f}s {row['interactive']:>11.2f}s "
                       f"{row['scroll']:>7.2f}s {row['details']:>7.2f}s {row['DOM']:>9,} "
-                      f"{row['stats']:>6.2f}s {row['flame']:>6.2f}s  {row['bytes']}; {row['stats API']}",
+                      f"{seconds(row['stats']):>7} {seconds(row['flame']):>7}  {row['bytes']}; "
+                      f"{row['stats API']}",
                       flush=True)
     finally:
         browser.stop()
