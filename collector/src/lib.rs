@@ -147,11 +147,13 @@ impl Collector {
     /// [`StoreError`].
     pub async fn start(config: CollectorConfig) -> anyhow::Result<Collector> {
         let store = store::Store::new(&config);
-        let persist = match &config.store {
+        let opened = match &config.store {
             Some(path) => Some(persist::open(path, &store).await?),
             None => None,
         };
         let servers = server::Servers::start(&config, store.clone()).await?;
+        // Serving: now this start is a run of the file.
+        let persist = opened.map(persist::Opened::serve);
         Ok(Collector {
             store,
             servers,

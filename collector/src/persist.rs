@@ -29,15 +29,24 @@
 //! At start the rows are read back in `seq` order through the same convert
 //! and insert path as ingest, so the same limits apply (`--max-traces`,
 //! `--max-spans`, the memory...); each trace keeps its run. The file holds
-//! no more than memory: when memory evicts a trace (or a record of no
-//! trace), its rows are deleted in the writer's next transaction. (A log
-//! record evicted from a trace that stays is kept in the file; the same
-//! bound evicts it again at the next start.)
+//! no more than memory, a row at a time: when memory evicts a trace, its
+//! rows are deleted in the writer's next transaction; each log record in
+//! memory knows its row (the journal numbers the rows before they are
+//! written, past the file's last), and log records are evicted oldest first
+//! (of a trace, or of no trace), so when memory evicts the last record of a
+//! row, even of a trace that stays, the row is deleted too: O(1) an
+//! eviction, and nothing kept but the row number, counted in the record's
+//! cost. A row read back of which memory keeps nothing (over a smaller
+//! bound than when it was written) is deleted at once; one that does not
+//! decode is left as it is. A row partly evicted stays whole until its
+//! last record goes.
+//!
+//! A start is a run once the collector serves: a start that fails (a port
+//! taken...) records no run and writes no row.
 //!
 //! The file is locked while the collector runs (`locking_mode=EXCLUSIVE`):
 //! a second collector on it is refused at start.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,30 +101,36 @@ impl StoreError {
 /// What memory stored or evicted, for the file.
 #[derive(Debug)]
 pub(crate) enum Change {
-    /// Spans of one trace from one request, as memory keeps them.
+    /// Spans of one trace from one request, as memory keeps them, for the
+    /// row `row` (see [`Journal::row`]).
     Spans {
+        row: i64,
         trace: TraceId,
         run: u32,
         spans: Arc<[StoredSpan]>,
         /// What memory counts for them.
         bytes: usize,
     },
-    /// Log records of one trace (`None`: of no trace) from one request.
+    /// Log records of one trace (`None`: of no trace) from one request,
+    /// for the row `row`: those memory holds when it is queued.
     Logs {
+        row: i64,
         trace: Option<TraceId>,
         run: u32,
         logs: Vec<Arc<StoredLog>>,
     },
     /// A trace evicted, with its records.
     Evicted(TraceId),
-    /// A record of no trace evicted: its arrival number in memory (they
-    /// go oldest first).
-    TraceLessEvicted(u64),
-    /// While the file is read back: records of no trace stored from the
-    /// row `row`, the last with arrival number `last`...
-    ReadBack { row: i64, last: u64 },
-    /// ...and a trace evicted: its rows before `row` go.
+    /// The last record memory held of the row evicted (records are
+    /// evicted oldest first, of a trace or of no trace, so the store sees
+    /// it when the next record is of another row).
+    RowGone(i64),
+    /// While the file is read back, a trace evicted: its rows before
+    /// `row` go (its later rows are still to be read).
     EvictedBefore { trace: TraceId, row: i64 },
+    /// This start's run, once the collector serves: first in the
+    /// writer's first transaction.
+    Run { run: u32, started_unix_nano: u64 },
 }
 
 impl Change {
@@ -148,8 +163,14 @@ struct Queue {
     bytes: usize,
     /// Set while the rows of the file are read back: what memory stores
     /// then is that row (already in the file), and an eviction deletes
-    /// only rows before it.
+    /// only rows before it...
     reading: Option<i64>,
+    /// ...and whether memory kept anything of it.
+    kept: bool,
+    /// The row the next spans or records go to: past every row of the
+    /// file, so that memory knows the rows of its records before they
+    /// are written.
+    next_row: i64,
     closed: bool,
 }
 
@@ -168,24 +189,34 @@ impl Journal {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The row the next spans or records stored go to (under the store's
+    /// lock): the row being read back, or a new one.
+    pub(crate) fn row(&self) -> i64 {
+        let mut queue = self.lock();
+        match queue.reading {
+            Some(row) => row,
+            None => {
+                queue.next_row += 1;
+                queue.next_row - 1
+            }
+        }
+    }
+
     /// Queues a change (under the store's lock, so in the store's order).
     pub(crate) fn push(&self, change: Change) {
         let mut queue = self.lock();
         let change = match (change, queue.reading) {
             (change, None) => change,
             // Read back from the file: the spans and records are there
-            // already; the writer only counts the records of no trace of
-            // the row, and deletes only rows before it.
-            (Change::Spans { .. } | Change::Logs { trace: Some(_), .. }, Some(_)) => return,
-            (
-                Change::Logs {
-                    trace: None, logs, ..
-                },
-                Some(row),
-            ) => Change::ReadBack {
-                row,
-                last: logs.last().map_or(0, |l| l.seq),
-            },
+            // already (and the row stays: memory keeps some of it)...
+            (Change::Spans { .. } | Change::Logs { .. }, Some(_)) => {
+                queue.kept = true;
+                return;
+            }
+            // ...even when the records of it stored first are evicted by
+            // those of it stored next.
+            (Change::RowGone(row), Some(reading)) if row == reading => return,
+            // An eviction deletes only rows before the one read.
             (Change::Evicted(trace), Some(row)) => Change::EvictedBefore { trace, row },
             (change, Some(_)) => change,
         };
@@ -226,6 +257,19 @@ impl Journal {
     }
 }
 
+/// The file open and read back; its writer starts, and this start's run
+/// is recorded, once the collector serves ([`Opened::serve`]): a start
+/// that fails (a port taken...) leaves no run.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    conn: SqliteConnection,
+    journal: Arc<Journal>,
+    run: u32,
+    started_unix_nano: u64,
+    reloaded_spans: usize,
+    reloaded_logs: usize,
+}
+
 /// The file open, its writer running.
 #[derive(Debug)]
 pub(crate) struct Persist {
@@ -245,9 +289,9 @@ pub(crate) fn now_unix_nano() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Opens (or makes) the file at `path`, takes its lock, starts a new run,
-/// reads its rows back into `store` and starts the writer.
-pub(crate) async fn open(path: &Path, store: &Store) -> Result<Persist, StoreError> {
+/// Opens (or makes) the file at `path`, takes its lock and reads its rows
+/// back into `store`, whose run is then the next one.
+pub(crate) async fn open(path: &Path, store: &Store) -> Result<Opened, StoreError> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -258,38 +302,80 @@ pub(crate) async fn open(path: &Path, store: &Store) -> Result<Persist, StoreErr
     let mut conn = SqliteConnection::connect_with(&options)
         .await
         .map_err(|e| StoreError::new(path, cause(&e)))?;
-    let run = schema(&mut conn)
+    schema(&mut conn)
         .await
         .map_err(|e| StoreError::new(path, cause(&e)))?
         .map_err(|why| StoreError::new(path, why))?;
     let journal = Arc::new(Journal::new());
     store.set_journal(journal.clone());
-    let (reloaded_spans, reloaded_logs) = read_back(&mut conn, store, &journal)
+    let back = read_back(&mut conn, store, &journal)
         .await
         .map_err(|e| StoreError::new(path, cause(&e)))?;
-    let runs: Vec<(u32, u64)> = sqlx::query("SELECT run, started_unix_nano FROM runs ORDER BY run")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| StoreError::new(path, cause(&e)))?
-        .iter()
-        .map(|row| {
-            (
-                u32::try_from(row.get::<i64, _>(0)).unwrap_or(0),
-                u64::try_from(row.get::<i64, _>(1)).unwrap_or(0),
-            )
-        })
-        .collect();
+    journal.lock().next_row = back.last_row + 1;
+    let mut runs: Vec<(u32, u64)> =
+        sqlx::query("SELECT run, started_unix_nano FROM runs ORDER BY run")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| StoreError::new(path, cause(&e)))?
+            .iter()
+            .map(|row| {
+                (
+                    u32::try_from(row.get::<i64, _>(0)).unwrap_or(0),
+                    u64::try_from(row.get::<i64, _>(1)).unwrap_or(0),
+                )
+            })
+            .collect();
+    // Past the runs recorded and those of the rows (a run whose record
+    // was lost with a failed write).
+    let last = runs.last().map_or(0, |(run, _)| *run).max(back.last_run);
+    let run = last.saturating_add(1);
+    let started_unix_nano = now_unix_nano();
+    runs.push((run, started_unix_nano));
     store.set_runs(runs);
     store.set_run(run);
     store.mark_read_back();
-    let writer = tokio::spawn(write(conn, journal.clone()));
-    Ok(Persist {
+    Ok(Opened {
+        conn,
         journal,
-        writer,
         run,
-        reloaded_spans,
-        reloaded_logs,
+        started_unix_nano,
+        reloaded_spans: back.spans,
+        reloaded_logs: back.logs,
     })
+}
+
+impl Opened {
+    /// The collector serves: records this start's run (first thing in the
+    /// writer's first transaction, before what came meanwhile) and starts
+    /// the writer.
+    pub(crate) fn serve(self) -> Persist {
+        let Opened {
+            conn,
+            journal,
+            run,
+            started_unix_nano,
+            reloaded_spans,
+            reloaded_logs,
+        } = self;
+        {
+            let mut queue = journal.lock();
+            let change = Change::Run {
+                run,
+                started_unix_nano,
+            };
+            queue.bytes += change.bytes();
+            queue.changes.insert(0, change);
+        }
+        journal.work.notify_one();
+        let writer = tokio::spawn(write(conn, journal.clone()));
+        Persist {
+            journal,
+            writer,
+            run,
+            reloaded_spans,
+            reloaded_logs,
+        }
+    }
 }
 
 impl Persist {
@@ -334,9 +420,9 @@ fn cause(e: &sqlx::Error) -> String {
     }
 }
 
-/// Makes the tables of a new file or checks those of an old one, and
-/// starts the next run; its number, or why the file cannot be used.
-async fn schema(conn: &mut SqliteConnection) -> Result<Result<u32, String>, sqlx::Error> {
+/// Makes the tables of a new file or checks those of an old one; why the
+/// file cannot be used, if it cannot.
+async fn schema(conn: &mut SqliteConnection) -> Result<Result<(), String>, sqlx::Error> {
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *conn)
         .await?;
@@ -355,8 +441,8 @@ async fn schema(conn: &mut SqliteConnection) -> Result<Result<u32, String>, sqlx
              {SCHEMA_VERSION}; use the collector that wrote it, or pick a new file name"
         )));
     }
-    let mut tx = conn.begin().await?;
     if version == 0 {
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "CREATE TABLE runs (run INTEGER PRIMARY KEY, started_unix_nano INTEGER NOT NULL)",
         )
@@ -375,17 +461,9 @@ async fn schema(conn: &mut SqliteConnection) -> Result<Result<u32, String>, sqlx
         sqlx::query(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
     }
-    let run: i64 = sqlx::query_scalar("SELECT coalesce(max(run), 0) + 1 FROM runs")
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO runs (run, started_unix_nano) VALUES (?, ?)")
-        .bind(run)
-        .bind(i64::try_from(now_unix_nano()).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Ok(u32::try_from(run).unwrap_or(u32::MAX)))
+    Ok(Ok(()))
 }
 
 const TRACES: i64 = 0;
@@ -407,14 +485,26 @@ fn transport_of(code: i64) -> Transport {
     }
 }
 
-/// Reads every row back into `store`, oldest first, through ingest; the
-/// spans and records stored.
+/// What reading the file back found.
+#[derive(Debug, Default)]
+struct ReadBack {
+    /// Spans and records stored.
+    spans: usize,
+    logs: usize,
+    /// The last row and the last run of the rows.
+    last_row: i64,
+    last_run: u32,
+}
+
+/// Reads every row back into `store`, oldest first, through ingest. A row
+/// memory keeps nothing of (each record over the memory, or over a smaller
+/// bound than when it was written...) is deleted.
 async fn read_back(
     conn: &mut SqliteConnection,
     store: &Store,
     journal: &Journal,
-) -> Result<(usize, usize), sqlx::Error> {
-    let (mut spans, mut logs) = (0, 0);
+) -> Result<ReadBack, sqlx::Error> {
+    let mut back = ReadBack::default();
     let mut after = 0_i64;
     loop {
         let rows = sqlx::query(
@@ -434,8 +524,14 @@ async fn read_back(
             let transport = transport_of(row.get(3));
             let path: String = row.get(4);
             let body: Vec<u8> = row.get(5);
+            back.last_row = seq;
+            back.last_run = back.last_run.max(run);
             store.set_run(run);
-            journal.lock().reading = Some(seq);
+            {
+                let mut queue = journal.lock();
+                queue.reading = Some(seq);
+                queue.kept = false;
+            }
             let received = ReceivedRequest {
                 transport,
                 signal: if signal == LOGS {
@@ -458,20 +554,25 @@ async fn read_back(
             } else {
                 ingest::ingest(store, Export::TracesProtobuf(&body), received).ok()
             };
-            if let Some(stored) = stored {
-                spans += stored.spans;
-                logs += stored.log_records;
+            let Some(stored) = stored else { continue };
+            if journal.lock().kept {
+                back.spans += stored.spans;
+                back.logs += stored.log_records;
+            } else {
+                sqlx::query("DELETE FROM records WHERE seq = ?")
+                    .bind(seq)
+                    .execute(&mut *conn)
+                    .await?;
             }
         }
     }
     journal.lock().reading = None;
-    Ok((spans, logs))
+    Ok(back)
 }
 
 /// The writer: takes what is queued, writes it in one transaction, and
 /// again, until the journal closes (then once more).
 async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
-    let mut trace_less = TraceLessRows::default();
     let mut failing = false;
     loop {
         let work = journal.work.notified();
@@ -483,7 +584,7 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
         journal.taken.notify_waiters();
         journal.taken_blocking.notify_all();
         if !changes.is_empty() {
-            match commit(&mut conn, changes, &mut trace_less).await {
+            match commit(&mut conn, changes).await {
                 Ok(()) => failing = false,
                 Err(e) => {
                     journal.failed.fetch_add(1, Ordering::Relaxed);
@@ -518,15 +619,20 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
 }
 
 /// One transaction of changes.
-async fn commit(
-    conn: &mut SqliteConnection,
-    changes: Vec<Change>,
-    trace_less: &mut TraceLessRows,
-) -> Result<(), sqlx::Error> {
+async fn commit(conn: &mut SqliteConnection, changes: Vec<Change>) -> Result<(), sqlx::Error> {
     let mut tx = conn.begin().await?;
     for change in changes {
         match change {
-            Change::ReadBack { row, last } => trace_less.rows.push_back((row, last)),
+            Change::Run {
+                run,
+                started_unix_nano,
+            } => {
+                sqlx::query("INSERT OR REPLACE INTO runs (run, started_unix_nano) VALUES (?, ?)")
+                    .bind(i64::from(run))
+                    .bind(i64::try_from(started_unix_nano).unwrap_or(i64::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Change::EvictedBefore { trace, row } => {
                 sqlx::query("DELETE FROM records WHERE trace_id = ? AND seq < ?")
                     .bind(&trace[..])
@@ -535,21 +641,28 @@ async fn commit(
                     .await?;
             }
             Change::Spans {
-                trace, run, spans, ..
+                row,
+                trace,
+                run,
+                spans,
+                ..
             } => {
                 let Some(first) = spans.first() else { continue };
                 let body = spans_body(&trace, &spans);
-                insert(&mut tx, run, Some(&trace), TRACES, &first.source, body).await?;
+                let at = (row, run, Some(&trace));
+                insert(&mut tx, at, TRACES, &first.source, body).await?;
             }
-            Change::Logs { trace, run, logs } => {
+            Change::Logs {
+                row,
+                trace,
+                run,
+                logs,
+            } => {
                 let Some(first) = logs.first() else { continue };
                 let body =
                     crate::export::logs(logs.iter().map(|l| &**l), trace.as_ref()).encode_to_vec();
-                let seq = insert(&mut tx, run, trace.as_ref(), LOGS, &first.source, body).await?;
-                if trace.is_none() {
-                    let last = logs.last().map_or(0, |l| l.seq);
-                    trace_less.rows.push_back((seq, last));
-                }
+                let at = (row, run, trace.as_ref());
+                insert(&mut tx, at, LOGS, &first.source, body).await?;
             }
             Change::Evicted(trace) => {
                 sqlx::query("DELETE FROM records WHERE trace_id = ?")
@@ -557,41 +670,15 @@ async fn commit(
                     .execute(&mut *tx)
                     .await?;
             }
-            Change::TraceLessEvicted(seq) => {
-                trace_less.evicted = Some(trace_less.evicted.map_or(seq, |e| e.max(seq)));
+            Change::RowGone(row) => {
+                sqlx::query("DELETE FROM records WHERE seq = ?")
+                    .bind(row)
+                    .execute(&mut *tx)
+                    .await?;
             }
-        }
-        // The rows whose records memory has all evicted go.
-        while let Some(row) = trace_less.gone() {
-            sqlx::query("DELETE FROM records WHERE seq = ?")
-                .bind(row)
-                .execute(&mut *tx)
-                .await?;
         }
     }
     tx.commit().await
-}
-
-/// The rows of records of no trace, oldest first, each with the arrival
-/// number (in memory) of its last record; and the last record evicted.
-/// Records of no trace are evicted oldest first, so a row goes once its
-/// last record has.
-#[derive(Debug, Default)]
-struct TraceLessRows {
-    rows: VecDeque<(i64, u64)>,
-    evicted: Option<u64>,
-}
-
-impl TraceLessRows {
-    /// The oldest row whose records are all evicted, taken off.
-    fn gone(&mut self) -> Option<i64> {
-        let evicted = self.evicted?;
-        let (row, last) = *self.rows.front()?;
-        (last <= evicted).then(|| {
-            self.rows.pop_front();
-            row
-        })
-    }
 }
 
 /// A length-delimited field: its key, its length, its bytes.
@@ -647,19 +734,19 @@ fn spans_body(trace: &TraceId, spans: &[StoredSpan]) -> Vec<u8> {
     request
 }
 
-/// Inserts one row; its `seq`.
+/// Inserts one row at `(seq, run, trace)`.
 async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    run: u32,
-    trace: Option<&TraceId>,
+    (seq, run, trace): (i64, u32, Option<&TraceId>),
     signal: i64,
     source: &crate::stored::Source,
     body: Vec<u8>,
-) -> Result<i64, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO records (run, trace_id, signal, transport, path, body) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO records (seq, run, trace_id, signal, transport, path, body) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
+    .bind(seq)
     .bind(i64::from(run))
     .bind(trace.map(|t| &t[..]))
     .bind(signal)
@@ -668,7 +755,7 @@ async fn insert(
     .bind(body)
     .execute(&mut **tx)
     .await?;
-    Ok(done.last_insert_rowid())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1436,6 +1436,7 @@ impl State {
             && let Some(spans) = entry.spans.chunks.last()
         {
             journal.push(crate::persist::Change::Spans {
+                row: journal.row(),
                 trace: trace_id,
                 run: entry.run,
                 spans: spans.clone(),
@@ -1460,6 +1461,8 @@ impl State {
         }
         let mut source: Option<*const stored::Source> = None;
         let mut journaled = Vec::new();
+        // The row of the store file these records go to.
+        let row = self.journal.as_ref().map_or(0, |j| j.row());
         for mut log in run {
             if let Some(id) = &trace_id {
                 let Some(entry) = self.traces.get_mut(id) else {
@@ -1498,6 +1501,7 @@ impl State {
             }
             log.seq = self.next_arrival;
             self.next_arrival += 1;
+            log.row = row;
             let charged = log.charged;
             let log = Arc::new(log);
             let stored = match &trace_id {
@@ -1519,12 +1523,22 @@ impl State {
                 }
             }
         }
+        // What memory still holds of them goes to the file: the records
+        // this request evicted again (the oldest) do not.
+        let held = match &trace_id {
+            Some(id) => self.traces.get(id).and_then(|e| e.logs.front()),
+            None => self.trace_less.front(),
+        };
+        let oldest = held.map_or(u64::MAX, |l| l.seq);
+        let evicted = journaled.partition_point(|l| l.seq < oldest);
+        journaled.drain(..evicted);
         if let (Some(journal), false) = (&self.journal, journaled.is_empty()) {
             let run = match trace_id.and_then(|id| self.traces.get(&id)) {
                 Some(entry) => entry.run,
                 None => self.run.max(1),
             };
             journal.push(crate::persist::Change::Logs {
+                row,
                 trace: trace_id,
                 run,
                 logs: journaled,
@@ -1538,23 +1552,23 @@ impl State {
         let Some((seq, trace_id)) = self.log_order.pop_first() else {
             return false;
         };
+        // The record, and the row of the next record of its trace (or of
+        // no trace): the next oldest.
         let evicted = match trace_id {
             Some(id) => self.traces.get_mut(&id).and_then(|e| {
                 let log = e.logs.pop_front()?;
                 e.bytes -= log.charged;
-                Some(log)
+                Some((log, e.logs.front().map(|l| l.row)))
             }),
             None => {
                 let log = self.trace_less.pop_front();
-                if let Some(journal) = &self.journal {
-                    journal.push(crate::persist::Change::TraceLessEvicted(seq));
-                }
-                log
+                log.map(|log| (log, self.trace_less.front().map(|l| l.row)))
             }
         };
-        debug_assert_eq!(evicted.as_ref().map(|l| l.seq), Some(seq));
-        if let Some(log) = evicted {
+        debug_assert_eq!(evicted.as_ref().map(|(l, _)| l.seq), Some(seq));
+        if let Some((log, next)) = evicted {
             self.bytes -= log.charged;
+            self.row_left(&log, next);
         }
         self.log_count -= 1;
         self.evicted_logs += 1;
@@ -1636,10 +1650,21 @@ impl State {
         self.bytes -= log.charged;
         self.log_count -= 1;
         self.evicted_logs += 1;
-        if let Some(journal) = &self.journal {
-            journal.push(crate::persist::Change::TraceLessEvicted(log.seq));
-        }
+        let next = self.trace_less.front().map(|l| l.row);
+        self.row_left(&log, next);
         true
+    }
+
+    /// `log` was evicted, the oldest of its trace (or of no trace), and
+    /// `next` is the row of the next record there: when that is another
+    /// row, memory holds nothing of `log`'s any more and the row goes.
+    fn row_left(&self, log: &StoredLog, next: Option<i64>) {
+        if let Some(journal) = &self.journal
+            && log.row != 0
+            && next != Some(log.row)
+        {
+            journal.push(crate::persist::Change::RowGone(log.row));
+        }
     }
 }
 
@@ -1722,6 +1747,7 @@ mod tests {
         StoredLog {
             seq: 0,
             charged: 0,
+            row: 0,
             time,
             severity_number: 9,
             severity_text: None,

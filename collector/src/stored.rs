@@ -835,6 +835,9 @@ pub(crate) struct StoredLog {
     /// What the store counts it as costing (see [`StoredLog::bytes`]),
     /// given by the store.
     pub(crate) charged: usize,
+    /// The row of the store file that holds it (`--store`; 0: none),
+    /// given by the store.
+    pub(crate) row: i64,
     pub(crate) time: u64,
     pub(crate) severity_number: i32,
     /// The severity text, when it says more than the number's name.
@@ -1029,6 +1032,7 @@ fn stored_log(
     StoredLog {
         seq: 0,
         charged: 0,
+        row: 0,
         time: if record.time_unix_nano != 0 {
             record.time_unix_nano
         } else {

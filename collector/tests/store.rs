@@ -637,3 +637,134 @@ async fn traces_read_back_are_not_printed_again() {
     );
     second.stop();
 }
+
+/// Rows of log records in the store file: of a trace, of no trace.
+async fn log_rows(path: &Path) -> (i64, i64) {
+    let url = format!("sqlite://{}", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("opening the store file");
+    let counts: (i64, i64) = sqlx::query_as(
+        "SELECT count(trace_id), count(*) - count(trace_id) FROM records WHERE signal = 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("counting rows");
+    let _ = conn.close().await;
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_that_stays_keeps_in_the_file_only_the_records_memory_has() {
+    let dir = TempDir::new("trace-logs");
+    let file = dir.path("traces.db");
+    // Room for 4 records: a long-lived trace's oldest records are evicted
+    // while the trace stays.
+    let small = ["--max-logs", "4"];
+    let first = start_on(&file, &small);
+    send(first.http, "svc", spans(1, "long-lived")).await;
+    for n in 0..10 {
+        send_logs(first.http, Some(trace_id(1)), &format!("of trace 1, {n}")).await;
+        send_trace_less(first.http, 1, &format!("of no trace, {n}")).await;
+    }
+    let id = hex(&trace_id(1));
+    let before = first.json(&format!("/api/traces/{id}")).await;
+    let bodies: Vec<&str> = before["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|l| l["body"].as_str().expect("a body"))
+        .collect();
+    assert_eq!(bodies, ["of trace 1, 8", "of trace 1, 9"]);
+    let logs_before = first.json("/api/logs").await["logs"].clone();
+    first.stop();
+    // One row a request: those memory still has records of.
+    assert_eq!(
+        log_rows(&file).await,
+        (2, 2),
+        "rows of evicted records left"
+    );
+
+    let second = start_on(&file, &small);
+    assert_eq!(second.json(&format!("/api/traces/{id}")).await, before);
+    assert_eq!(second.json("/api/logs").await["logs"], logs_before);
+    // More records after the restart evict those read back, in the file too.
+    for n in 10..13 {
+        send_logs(second.http, Some(trace_id(1)), &format!("of trace 1, {n}")).await;
+        send_trace_less(second.http, 1, &format!("of no trace, {n}")).await;
+    }
+    second.stop();
+    assert_eq!(log_rows(&file).await, (2, 2));
+    let third = start_on(&file, &[]);
+    let after = third.json(&format!("/api/traces/{id}")).await;
+    assert_eq!(after["logs"].as_array().map(Vec::len), Some(2), "{after}");
+    third.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_memory_keeps_nothing_of_at_read_back_is_deleted() {
+    let dir = TempDir::new("read-back");
+    let file = dir.path("traces.db");
+    let first = start_on(&file, &[]);
+    // Two records of no trace of 20 KB each, in two requests...
+    let big = "x".repeat(20_000);
+    send_logs(first.http, None, &big).await;
+    send_logs(first.http, None, &big).await;
+    // ...and three records of trace 1, in three requests.
+    for n in 0..3 {
+        send_logs(first.http, Some(trace_id(1)), &format!("record {n}")).await;
+    }
+    first.stop();
+    assert_eq!(log_rows(&file).await, (3, 2));
+
+    // Read back with memory too small for either big record, and room for
+    // one record a trace.
+    let second = start_on(
+        &file,
+        &["--max-memory", "16KiB", "--max-logs-per-trace", "1"],
+    );
+    assert_eq!(
+        second.json("/api/logs").await["logs"],
+        serde_json::json!([])
+    );
+    let trace = second
+        .json(&format!("/api/traces/{}", hex(&trace_id(1))))
+        .await;
+    assert_eq!(trace["logs"].as_array().map(Vec::len), Some(1), "{trace}");
+    second.stop();
+    assert_eq!(log_rows(&file).await, (1, 0), "rows memory kept nothing of");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_fails_records_no_run() {
+    let dir = TempDir::new("no-run");
+    let file = dir.path("traces.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("its address").to_string();
+    let output = Command::new(BIN)
+        .args([
+            "--grpc",
+            "127.0.0.1:0",
+            "--ui",
+            "127.0.0.1:0",
+            "--http",
+            &port,
+        ])
+        .arg("--store")
+        .arg(&file)
+        .output()
+        .expect("running the collector");
+    assert!(!output.status.success(), "started on a taken port");
+    drop(taken);
+
+    let started = start_on(&file, &[]);
+    let runs = started.json("/api/runs").await["runs"].clone();
+    let numbers: Vec<u64> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run"].as_u64().expect("a number"))
+        .collect();
+    assert_eq!(numbers, [1], "{runs}");
+    started.stop();
+}
