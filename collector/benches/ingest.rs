@@ -42,6 +42,8 @@
 //! Only the flags every build has are passed (`--grpc`, `--http`, `--ui`), and
 //! every request stays under the 4 MiB body limit of older builds.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -59,6 +61,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message as _;
+use support::{clock_ticks, cpu_seconds};
 use testkit::process;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -527,23 +530,6 @@ fn vm_rss_bytes(pid: u32) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
-/// User plus system CPU time of `/proc/<who>/stat` (`who`: a pid or `self`).
-fn cpu_seconds(who: &str) -> anyhow::Result<f64> {
-    let path = format!("/proc/{who}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // Fields after the parenthesised name start at field 3 (state); utime
-    // and stime are fields 14 and 15.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    let (Some(user), Some(system)) = (ticks(11), ticks(12)) else {
-        bail!("no utime/stime in {path}");
-    };
-    Ok((user + system) as f64 / clock_ticks())
-}
-
 /// CPU time the whole machine spent busy (not idle, not waiting for I/O),
 /// from the first line of `/proc/stat`.
 fn machine_busy_seconds() -> anyhow::Result<f64> {
@@ -564,19 +550,6 @@ fn machine_busy_seconds() -> anyhow::Result<f64> {
     // counts as busy, it is lost to us all the same.
     let busy: u64 = ticks.iter().take(8).sum::<u64>() - ticks[3] - ticks[4];
     Ok(busy as f64 / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
 }
 
 fn open_fds(pid: u32) -> usize {

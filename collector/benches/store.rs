@@ -18,6 +18,8 @@
 //! cargo bench -p collector --bench store
 //! ```
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -32,6 +34,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message as _;
 use sqlx::Connection as _;
+use support::cpu_seconds;
 use testkit::process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_collector");
@@ -190,7 +193,7 @@ async fn load(running: &Running, time: Duration) -> anyhow::Result<Load> {
         .build()?;
     let url = format!("http://{}/v1/traces", running.http);
     let acked = Arc::new(AtomicU64::new(0));
-    let cpu_before = cpu_seconds(running.child.id())?;
+    let cpu_before = cpu_seconds(&running.child.id().to_string())?;
     let started = Instant::now();
     let mut senders = Vec::new();
     for _ in 0..CONNECTIONS {
@@ -217,7 +220,7 @@ async fn load(running: &Running, time: Duration) -> anyhow::Result<Load> {
         sender.await?;
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(running.child.id())? - cpu_before;
+    let cpu = cpu_seconds(&running.child.id().to_string())? - cpu_before;
     Ok(Load {
         spans: acked.load(Ordering::Relaxed),
         wall,
@@ -349,28 +352,4 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    let (Some(user), Some(system)) = (ticks(11), ticks(12)) else {
-        bail!("no utime/stime in {path}");
-    };
-    Ok((user + system) as f64 / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100.0)
 }
