@@ -221,20 +221,28 @@ async fn send_trace_less(addr: SocketAddr, count: usize, tag: &str) {
     assert_eq!(response.status, 200, "{}", response.text());
 }
 
-/// Rows of the store file and the distinct traces in them (opened after
-/// the collector exited).
-async fn rows(path: &Path) -> (i64, i64) {
+/// Two counts of the rows of the store file, by `query` (opened after the
+/// collector exited).
+async fn count_rows(path: &Path, query: &str) -> (i64, i64) {
     let url = format!("sqlite://{}", path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url)
         .await
         .expect("opening the store file");
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT trace_id) FROM records")
-            .fetch_one(&mut conn)
-            .await
-            .expect("counting rows");
+    let counts: (i64, i64) = sqlx::query_as(query)
+        .fetch_one(&mut conn)
+        .await
+        .expect("counting rows");
     let _ = conn.close().await;
     counts
+}
+
+/// Rows of the store file and the distinct traces in them.
+async fn rows(path: &Path) -> (i64, i64) {
+    count_rows(
+        path,
+        "SELECT count(*), count(DISTINCT trace_id) FROM records",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -640,18 +648,11 @@ async fn traces_read_back_are_not_printed_again() {
 
 /// Rows of log records in the store file: of a trace, of no trace.
 async fn log_rows(path: &Path) -> (i64, i64) {
-    let url = format!("sqlite://{}", path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("opening the store file");
-    let counts: (i64, i64) = sqlx::query_as(
+    count_rows(
+        path,
         "SELECT count(trace_id), count(*) - count(trace_id) FROM records WHERE signal = 1",
     )
-    .fetch_one(&mut conn)
     .await
-    .expect("counting rows");
-    let _ = conn.close().await;
-    counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
