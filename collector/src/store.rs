@@ -326,6 +326,9 @@ pub(crate) struct Reader {
     shown: Option<&'static [&'static str]>,
     /// Whether it is given spans that came after their trace.
     late: bool,
+    /// Where it started: traces not updated since (read back from the
+    /// store file) are not its to give.
+    first: u64,
 }
 
 impl Entry {
@@ -1167,6 +1170,7 @@ impl Store {
             settled: first,
             shown,
             late,
+            first,
         }
     }
 }
@@ -1260,7 +1264,8 @@ impl Reader {
     }
 
     /// Traces never given to this reader (but that could be: they have
-    /// spans or records), and their spans; O(traces).
+    /// spans or records, and were not read back from the store file
+    /// untouched since), and their spans; O(traces).
     pub(crate) fn ungiven(&self) -> (usize, usize) {
         let state = self.store.lock();
         state
@@ -1268,6 +1273,7 @@ impl Reader {
             .values()
             .filter(|e| {
                 (!e.spans.is_empty() || !e.logs.is_empty())
+                    && e.update >= self.first
                     && !e.marks.iter().any(|m| m.reader == self.id)
             })
             .fold((0, 0), |(t, s), e| (t + 1, s + e.spans.len()))

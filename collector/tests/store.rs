@@ -643,7 +643,10 @@ async fn traces_read_back_are_not_printed_again() {
         !before.iter().any(|l| l.contains("first run root")),
         "{before:#?}"
     );
+    // Nor counted as left unprinted on the way out.
     second.stop();
+    let last: Vec<String> = stdout.try_iter().collect();
+    assert!(!last.iter().any(|l| l.contains("not printed")), "{last:#?}");
 }
 
 /// Rows of log records in the store file: of a trace, of no trace.
