@@ -6,8 +6,10 @@
 //! keeps the last traces in memory within a byte budget and fixed counts,
 //! each with its log records, can print each finished trace as a tree, and
 //! serves a web view of the traces (a live, searchable list, a waterfall per
-//! trace with its critical path, two traces compared, the service map, the
-//! log records of no trace) with the JSON API behind it; traces and log
+//! trace with its critical path and span links, where its time went in one
+//! sentence, its statistics and flame graph, two traces compared, the
+//! service map with databases and caches, the log records of no trace)
+//! with the JSON API behind it; traces and log
 //! records go out and back in as OTLP/JSON files. With
 //! [`CollectorConfig::store`] they are also kept in an SQLite file and read
 //! back at the next start (each start a new run). Tests start it on
