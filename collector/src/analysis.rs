@@ -502,13 +502,26 @@ impl Sentence {
     /// The one or two largest of `kids`, with their time on the path.
     fn biggest(&mut self, timed: &Timed<'_>, path: &OnPath, kids: &[usize]) {
         for (n, &kid) in kids.iter().take(2).enumerate() {
+            let span = timed.rows[kid].span;
             if n == 1 {
                 if path.tree[kid] * 5 < path.tree[kids[0]] {
                     break;
                 }
+                let first = timed.rows[kids[0]].span;
+                if (&first.name, &first.service_name) == (&span.name, &span.service_name) {
+                    // Not the same words twice: "GetUser on svc (554 µs)
+                    // and another GetUser (145 µs)".
+                    self.text(" and another ");
+                    self.parts.push(Part {
+                        text: span.name.clone(),
+                        span_id: Some(span.span_id.clone()),
+                    });
+                    self.text(&format!(" ({})", text::duration(path.tree[kid])));
+                    break;
+                }
                 self.text(" and ");
             }
-            self.span(timed.rows[kid].span);
+            self.span(span);
             self.text(&format!(" ({})", text::duration(path.tree[kid])));
         }
     }
@@ -684,6 +697,31 @@ mod tests {
             "100 ns in all; spread over b on svc (45 ns) and a on svc (40 ns); \
              15 ns is the own work of main on svc, not its children's."
         );
+    }
+
+    #[test]
+    fn two_spans_of_one_name_are_not_named_the_same_way_twice() {
+        let renamed = |mut s: Span| {
+            s.name = "GetUser".into();
+            s
+        };
+        let t = trace(vec![
+            span("main", None, 0, 100),
+            renamed(span("a", Some("main"), 5, 45)),
+            renamed(span("b", Some("main"), 50, 95)),
+        ]);
+        let stats = trace_stats(&t);
+        assert_eq!(
+            plain(&stats.summary),
+            "100 ns in all; spread over GetUser on svc (45 ns) and another GetUser (40 ns); \
+             15 ns is the own work of main on svc, not its children's."
+        );
+        let linked: Vec<_> = stats
+            .summary
+            .iter()
+            .filter_map(|p| p.span_id.as_deref())
+            .collect();
+        assert_eq!(linked, ["b", "a", "main"]);
     }
 
     #[test]

@@ -1806,6 +1806,7 @@ async fn where_the_time_goes(
                     || before.ends_with(&format!("{d} is "))
                     || before.ends_with(&format!("{d} of it is the own work of "))
                     || after.starts_with(&format!(" on {} ({d})", span.service_name))
+                    || before.ends_with(" and another ") && after.starts_with(&format!(" ({d})"))
             });
             assert!(beside, "{text}: {} is not beside {times:?}", span.name);
             named += 1;
