@@ -202,6 +202,19 @@ impl Journal {
         }
     }
 
+    /// What is queued, for the writer (the queue is empty then: whoever
+    /// waits for room goes on), and whether the journal is closed.
+    fn take(&self) -> (Vec<Change>, bool) {
+        let taken = {
+            let mut queue = self.lock();
+            queue.bytes = 0;
+            (std::mem::take(&mut queue.changes), queue.closed)
+        };
+        self.taken.notify_waiters();
+        self.taken_blocking.notify_all();
+        taken
+    }
+
     /// Queues a change (under the store's lock, so in the store's order).
     pub(crate) fn push(&self, change: Change) {
         let mut queue = self.lock();
@@ -576,13 +589,7 @@ async fn write(mut conn: SqliteConnection, journal: Arc<Journal>) {
     let mut failing = false;
     loop {
         let work = journal.work.notified();
-        let (changes, closed) = {
-            let mut queue = journal.lock();
-            queue.bytes = 0;
-            (std::mem::take(&mut queue.changes), queue.closed)
-        };
-        journal.taken.notify_waiters();
-        journal.taken_blocking.notify_all();
+        let (changes, closed) = journal.take();
         if !changes.is_empty() {
             match commit(&mut conn, changes).await {
                 Ok(()) => failing = false,
@@ -770,6 +777,58 @@ mod tests {
 
     use super::*;
     use crate::stored::{self, Cut};
+
+    /// A journal holding more than its bound: one change that memory
+    /// counts at `QUEUE_BYTES + 1` bytes.
+    fn full_journal() -> Arc<Journal> {
+        let journal = Arc::new(Journal::new());
+        journal.push(Change::Spans {
+            row: 1,
+            trace: [1; 16],
+            run: 1,
+            spans: Arc::from(Vec::new()),
+            bytes: QUEUE_BYTES + 1,
+        });
+        journal
+    }
+
+    #[test]
+    fn a_file_load_waits_for_room_until_the_writer_takes_the_queue() {
+        let journal = full_journal();
+        let (done, waited) = std::sync::mpsc::channel();
+        let loader = {
+            let journal = journal.clone();
+            std::thread::spawn(move || {
+                journal.room_blocking();
+                let _ = done.send(());
+            })
+        };
+        // Still waiting while the queue is over its bound...
+        assert!(waited.recv_timeout(Duration::from_millis(200)).is_err());
+        // ...and on its way once the writer has taken it.
+        let (changes, closed) = journal.take();
+        assert_eq!((changes.len(), closed), (1, false));
+        waited
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the load goes on once the queue has room");
+        loader.join().expect("the loading thread");
+    }
+
+    #[tokio::test]
+    async fn a_receiver_waits_for_room_until_the_writer_takes_the_queue() {
+        let journal = full_journal();
+        let waiting = tokio::spawn({
+            let journal = journal.clone();
+            async move { journal.room().await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "answered with the queue full");
+        journal.take();
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the receiver goes on once the queue has room")
+            .expect("the waiting task");
+    }
 
     fn attr(key: &str, value: &str) -> KeyValue {
         KeyValue {
