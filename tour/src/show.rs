@@ -245,32 +245,8 @@ impl Screen {
     /// `true` if everything held.
     pub(crate) fn summary(&self, outcomes: &[Outcome], other_problems: &[String]) -> bool {
         self.heading("summary");
-        let counts = |outcome: &Outcome| match outcome.spans {
-            Some(n) => format!("1 trace, {n} spans"),
-            None => "no trace".to_owned(),
-        };
-        let numbers = outcomes.len().to_string().len();
-        // `   ✓ 1. ` and the counts take their room; the titles get the rest.
-        let fixed = INDENT.len() + 2 + numbers + 2;
-        let counts_width = outcomes.iter().map(|o| counts(o).len()).max().unwrap_or(0);
-        let titles = outcomes
-            .iter()
-            .map(|o| text::width(o.title))
-            .max()
-            .unwrap_or(0);
-        let title_width = (titles + 2).min(self.cols.saturating_sub(fixed + 1 + counts_width));
-        for (i, outcome) in outcomes.iter().enumerate() {
-            let mark = if outcome.problems.is_empty() {
-                "✓"
-            } else {
-                "✗"
-            };
-            self.line(&format!(
-                "{INDENT}{mark} {:>numbers$}. {} {}",
-                i + 1,
-                text::cell(outcome.title, title_width),
-                counts(outcome)
-            ));
+        for (outcome, line) in outcomes.iter().zip(outcome_lines(outcomes, self.cols)) {
+            self.line(&line);
             for problem in &outcome.problems {
                 self.said(
                     &format!("{INDENT}    - "),
@@ -334,12 +310,83 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
+/// The summary's line of each example: its mark, number, title and what
+/// came of it (`1 trace, 9 spans`; only `9 spans` when the titles would be
+/// cut otherwise: every example makes one trace, and the verdict counts
+/// them), in `cols` columns.
+fn outcome_lines(outcomes: &[Outcome], cols: usize) -> Vec<String> {
+    let numbers = outcomes.len().to_string().len();
+    // `   ✓ 1. ` and the counts take their room; the titles get the rest.
+    let fixed = INDENT.len() + 2 + numbers + 2;
+    let titles = outcomes
+        .iter()
+        .map(|o| text::width(o.title))
+        .max()
+        .unwrap_or(0);
+    let counts = |outcome: &Outcome, long: bool| match (outcome.spans, long) {
+        (Some(n), true) => format!("1 trace, {n} spans"),
+        (Some(n), false) => format!("{n} spans"),
+        (None, _) => "no trace".to_owned(),
+    };
+    let width = |long: bool| {
+        outcomes
+            .iter()
+            .map(|o| counts(o, long).len())
+            .max()
+            .unwrap_or(0)
+    };
+    let long = fixed + titles + 2 + 1 + width(true) <= cols;
+    let title_width = (titles + 2).min(cols.saturating_sub(fixed + 1 + width(long)));
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let mark = if outcome.problems.is_empty() {
+                "✓"
+            } else {
+                "✗"
+            };
+            format!(
+                "{INDENT}{mark} {:>numbers$}. {} {}",
+                i + 1,
+                text::cell(outcome.title, title_width),
+                counts(outcome, long)
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn summary_titles_are_whole_at_80_columns() {
+        let outcome = |title, spans| Outcome {
+            title,
+            spans,
+            problems: Vec::new(),
+        };
+        let outcomes = [
+            outcome(
+                "A failing call: the server's /error route (expected to fail)",
+                Some(3),
+            ),
+            outcome("A gRPC service on a database and a cache", Some(15)),
+            outcome("A trace across child processes", None),
+        ];
+        let narrow = outcome_lines(&outcomes, 80);
+        assert!(narrow[0].contains("(expected to fail)") && narrow[0].ends_with(" 3 spans"));
+        assert!(narrow[2].ends_with(" no trace"), "{narrow:?}");
+        assert!(narrow.iter().all(|l| text::width(l) <= 80), "{narrow:?}");
+        // With room, each says its trace too.
+        let wide = outcome_lines(&outcomes, 100);
+        assert!(wide[1].ends_with(" 1 trace, 15 spans"), "{wide:?}");
+        assert!(wide.iter().all(|l| text::width(l) <= 100), "{wide:?}");
     }
 
     #[test]
