@@ -123,12 +123,7 @@ impl TraceQuery {
                             QueryError::bad(name, "a whole number of traces", value)
                         })?);
                 }
-                "run" => {
-                    query.run =
-                        Some(value.parse().ok().filter(|run| *run > 0).ok_or_else(|| {
-                            QueryError::bad(name, "a run number (1, 2, ...: GET /api/runs)", value)
-                        })?);
-                }
+                "run" => query.run = Some(run_number(name, value)?),
                 other => {
                     return Err(QueryError::Unknown {
                         name: other.to_owned(),
@@ -152,6 +147,16 @@ impl TraceQuery {
     pub(crate) fn needs_spans(&self) -> bool {
         self.span.is_some() || !self.attributes.is_empty()
     }
+}
+
+/// A run number (1, 2, ...: see `GET /api/runs`): what `run=` takes, in a
+/// search and in an export.
+pub(crate) fn run_number(name: &str, value: &str) -> Result<u32, QueryError> {
+    value
+        .parse()
+        .ok()
+        .filter(|run| *run > 0)
+        .ok_or_else(|| QueryError::bad(name, "a run number (1, 2, ...: GET /api/runs)", value))
 }
 
 /// A non-negative decimal number of milliseconds.

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{Ui, api_error};
 use crate::model::RunSummary;
+use crate::search::{QueryError, run_number};
 
 #[derive(Debug, Serialize)]
 struct RunList {
@@ -54,18 +55,14 @@ pub(super) fn export_run(
     for (name, value) in pairs {
         match name.as_str() {
             "run" if value.is_empty() => {}
-            "run" => match value.parse::<u32>() {
-                Ok(n) if n > 0 => run = Some(n),
-                _ => {
-                    return Err(format!(
-                        "run must be a run number (1, 2, ...: GET /api/runs), got {value:?}"
-                    ));
-                }
-            },
+            "run" => run = Some(run_number(&name, &value).map_err(|e| e.to_string())?),
             other => {
-                return Err(format!(
-                    "unknown parameter {other:?}: /api/export takes run"
-                ));
+                return Err(QueryError::Unknown {
+                    name: other.to_owned(),
+                    what: "/api/export",
+                    known: &["run"],
+                }
+                .to_string());
             }
         }
     }
