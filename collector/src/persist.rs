@@ -215,6 +215,15 @@ impl Journal {
         taken
     }
 
+    /// No more changes: the writer commits what is queued and stops, and
+    /// whoever waits for room goes on.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.work.notify_one();
+        self.taken.notify_waiters();
+        self.taken_blocking.notify_all();
+    }
+
     /// Queues a change (under the store's lock, so in the store's order).
     pub(crate) fn push(&self, change: Change) {
         let mut queue = self.lock();
@@ -394,12 +403,7 @@ impl Opened {
 impl Persist {
     /// Commits what is queued and closes the file, within `budget`.
     pub(crate) async fn close(mut self, budget: Duration) {
-        {
-            self.journal.lock().closed = true;
-        }
-        self.journal.work.notify_one();
-        self.journal.taken.notify_waiters();
-        self.journal.taken_blocking.notify_all();
+        self.journal.close();
         if tokio::time::timeout(budget, &mut self.writer)
             .await
             .is_err()
