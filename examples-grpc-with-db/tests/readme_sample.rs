@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use testkit::samples::{DbSample, SAMPLE_COLLECTOR, assert_collector_sample};
+use testkit::samples::{DbSample, assert_collector_sample};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_grpc-db-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_grpc-db-client");
@@ -18,24 +18,14 @@ async fn the_readme_shows_what_the_collector_prints() {
     let Some(mut run) = DbSample::start(test, SERVER, CLIENT, true, LIMIT).await else {
         return;
     };
-    let collector = &run.collector;
     let dir = env!("CARGO_MANIFEST_DIR");
-    // Its start-up log records (`SELECT VERSION()`, `CREATE TABLE`) come
-    // first, of no trace.
-    let mut printed = collector.next_lines(2, LIMIT);
-
-    let out = run.client().await;
-    assert!(out.status.success(), "{}", out.stderr);
-    printed.extend(collector.next_traces(1, LIMIT));
-    assert_collector_sample(dir, SAMPLE_COLLECTOR, &printed, &[]);
+    run.assert_first_sample(dir).await;
 
     run.mariadb.stop().await;
     let out = run.client().await;
     assert!(!out.status.success(), "{}", out.stderr);
-    let printed = collector.next_traces(1, LIMIT);
+    let printed = run.collector.next_traces(1, LIMIT);
     assert_collector_sample(dir, OUTAGE, &printed, &[]);
 
-    run.server.stop(LIMIT).await.unwrap();
-    let late = collector.printed_meanwhile(Duration::from_millis(1500));
-    assert!(late.is_empty(), "printed after the samples: {late:#?}");
+    run.finish().await;
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use testkit::http;
-use testkit::samples::{DbSample, SAMPLE_COLLECTOR, assert_collector_sample};
+use testkit::samples::{DbSample, assert_collector_sample};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_http-db-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_http-db-client");
@@ -22,24 +22,14 @@ async fn the_readme_shows_what_the_collector_prints() {
     let Some(mut run) = DbSample::start(test, SERVER, CLIENT, false, LIMIT).await else {
         return;
     };
-    let collector = &run.collector;
     let dir = env!("CARGO_MANIFEST_DIR");
-    // Its start-up log records (`SELECT VERSION()`, `CREATE TABLE`) come
-    // first, of no trace.
-    let mut printed = collector.next_lines(2, LIMIT);
-
-    let out = run.client().await;
-    assert!(out.status.success(), "{}", out.stderr);
-    printed.extend(collector.next_traces(1, LIMIT));
-    assert_collector_sample(dir, SAMPLE_COLLECTOR, &printed, &[]);
+    run.assert_first_sample(dir).await;
 
     run.mariadb.stop().await;
     let response = http::post(run.server.addr(), "/user/insert", &FORM, b"name=john").await;
     assert_eq!(response.status, 503);
-    let printed = collector.next_traces(1, LIMIT);
+    let printed = run.collector.next_traces(1, LIMIT);
     assert_collector_sample(dir, OUTAGE, &printed, &[]);
 
-    run.server.stop(LIMIT).await.unwrap();
-    let late = collector.printed_meanwhile(Duration::from_millis(1500));
-    assert!(late.is_empty(), "printed after the samples: {late:#?}");
+    run.finish().await;
 }

@@ -425,6 +425,26 @@ impl DbSample {
         command.args(["--url", &self.server.url(""), "--endpoint", endpoint]);
         process::run(&mut command, self.limit).await.unwrap()
     }
+
+    /// The README's first collector sample (of the crate in `dir`): the
+    /// server's start-up log records, of no trace (`SELECT VERSION()`,
+    /// `CREATE TABLE`), then the trace of one run of the client.
+    pub async fn assert_first_sample(&self, dir: &str) {
+        let mut printed = self.collector.next_lines(2, self.limit);
+        let out = self.client().await;
+        assert!(out.status.success(), "{}", out.stderr);
+        printed.extend(self.collector.next_traces(1, self.limit));
+        assert_collector_sample(dir, SAMPLE_COLLECTOR, &printed, &[]);
+    }
+
+    /// Stops the server: nothing is printed after the samples.
+    pub async fn finish(self) {
+        self.server.stop(self.limit).await.unwrap();
+        let late = self
+            .collector
+            .printed_meanwhile(Duration::from_millis(1500));
+        assert!(late.is_empty(), "printed after the samples: {late:#?}");
+    }
 }
 
 #[cfg(test)]
